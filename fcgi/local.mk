@@ -1,0 +1,1 @@
+# fcgi/local.mk: build rules for fcgi/.

@@ -1,0 +1,136 @@
+/* app.c: an application resolved from a publish or subscribe key, with a short-lived cache. */
+#include "app.h"
+#include "auth.h"
+#include "log.h"
+#include "reply.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define APP_CACHE_SLOTS 64
+
+struct app_cache_entry {
+    char key_hash[AUTH_HASH_HEX];
+    time_t expires;
+    struct app app;
+};
+
+static pthread_mutex_t app_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct app_cache_entry app_cache[APP_CACHE_SLOTS];
+static int app_cache_ttl = 10;
+
+void app_cache_init(int ttl_seconds)
+{
+    app_cache_ttl = ttl_seconds;
+}
+
+static void app_fix_pointers(struct app *app)
+{
+    for (int i = 0; i < app->norigins; i++)
+        app->origin_list[i] = app->origins[i];
+}
+
+static bool app_cache_get(const char *hash, struct app *out)
+{
+    bool found = false;
+    time_t now = time(NULL);
+    pthread_mutex_lock(&app_cache_lock);
+    struct app_cache_entry *e = &app_cache[strtoul(hash + 56, NULL, 16) % APP_CACHE_SLOTS];
+    if (e->expires > now && strcmp(e->key_hash, hash) == 0) {
+        *out = e->app;
+        found = true;
+    }
+    pthread_mutex_unlock(&app_cache_lock);
+    if (found)
+        app_fix_pointers(out);
+    return found;
+}
+
+static void app_cache_put(const char *hash, const struct app *app)
+{
+    if (app_cache_ttl <= 0)
+        return;
+    pthread_mutex_lock(&app_cache_lock);
+    struct app_cache_entry *e = &app_cache[strtoul(hash + 56, NULL, 16) % APP_CACHE_SLOTS];
+    strcpy(e->key_hash, hash);
+    e->expires = time(NULL) + app_cache_ttl;
+    e->app = *app;
+    pthread_mutex_unlock(&app_cache_lock);
+}
+
+/* Parses a text[] in PostgreSQL's output form, {a,b,"c d"}; origins hold no quotes or commas. */
+static void app_parse_origins(struct app *app, const char *text)
+{
+    app->norigins = 0;
+    if (!text || text[0] != '{')
+        return;
+    const char *s = text + 1;
+    while (*s && *s != '}' && app->norigins < APP_MAX_ORIGINS) {
+        bool quoted = *s == '"';
+        if (quoted)
+            s++;
+        size_t n = 0;
+        char *dst = app->origins[app->norigins];
+        while (*s && (quoted ? *s != '"' : (*s != ',' && *s != '}'))) {
+            if (quoted && *s == '\\' && s[1])
+                s++;
+            if (n + 1 < APP_ORIGIN_MAX)
+                dst[n++] = *s;
+            s++;
+        }
+        dst[n] = '\0';
+        if (quoted && *s == '"')
+            s++;
+        app->norigins++;
+        if (*s == ',')
+            s++;
+    }
+    app_fix_pointers(app);
+}
+
+static const struct db_statement app_lookup_sql = {
+    "app_lookup",
+    "SELECT app_id, role, name, secret, origins, client_publish, max_message_bytes, publish_rate "
+    "FROM push.key_lookup($1)",
+    1,
+};
+
+int app_lookup(struct db_conn *conn, const char *key, struct app *out, int *status)
+{
+    char hash[AUTH_HASH_HEX];
+    auth_key_hash(key, hash);
+    if (app_cache_get(hash, out))
+        return 1;
+    const char *params[] = { key };
+    PGresult *res = db_exec(conn, &app_lookup_sql, params);
+    if (!db_ok(res)) {
+        *status = db_status(res, conn->pg);
+        log_warn("key lookup failed: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return -1;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return 0;
+    }
+    memset(out, 0, sizeof(*out));
+    out->id = atoi(PQgetvalue(res, 0, 0));
+    out->role = strcmp(PQgetvalue(res, 0, 1), "publish") == 0 ? APP_ROLE_PUBLISH : APP_ROLE_SUBSCRIBE;
+    snprintf(out->name, sizeof(out->name), "%s", PQgetvalue(res, 0, 2));
+    snprintf(out->secret, sizeof(out->secret), "%s", PQgetvalue(res, 0, 3));
+    app_parse_origins(out, PQgetvalue(res, 0, 4));
+    out->client_publish = PQgetvalue(res, 0, 5)[0] == 't';
+    out->max_message_bytes = atoi(PQgetvalue(res, 0, 6));
+    out->publish_rate = atoi(PQgetvalue(res, 0, 7));
+    PQclear(res);
+    app_cache_put(hash, out);
+    return 1;
+}
+
+bool app_origin_allowed(const struct app *app, const char *origin)
+{
+    return reply_origin_allowed(origin, app->origin_list, (size_t)app->norigins);
+}

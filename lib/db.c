@@ -1,0 +1,193 @@
+/* db.c: the one SQL access layer: connections with backoff, a pool, prepared statements, and
+ * mapping database errors to HTTP statuses. */
+#include "db.h"
+#include "buf.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+PGconn *db_connect(const char *dsn)
+{
+    PGconn *pg = PQconnectdb(dsn);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        log_warn("database connect failed: %s", PQerrorMessage(pg));
+        PQfinish(pg);
+        return NULL;
+    }
+    PQsetClientEncoding(pg, "UTF8");
+    return pg;
+}
+
+int db_pool_init(struct db_pool *pool, const char *dsn, int size)
+{
+    if (size < 1)
+        return -1;
+    memset(pool, 0, sizeof(*pool));
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_cond_init(&pool->available, NULL);
+    pool->dsn = xstrdup(dsn);
+    pool->conns = xcalloc((size_t)size, sizeof(*pool->conns));
+    pool->busy = xcalloc((size_t)size, sizeof(*pool->busy));
+    pool->size = size;
+    pool->backoff = 0.1;
+    return 0;
+}
+
+void db_conn_close(struct db_conn *conn)
+{
+    if (conn->pg)
+        PQfinish(conn->pg);
+    conn->pg = NULL;
+    free(conn->prepared);
+    conn->prepared = NULL;
+    conn->nprepared = 0;
+}
+
+void db_pool_free(struct db_pool *pool)
+{
+    if (!pool->conns)
+        return;
+    for (int i = 0; i < pool->size; i++)
+        db_conn_close(&pool->conns[i]);
+    free(pool->conns);
+    free(pool->busy);
+    free(pool->dsn);
+    pthread_mutex_destroy(&pool->lock);
+    pthread_cond_destroy(&pool->available);
+    memset(pool, 0, sizeof(*pool));
+}
+
+struct db_conn *db_pool_acquire(struct db_pool *pool)
+{
+    pthread_mutex_lock(&pool->lock);
+    int slot = -1;
+    for (;;) {
+        for (int i = 0; i < pool->size && slot < 0; i++)
+            if (!pool->busy[i] && pool->conns[i].pg)
+                slot = i;
+        for (int i = 0; i < pool->size && slot < 0; i++)
+            if (!pool->busy[i])
+                slot = i;
+        if (slot >= 0)
+            break;
+        pthread_cond_wait(&pool->available, &pool->lock);
+    }
+    pool->busy[slot] = true;
+    struct db_conn *conn = &pool->conns[slot];
+    if (conn->pg && PQstatus(conn->pg) != CONNECTION_OK)
+        db_conn_close(conn);
+    if (!conn->pg) {
+        /* While the database is known down, fail fast instead of every request waiting. */
+        double now = now_seconds();
+        if (now < pool->retry_at) {
+            pool->busy[slot] = false;
+            pthread_mutex_unlock(&pool->lock);
+            return NULL;
+        }
+        pthread_mutex_unlock(&pool->lock);
+        PGconn *pg = db_connect(pool->dsn);
+        pthread_mutex_lock(&pool->lock);
+        if (!pg) {
+            pool->retry_at = now_seconds() + pool->backoff;
+            pool->backoff = pool->backoff * 2 > 5 ? 5 : pool->backoff * 2;
+            pool->busy[slot] = false;
+            pthread_cond_signal(&pool->available);
+            pthread_mutex_unlock(&pool->lock);
+            return NULL;
+        }
+        pool->backoff = 0.1;
+        pool->retry_at = 0;
+        conn->pg = pg;
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return conn;
+}
+
+void db_pool_release(struct db_pool *pool, struct db_conn *conn)
+{
+    if (!conn)
+        return;
+    if (conn->pg && (PQstatus(conn->pg) != CONNECTION_OK ||
+                     PQtransactionStatus(conn->pg) != PQTRANS_IDLE))
+        db_conn_close(conn);
+    pthread_mutex_lock(&pool->lock);
+    pool->busy[conn - pool->conns] = false;
+    pthread_cond_signal(&pool->available);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+static bool db_is_prepared(const struct db_conn *conn, const struct db_statement *st)
+{
+    for (size_t i = 0; i < conn->nprepared; i++)
+        if (conn->prepared[i] == st)
+            return true;
+    return false;
+}
+
+PGresult *db_exec(struct db_conn *conn, const struct db_statement *st, const char *const *params)
+{
+    if (!db_is_prepared(conn, st)) {
+        PGresult *res = PQprepare(conn->pg, st->name, st->sql, st->nparams, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            log_error("prepare %s failed: %s", st->name, PQresultErrorMessage(res));
+            return res;
+        }
+        PQclear(res);
+        conn->prepared = xrealloc(conn->prepared, (conn->nprepared + 1) * sizeof(*conn->prepared));
+        conn->prepared[conn->nprepared++] = st;
+    }
+    PGresult *res = PQexecPrepared(conn->pg, st->name, st->nparams, params, NULL, NULL, 0);
+    if (!res)
+        res = PQmakeEmptyPGresult(conn->pg, PGRES_FATAL_ERROR);
+    return res;
+}
+
+PGresult *db_exec_simple(struct db_conn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn->pg, sql);
+    if (!res)
+        res = PQmakeEmptyPGresult(conn->pg, PGRES_FATAL_ERROR);
+    return res;
+}
+
+bool db_ok(const PGresult *res)
+{
+    ExecStatusType st = PQresultStatus(res);
+    return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+}
+
+int db_status(const PGresult *res, PGconn *pg)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    if (state && state[0] == 'P' && state[1] == 'U') {
+        int code = atoi(state + 2);
+        if (code >= 400 && code < 600)
+            return code;
+    }
+    if (!state || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
+        strcmp(state, "53300") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0)
+        return 503;
+    if (pg && PQstatus(pg) != CONNECTION_OK)
+        return 503;
+    return 500;
+}
+
+const char *db_error_text(const PGresult *res, int status)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    if (state && state[0] == 'P' && state[1] == 'U') {
+        const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        if (msg)
+            return msg;
+    }
+    return status == 503 ? "database unavailable, retry later" : "internal error";
+}

@@ -1,0 +1,69 @@
+/* db.h: the one SQL access layer: connections with backoff, a pool, prepared statements, and
+ * mapping database errors to HTTP statuses. */
+#ifndef PUSH_DB_H
+#define PUSH_DB_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A statement callers declare once (static const) and run by pointer. */
+struct db_statement {
+    const char *name; /* unique per program */
+    const char *sql;
+    int nparams;
+};
+
+struct db_conn {
+    PGconn *pg;                              /* owned */
+    const struct db_statement **prepared;    /* owned array of borrowed pointers */
+    size_t nprepared;
+};
+
+struct db_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t available;
+    char *dsn;                 /* owned */
+    struct db_conn *conns;     /* owned, size entries */
+    bool *busy;
+    int size;
+    double retry_at;           /* monotonic seconds before which connects are not tried */
+    double backoff;            /* seconds, doubles up to 5 after each failed connect */
+};
+
+/* Opens a connection; NULL on failure, with the libpq message logged. Caller PQfinish()es. */
+PGconn *db_connect(const char *dsn);
+
+/* Returns 0, or -1 when size < 1. */
+int db_pool_init(struct db_pool *pool, const char *dsn, int size) __attribute__((warn_unused_result));
+void db_pool_free(struct db_pool *pool);
+
+/* Waits for a free connection and makes sure it is connected. Returns it, or NULL when the
+ * database cannot be reached (the caller answers 503). Give it back with db_pool_release. */
+struct db_conn *db_pool_acquire(struct db_pool *pool);
+/* Returns a connection; a broken one is closed and reopened on the next acquire. */
+void db_pool_release(struct db_pool *pool, struct db_conn *conn);
+
+/* Runs a statement (preparing it on this connection the first time) with text parameters
+ * (NULL = SQL NULL). Never returns NULL; the caller PQclear()s the result. */
+PGresult *db_exec(struct db_conn *conn, const struct db_statement *st, const char *const *params);
+
+/* Runs plain SQL without parameters (for migrations and scripts). Caller PQclear()s. */
+PGresult *db_exec_simple(struct db_conn *conn, const char *sql);
+
+/* True when the result is PGRES_TUPLES_OK or PGRES_COMMAND_OK. */
+bool db_ok(const PGresult *res);
+
+/* HTTP status for a failed result: SQLSTATE PUnnn -> nnn, lost connection or server shutting
+ * down -> 503, anything else -> 500. */
+int db_status(const PGresult *res, PGconn *pg);
+
+/* Client-safe text for a failed result: the message of PUnnn errors, else a generic phrase.
+ * Borrowed from res or static. */
+const char *db_error_text(const PGresult *res, int status);
+
+/* Closes the connection's PGconn and forgets its prepared statements. */
+void db_conn_close(struct db_conn *conn);
+
+#endif

@@ -1,0 +1,52 @@
+/* params.h: the one request-parameter parser: query strings, form bodies and JSON bodies. */
+#ifndef PUSH_PARAMS_H
+#define PUSH_PARAMS_H
+
+#include <stddef.h>
+
+struct json_object;
+
+struct param {
+    char *name;   /* owned, NUL-terminated */
+    char *value;  /* owned, NUL-terminated; value_len excludes the NUL and may count embedded NULs */
+    size_t value_len;
+};
+
+struct params {
+    struct param *items; /* owned */
+    size_t count;
+    size_t cap;
+    struct json_object *json; /* owned: the parsed JSON body, NULL for other bodies */
+};
+
+#define PARAMS_INIT { NULL, 0, 0, NULL }
+
+/* Adds the pairs of "a=1&b=x%20y" (also a form body); '+' is a space.
+ * Returns 0, or -1 with the offending parameter's name in err (bad %-escape). */
+int params_parse_urlencoded(struct params *p, const char *text, size_t len, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Adds the members of a top-level JSON object: strings as they are, numbers and booleans as
+ * text, arrays of those as repeated values; other members are kept only in p->json.
+ * Returns 0, or -1 with a message in err (not JSON, not an object). */
+int params_parse_json(struct params *p, const char *text, size_t len, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Parses a body by its Content-Type (application/json, else form). Same results. */
+int params_parse_body(struct params *p, const char *content_type, const char *body, size_t len,
+                      char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* First value of name, or NULL. Borrowed from p. */
+const char *params_get(const struct params *p, const char *name);
+/* The param itself (for the length of values with NULs), or NULL. Borrowed. */
+const struct param *params_find(const struct params *p, const char *name);
+/* Every value of name, each split further on commas (a=x,y&a=z gives x, y, z), appended to
+ * out (at most max entries, strings owned by out). Returns the number, or -1 over max. */
+int params_get_list(const struct params *p, const char *name, char ***out, size_t max);
+void params_list_free(char **list, int count);
+
+void params_add(struct params *p, const char *name, const char *value, size_t value_len);
+/* Frees everything p owns; p can be reused after. */
+void params_free(struct params *p);
+
+#endif

@@ -1,0 +1,28 @@
+/* validate.h: the rules for names and text that come from clients. */
+#ifndef PUSH_VALIDATE_H
+#define PUSH_VALIDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define VALIDATE_CHANNEL_MAX 128
+#define VALIDATE_USER_MAX 64
+#define VALIDATE_CALLBACK_MAX 64
+
+/* 1-128 bytes of [A-Za-z0-9_.=@/-]. */
+bool validate_channel(const char *name);
+/* 1-64 bytes of [A-Za-z0-9_.=@-]: user ids and client ids. */
+bool validate_user(const char *id);
+/* ^[A-Za-z_$][A-Za-z0-9_$.]{0,63}$ */
+bool validate_callback(const char *name);
+/* Well-formed UTF-8 without NUL: no overlong forms, surrogates or code points above U+10FFFF. */
+bool validate_utf8(const char *text, size_t len);
+/* A decimal integer in [min, max] with nothing else; stores it in out. */
+bool validate_int(const char *text, long long min, long long max, long long *out);
+
+/* "private-*" and "user-*" channels need a subscribe token. */
+bool validate_channel_needs_token(const char *channel);
+/* For "user-<id>" channels returns <id> (borrowed from channel), else NULL. */
+const char *validate_channel_user(const char *channel);
+
+#endif

@@ -1,0 +1,1 @@
+# poller/local.mk: build rules for poller/.

@@ -1,0 +1,1 @@
+# sql/local.mk: build rules for sql/.

@@ -1,0 +1,1 @@
+# ws/local.mk: build rules for ws/.
