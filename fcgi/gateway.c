@@ -1,0 +1,321 @@
+/* gateway.c: the FastCGI side of a program: accept loop on worker threads, request parsing,
+ * reply writing, signals. */
+#include "gateway.h"
+#include "buf.h"
+#include "log.h"
+#include "validate.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+
+static const struct gateway_program *gateway_prog;
+static int gateway_socket;
+static pthread_mutex_t gateway_accept_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_bool gateway_shutdown;
+static atomic_int gateway_busy;
+
+bool gateway_stopping(void)
+{
+    return atomic_load(&gateway_shutdown);
+}
+
+static bool method_allowed(const char *methods, const char *method)
+{
+    size_t n = strlen(method);
+    for (const char *s = methods; *s;) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        if (len == n && strncmp(s, method, n) == 0)
+            return true;
+        if (!comma)
+            break;
+        s = comma + 1;
+    }
+    return false;
+}
+
+/* Reads the body and the query string into req->params. Returns 0, or an HTTP status with
+ * the reason in err. */
+static int gateway_read_request(FCGX_Request *fr, struct request *req, char *err, size_t errlen)
+{
+    const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
+    if (!uri)
+        uri = FCGX_GetParam("SCRIPT_NAME", fr->envp);
+    if (!uri)
+        uri = "/";
+    size_t plen = strcspn(uri, "?");
+    if (plen >= sizeof(req->path))
+        plen = sizeof(req->path) - 1;
+    memcpy(req->path, uri, plen);
+    req->path[plen] = '\0';
+    req->method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+    if (!req->method)
+        req->method = "GET";
+    req->origin = FCGX_GetParam("HTTP_ORIGIN", fr->envp);
+    req->remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
+
+    const char *qs = FCGX_GetParam("QUERY_STRING", fr->envp);
+    if (qs && params_parse_urlencoded(&req->params, qs, strlen(qs), err, errlen) < 0)
+        return 400;
+
+    const char *cl = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
+    long long length = 0;
+    if (cl && *cl && !validate_int(cl, 0, INT64_MAX, &length)) {
+        snprintf(err, errlen, "body: bad Content-Length");
+        return 400;
+    }
+    if (length > GATEWAY_MAX_BODY) {
+        snprintf(err, errlen, "body: larger than %d bytes", GATEWAY_MAX_BODY);
+        return 413;
+    }
+    if (length > 0) {
+        char *body = xmalloc((size_t)length + 1);
+        int got = FCGX_GetStr(body, (int)length, fr->in);
+        if (got != length) {
+            free(body);
+            snprintf(err, errlen, "body: shorter than its Content-Length");
+            return 400;
+        }
+        body[length] = '\0';
+        int rc = params_parse_body(&req->params, FCGX_GetParam("CONTENT_TYPE", fr->envp), body,
+                                   (size_t)length, err, errlen);
+        free(body);
+        if (rc < 0)
+            return 400;
+    }
+    return 0;
+}
+
+static void gateway_write_reply(FCGX_Request *fr, const struct reply *reply)
+{
+    FCGX_FPrintF(fr->out, "Status: %d\r\n%sContent-Length: %zu\r\n\r\n", reply->status,
+                 buf_str(&reply->headers), reply->body.len);
+    if (strcmp(FCGX_GetParam("REQUEST_METHOD", fr->envp) ?: "GET", "HEAD") != 0)
+        FCGX_PutStr(reply->body.data ? reply->body.data : "", (int)reply->body.len, fr->out);
+}
+
+static void gateway_serve(FCGX_Request *fr)
+{
+    struct request req;
+    memset(&req, 0, sizeof(req));
+    req.fcgx = fr;
+    struct reply reply = REPLY_INIT;
+    char err[256] = "";
+    int status = gateway_read_request(fr, &req, err, sizeof(err));
+
+    /* The callback is validated before anything else so a bad one is never reflected. */
+    const char *callback = params_get(&req.params, "callback");
+    bool is_get = strcmp(req.method, "GET") == 0 || strcmp(req.method, "HEAD") == 0;
+    if (status == 0 && callback && is_get) {
+        if (!validate_callback(callback)) {
+            status = 400;
+            snprintf(err, sizeof(err), "callback: must match ^[A-Za-z_$][A-Za-z0-9_$.]{0,63}$");
+        } else {
+            req.callback = callback;
+        }
+    }
+
+    const struct gateway_route *route = NULL;
+    for (size_t i = 0; i < gateway_prog->nroutes; i++)
+        if (strcmp(gateway_prog->routes[i].path, req.path) == 0)
+            route = &gateway_prog->routes[i];
+
+    if (status) {
+        reply_error(&reply, status, err, NULL);
+    } else if (!route) {
+        reply_error(&reply, 404, "no such endpoint", req.callback);
+    } else if (strcmp(req.method, "OPTIONS") == 0) {
+        /* CORS preflight: the handler's app decides the origin later; answer generically. */
+        reply.status = 204;
+        reply_header(&reply, "Cache-Control", "no-store");
+        if (req.origin) {
+            reply_header(&reply, "Access-Control-Allow-Origin", req.origin);
+            reply_header(&reply, "Vary", "Origin");
+            reply_header(&reply, "Access-Control-Allow-Methods", route->methods);
+            reply_header(&reply, "Access-Control-Allow-Headers", "Content-Type");
+            reply_header(&reply, "Access-Control-Max-Age", "600");
+        }
+    } else if (!method_allowed(route->methods, is_get ? "GET" : req.method)) {
+        reply_header(&reply, "Allow", route->methods);
+        reply_error(&reply, 405, "method not allowed", req.callback);
+    } else {
+        route->handler(&req, &reply);
+    }
+    log_debug("%s %s -> %d", req.method, req.path, reply.status);
+    gateway_write_reply(fr, &reply);
+    reply_free(&reply);
+    params_free(&req.params);
+}
+
+static void *gateway_worker(void *arg)
+{
+    (void)arg;
+    FCGX_Request fr;
+    if (FCGX_InitRequest(&fr, gateway_socket, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+        log_error("FCGX_InitRequest failed");
+        return NULL;
+    }
+    while (!gateway_stopping()) {
+        pthread_mutex_lock(&gateway_accept_lock);
+        int rc = gateway_stopping() ? -1 : FCGX_Accept_r(&fr);
+        pthread_mutex_unlock(&gateway_accept_lock);
+        if (rc < 0)
+            break;
+        atomic_fetch_add(&gateway_busy, 1);
+        gateway_serve(&fr);
+        FCGX_Finish_r(&fr);
+        atomic_fetch_sub(&gateway_busy, 1);
+    }
+    FCGX_Free(&fr, 0);
+    return NULL;
+}
+
+static void gateway_usage(const struct gateway_program *p)
+{
+    printf("Usage: %s [--config FILE] [--socket PATH|HOST:PORT] [--threads N]\n"
+           "%s\n\n"
+           "Without --socket it serves the FastCGI socket on descriptor 0, as lighttpd\n"
+           "and Apache mod_fcgid pass it. Endpoints:\n",
+           p->name, p->summary);
+    for (size_t i = 0; i < p->nroutes; i++)
+        printf("  %-6s %s\n", p->routes[i].methods, p->routes[i].path);
+    printf("\n");
+    config_print_keys();
+}
+
+static void gateway_on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&gateway_shutdown, true);
+}
+
+int gateway_main(const struct gateway_program *program, int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { "config", required_argument, NULL, 'c' },
+        { "socket", required_argument, NULL, 's' },
+        { "threads", required_argument, NULL, 't' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *config_path = NULL, *socket_path = NULL;
+    long long threads = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "hVc:s:t:", options, NULL)) != -1) {
+        switch (opt) {
+        case 'h':
+            gateway_usage(program);
+            return 0;
+        case 'V':
+            printf("%s %s\n", program->name, PACKAGE_VERSION);
+            return 0;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 's':
+            socket_path = optarg;
+            break;
+        case 't':
+            if (!validate_int(optarg, 1, 4096, &threads)) {
+                fprintf(stderr, "%s: --threads must be 1..4096\n", program->name);
+                return 2;
+            }
+            break;
+        default:
+            fprintf(stderr, "Try '%s --help'.\n", program->name);
+            return 2;
+        }
+    }
+    gateway_prog = program;
+    struct config cfg;
+    char err[512];
+    if (config_load(&cfg, config_path, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s: %s\n", program->name, err);
+        return 1;
+    }
+    enum log_level level = LOG_LEVEL_INFO;
+    if (log_level_parse(cfg.log_level, &level) < 0) {
+        fprintf(stderr, "%s: log_level: unknown level \"%s\"\n", program->name, cfg.log_level);
+        return 1;
+    }
+    log_init(program->name, level);
+    if (threads)
+        cfg.threads = (int)threads;
+
+    if (FCGX_Init() != 0) {
+        log_error("FCGX_Init failed");
+        return 1;
+    }
+    gateway_socket = 0;
+    if (socket_path) {
+        gateway_socket = FCGX_OpenSocket(socket_path, 1024);
+        if (gateway_socket < 0) {
+            log_error("cannot listen on %s: %s", socket_path, strerror(errno));
+            return 1;
+        }
+    }
+    if (program->start && program->start(&cfg) < 0)
+        return 1;
+
+    /* SIGTERM/SIGINT without SA_RESTART so a blocked accept returns. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = gateway_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    /* Workers never take the signals: main waits for them. */
+    sigset_t stop_signals, old_mask;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
+
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    if (program->thread_stack)
+        pthread_attr_setstacksize(&attr, program->thread_stack);
+    int started = 0;
+    for (int i = 0; i < cfg.threads; i++) {
+        pthread_t tid;
+        if (pthread_create(&tid, &attr, gateway_worker, NULL) != 0) {
+            log_warn("started %d of %d threads: %s", started, cfg.threads, strerror(errno));
+            break;
+        }
+        pthread_detach(tid);
+        started++;
+    }
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    if (started == 0)
+        return 1;
+    log_info("serving with %d threads%s%s", started, socket_path ? " on " : "",
+             socket_path ? socket_path : "");
+
+    while (!gateway_stopping())
+        pause();
+    log_info("shutting down");
+    if (program->stop)
+        program->stop();
+    /* Let requests in flight finish their reply (long-polls are woken by stop()). */
+    for (int i = 0; i < 50 && atomic_load(&gateway_busy) > 0; i++) {
+        struct timespec ts = { 0, 100 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    FCGX_ShutdownPending();
+    return 0;
+}
