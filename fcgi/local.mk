@@ -3,3 +3,12 @@ noinst_LIBRARIES += fcgi/libgateway.a
 fcgi_libgateway_a_SOURCES = fcgi/gateway.c fcgi/gateway.h
 fcgi_libgateway_a_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
 GATEWAY_LIBS = fcgi/libgateway.a $(FCGI_LIBS)
+
+noinst_LIBRARIES += fcgi/libendpoint.a
+fcgi_libendpoint_a_SOURCES = fcgi/endpoint.c fcgi/endpoint.h
+fcgi_libendpoint_a_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
+
+pkglibexec_PROGRAMS += fcgi/push-api
+fcgi_push_api_SOURCES = fcgi/push-api.c
+fcgi_push_api_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
+fcgi_push_api_LDADD = fcgi/libendpoint.a $(GATEWAY_LIBS) $(PUSH_LIBS)

@@ -6,3 +6,13 @@ EXTRA_DIST += tests/lib.sh tests/run-sql.sh tests/run-node.sh
 # SQL tests (pgTAP files run against a freshly migrated database).
 
 # Integration tests (shell, real servers on free ports).
+UNIT_TESTS = tests/unit/validate tests/unit/cursor tests/unit/params tests/unit/auth tests/unit/reply tests/unit/config
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+tests_unit_validate_LDADD = $(PUSH_LIBS)
+tests_unit_cursor_LDADD = $(PUSH_LIBS)
+tests_unit_params_LDADD = $(PUSH_LIBS)
+tests_unit_auth_LDADD = $(PUSH_LIBS)
+tests_unit_reply_LDADD = $(PUSH_LIBS)
+tests_unit_config_LDADD = $(PUSH_LIBS)
+EXTRA_DIST += tests/tap.h

@@ -1,0 +1,572 @@
+/* pushctl.c: the operator's tool: migrations, apps and keys, publish, tail, history, tokens,
+ * pruning and statistics, all through PostgreSQL. */
+#include "auth.h"
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "validate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef PKGDATADIR
+#define PKGDATADIR "/usr/local/share/push"
+#endif
+
+struct pushctl {
+    struct db_conn db;
+    const char *app;       /* --app NAME */
+    const char *key;       /* --key KEY (or $PUSH_PUBLISH_KEY) */
+    const char *user;      /* --user U */
+    const char *since;     /* --since N */
+    const char *sender;    /* --sender S */
+    const char *retention; /* --retention INTERVAL */
+    const char *sql_dir;   /* --sql-dir DIR */
+    const char *format;    /* --format text|env */
+    long long ttl, limit, max_bytes, rate;
+    bool client_publish;
+    const char *origins[16];
+    int norigins;
+};
+
+static void usage(void)
+{
+    printf("Usage: pushctl [--config FILE] COMMAND [ARGS] [OPTIONS]\n"
+           "Operate the push service through its PostgreSQL database.\n\n"
+           "Commands:\n"
+           "  migrate                         apply sql/migrations not yet applied\n"
+           "  app create NAME [--origin URL]... [--client-publish] [--max-bytes N] [--rate N]\n"
+           "                                  create an app; prints its keys once\n"
+           "  app list                        list apps\n"
+           "  app show NAME                   one app's settings (never its keys)\n"
+           "  publish CHANNEL CONTENT --key KEY [--sender S]\n"
+           "                                  publish a message (KEY defaults to $PUSH_PUBLISH_KEY)\n"
+           "  history CHANNEL --app NAME [--limit N]\n"
+           "                                  print the latest messages, oldest first\n"
+           "  tail CHANNEL --app NAME [--since N]\n"
+           "                                  print messages as they arrive (Ctrl-C stops)\n"
+           "  token CHANNEL --app NAME [--user U] [--ttl SECONDS]\n"
+           "                                  make a subscribe token (default ttl 3600)\n"
+           "  prune [--retention INTERVAL]    delete messages older than INTERVAL (default '7 days')\n"
+           "  stats [--app NAME]              per-channel statistics\n\n"
+           "Options: --format env prints app create's keys as shell variables;\n"
+           "--sql-dir DIR (or $PUSH_SQL_DIR) holds the migrations (default %s/sql/migrations).\n\n",
+           PKGDATADIR);
+    config_print_keys();
+}
+
+static int fail_result(PGresult *res, const char *what)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    if (state && state[0] == 'P' && state[1] == 'U')
+        fprintf(stderr, "pushctl: %s: %s\n", what, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+    else
+        fprintf(stderr, "pushctl: %s: %s", what, PQresultErrorMessage(res));
+    PQclear(res);
+    return 1;
+}
+
+static PGresult *run(struct pushctl *c, const char *sql, int n, const char *const *params)
+{
+    PGresult *res = PQexecParams(c->db.pg, sql, n, NULL, params, NULL, NULL, 0);
+    return res ? res : PQmakeEmptyPGresult(c->db.pg, PGRES_FATAL_ERROR);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    struct buf b = BUF_INIT;
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        buf_append(&b, chunk, n);
+    fclose(f);
+    buf_append(&b, "", 0);
+    return b.data;
+}
+
+static int cmd_migrate(struct pushctl *c)
+{
+    const char *dir = c->sql_dir ? c->sql_dir : getenv("PUSH_SQL_DIR");
+    if (!dir || !*dir)
+        dir = PKGDATADIR "/sql/migrations";
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "pushctl: migrate: %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    char **names = NULL;
+    size_t count = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && e->d_name[0] >= '0' && e->d_name[0] <= '9' &&
+            strcmp(e->d_name + len - 4, ".sql") == 0) {
+            names = xrealloc(names, (count + 1) * sizeof(*names));
+            names[count++] = xstrdup(e->d_name);
+        }
+    }
+    closedir(d);
+    qsort(names, count, sizeof(*names), cmp_names);
+
+    int rc = 0;
+    PGresult *res = db_exec_simple(&c->db,
+        "SET client_min_messages = warning;"
+        "CREATE SCHEMA IF NOT EXISTS push;"
+        "CREATE TABLE IF NOT EXISTS push.schema_version(version int PRIMARY KEY, name text NOT NULL,"
+        " applied_at timestamptz NOT NULL DEFAULT now())");
+    if (!db_ok(res)) {
+        rc = fail_result(res, "migrate");
+        goto out;
+    }
+    PQclear(res);
+    int applied = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        char version[16];
+        snprintf(version, sizeof(version), "%ld", strtol(names[i], NULL, 10));
+        const char *p1[] = { version };
+        res = run(c, "SELECT 1 FROM push.schema_version WHERE version = $1", 1, p1);
+        if (!db_ok(res)) {
+            rc = fail_result(res, "migrate");
+            break;
+        }
+        bool done = PQntuples(res) > 0;
+        PQclear(res);
+        if (done)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        char *sql = read_file(path);
+        if (!sql) {
+            fprintf(stderr, "pushctl: migrate: %s: %s\n", path, strerror(errno));
+            rc = 1;
+            break;
+        }
+        res = db_exec_simple(&c->db, "BEGIN");
+        PQclear(res);
+        res = db_exec_simple(&c->db, sql);
+        free(sql);
+        if (!db_ok(res)) {
+            fprintf(stderr, "pushctl: migrate: %s failed, nothing of it applied\n", names[i]);
+            rc = fail_result(res, names[i]);
+            PQclear(db_exec_simple(&c->db, "ROLLBACK"));
+            break;
+        }
+        PQclear(res);
+        const char *p2[] = { version, names[i] };
+        res = run(c, "INSERT INTO push.schema_version(version, name) VALUES ($1, $2)", 2, p2);
+        if (!db_ok(res)) {
+            rc = fail_result(res, names[i]);
+            PQclear(db_exec_simple(&c->db, "ROLLBACK"));
+            break;
+        }
+        PQclear(res);
+        res = db_exec_simple(&c->db, "COMMIT");
+        if (!db_ok(res)) {
+            rc = fail_result(res, names[i]);
+            break;
+        }
+        PQclear(res);
+        printf("applied %s\n", names[i]);
+        applied++;
+    }
+    if (rc == 0) {
+        res = db_exec_simple(&c->db, "SELECT coalesce(max(version), 0) FROM push.schema_version");
+        if (db_ok(res))
+            printf("schema version %s (%d applied now)\n", PQgetvalue(res, 0, 0), applied);
+        PQclear(res);
+    }
+out:
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+static void origins_array(const struct pushctl *c, struct buf *out)
+{
+    buf_puts(out, "{");
+    for (int i = 0; i < c->norigins; i++) {
+        buf_puts(out, i ? ",\"" : "\"");
+        for (const char *s = c->origins[i]; *s; s++) {
+            if (*s == '"' || *s == '\\')
+                buf_puts(out, "\\");
+            buf_append(out, s, 1);
+        }
+        buf_puts(out, "\"");
+    }
+    buf_puts(out, "}");
+}
+
+static int cmd_app_create(struct pushctl *c, const char *name)
+{
+    struct buf origins = BUF_INIT;
+    origins_array(c, &origins);
+    char max_bytes[24], rate[24];
+    snprintf(max_bytes, sizeof(max_bytes), "%lld", c->max_bytes);
+    snprintf(rate, sizeof(rate), "%lld", c->rate);
+    const char *params[] = { name, buf_str(&origins), c->client_publish ? "true" : "false",
+                             max_bytes, rate };
+    PGresult *res = run(c, "SELECT app_id, publish_key, subscribe_key, secret "
+                           "FROM push.app_create($1, $2::text[], $3::bool, $4::int, $5::int)",
+                        5, params);
+    buf_free(&origins);
+    if (!db_ok(res))
+        return fail_result(res, "app create");
+    if (c->format && strcmp(c->format, "env") == 0) {
+        printf("PUSH_APP=%s\nPUSH_PUBLISH_KEY=%s\nPUSH_SUBSCRIBE_KEY=%s\nPUSH_APP_SECRET=%s\n", name,
+               PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+    } else {
+        printf("app %s created (id %s). The keys are shown only now:\n"
+               "  publish key:   %s\n  subscribe key: %s\n  token secret:  %s\n",
+               name, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+               PQgetvalue(res, 0, 3));
+    }
+    PQclear(res);
+    return 0;
+}
+
+static int print_rows(PGresult *res)
+{
+    int cols = PQnfields(res);
+    for (int j = 0; j < cols; j++)
+        printf("%s%s", j ? "\t" : "", PQfname(res, j));
+    printf("\n");
+    for (int i = 0; i < PQntuples(res); i++) {
+        for (int j = 0; j < cols; j++)
+            printf("%s%s", j ? "\t" : "", PQgetisnull(res, i, j) ? "" : PQgetvalue(res, i, j));
+        printf("\n");
+    }
+    PQclear(res);
+    return 0;
+}
+
+static int cmd_app_list(struct pushctl *c)
+{
+    PGresult *res = run(c, "SELECT id, name, origins, client_publish, max_message_bytes, publish_rate, "
+                           "created_at FROM push.app ORDER BY id", 0, NULL);
+    return db_ok(res) ? print_rows(res) : fail_result(res, "app list");
+}
+
+static int cmd_app_show(struct pushctl *c, const char *name)
+{
+    const char *params[] = { name };
+    PGresult *res = run(c, "SELECT a.id, a.name, a.origins, a.client_publish, a.max_message_bytes, "
+                           "a.publish_rate, a.created_at, "
+                           "(SELECT count(*) FROM push.channel ch WHERE ch.app_id = a.id) AS channels "
+                           "FROM push.app a WHERE a.name = $1", 1, params);
+    if (!db_ok(res))
+        return fail_result(res, "app show");
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        fprintf(stderr, "pushctl: app show: no app named %s\n", name);
+        return 1;
+    }
+    for (int j = 0; j < PQnfields(res); j++)
+        printf("%-18s %s\n", PQfname(res, j), PQgetvalue(res, 0, j));
+    PQclear(res);
+    return 0;
+}
+
+static int cmd_publish(struct pushctl *c, const char *channel, const char *content)
+{
+    const char *key = c->key ? c->key : getenv("PUSH_PUBLISH_KEY");
+    if (!key) {
+        fprintf(stderr, "pushctl: publish: --key or $PUSH_PUBLISH_KEY is required\n");
+        return 2;
+    }
+    const char *params[] = { key, channel, content, c->sender };
+    PGresult *res = run(c, "SELECT push.publish($1, $2, $3, $4)", 4, params);
+    if (!db_ok(res))
+        return fail_result(res, "publish");
+    printf("%s:%s\n", channel, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+static int need_app(const struct pushctl *c, const char *cmd)
+{
+    if (c->app)
+        return 0;
+    fprintf(stderr, "pushctl: %s: --app NAME is required\n", cmd);
+    return 2;
+}
+
+#define MESSAGE_COLUMNS "m.seq, to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), " \
+                        "coalesce(m.sender, ''), m.content"
+
+static void print_messages(PGresult *res, int64_t *last)
+{
+    for (int i = 0; i < PQntuples(res); i++) {
+        printf("%s\t%s\t%s\t%s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+               PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+        if (last)
+            *last = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+    }
+    fflush(stdout);
+}
+
+static int cmd_history(struct pushctl *c, const char *channel)
+{
+    if (need_app(c, "history"))
+        return 2;
+    char limit[24];
+    snprintf(limit, sizeof(limit), "%lld", c->limit ? c->limit : 20);
+    const char *params[] = { c->app, channel, limit };
+    PGresult *res = run(c, "SELECT * FROM (SELECT " MESSAGE_COLUMNS " FROM push.message m "
+                           "JOIN push.channel ch ON ch.id = m.channel_id JOIN push.app a ON a.id = ch.app_id "
+                           "WHERE a.name = $1 AND ch.name = $2 ORDER BY m.seq DESC LIMIT $3::int) t ORDER BY 1",
+                        3, params);
+    if (!db_ok(res))
+        return fail_result(res, "history");
+    print_messages(res, NULL);
+    PQclear(res);
+    return 0;
+}
+
+static volatile sig_atomic_t tail_stop;
+static void tail_on_signal(int sig)
+{
+    (void)sig;
+    tail_stop = 1;
+}
+
+static int cmd_tail(struct pushctl *c, const char *channel)
+{
+    if (need_app(c, "tail"))
+        return 2;
+    PGresult *res = db_exec_simple(&c->db, "LISTEN push_message");
+    if (!db_ok(res))
+        return fail_result(res, "tail");
+    PQclear(res);
+    const char *p1[] = { c->app, channel };
+    res = run(c, "SELECT ch.id, ch.last_seq FROM push.channel ch JOIN push.app a ON a.id = ch.app_id "
+                 "WHERE a.name = $1 AND ch.name = $2", 2, p1);
+    if (!db_ok(res))
+        return fail_result(res, "tail");
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        fprintf(stderr, "pushctl: tail: app %s has no channel %s yet\n", c->app, channel);
+        return 1;
+    }
+    char channel_id[24];
+    snprintf(channel_id, sizeof(channel_id), "%s", PQgetvalue(res, 0, 0));
+    int64_t last = c->since ? strtoll(c->since, NULL, 10) : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    PQclear(res);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = tail_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    bool check = true;
+    while (!tail_stop) {
+        if (check) {
+            char after[24];
+            snprintf(after, sizeof(after), "%lld", (long long)last);
+            const char *p2[] = { channel_id, after };
+            res = run(c, "SELECT " MESSAGE_COLUMNS " FROM push.message m WHERE m.channel_id = $1 "
+                         "AND m.seq > $2 ORDER BY m.seq", 2, p2);
+            if (!db_ok(res))
+                return fail_result(res, "tail");
+            print_messages(res, &last);
+            PQclear(res);
+            check = false;
+        }
+        struct pollfd pfd = { PQsocket(c->db.pg), POLLIN, 0 };
+        if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
+            break;
+        if (!PQconsumeInput(c->db.pg)) {
+            fprintf(stderr, "pushctl: tail: %s", PQerrorMessage(c->db.pg));
+            return 1;
+        }
+        PGnotify *n;
+        while ((n = PQnotifies(c->db.pg))) {
+            if (strncmp(n->extra, channel_id, strlen(channel_id)) == 0 &&
+                n->extra[strlen(channel_id)] == ':')
+                check = true;
+            PQfreemem(n);
+        }
+    }
+    return 0;
+}
+
+static int cmd_token(struct pushctl *c, const char *channel)
+{
+    if (need_app(c, "token"))
+        return 2;
+    if (!validate_channel(channel)) {
+        fprintf(stderr, "pushctl: token: channel must be 1-128 bytes of [A-Za-z0-9_.=@/-]\n");
+        return 2;
+    }
+    const char *user = validate_channel_user(channel) ? validate_channel_user(channel) : c->user;
+    const char *params[] = { c->app };
+    PGresult *res = run(c, "SELECT secret FROM push.app WHERE name = $1", 1, params);
+    if (!db_ok(res))
+        return fail_result(res, "token");
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        fprintf(stderr, "pushctl: token: no app named %s\n", c->app);
+        return 1;
+    }
+    char token[AUTH_TOKEN_MAX];
+    int64_t expires = (int64_t)time(NULL) + (c->ttl ? c->ttl : 3600);
+    int rc = auth_token_make(PQgetvalue(res, 0, 0), channel, expires, user, token, sizeof(token));
+    PQclear(res);
+    if (rc < 0) {
+        fprintf(stderr, "pushctl: token: channel or user too long\n");
+        return 1;
+    }
+    printf("%s\n", token);
+    return 0;
+}
+
+static int cmd_prune(struct pushctl *c)
+{
+    const char *params[] = { c->retention ? c->retention : "7 days" };
+    PGresult *res = run(c, "SELECT push.prune($1::interval)", 1, params);
+    if (!db_ok(res))
+        return fail_result(res, "prune");
+    printf("pruned %s messages older than %s\n", PQgetvalue(res, 0, 0), params[0]);
+    PQclear(res);
+    return 0;
+}
+
+static int cmd_stats(struct pushctl *c)
+{
+    const char *params[] = { c->app };
+    PGresult *res = run(c, "SELECT * FROM push.channel_stats WHERE $1::text IS NULL OR app = $1 "
+                           "ORDER BY app, channel", 1, params);
+    return db_ok(res) ? print_rows(res) : fail_result(res, "stats");
+}
+
+static bool parse_number(const char *opt, const char *text, long long max, long long *out)
+{
+    if (validate_int(text, 0, max, out))
+        return true;
+    fprintf(stderr, "pushctl: --%s must be a whole number in 0..%lld\n", opt, max);
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { "config", required_argument, NULL, 'c' },
+        { "app", required_argument, NULL, 'a' },
+        { "key", required_argument, NULL, 'k' },
+        { "user", required_argument, NULL, 'u' },
+        { "ttl", required_argument, NULL, 't' },
+        { "since", required_argument, NULL, 's' },
+        { "limit", required_argument, NULL, 'l' },
+        { "origin", required_argument, NULL, 'o' },
+        { "client-publish", no_argument, NULL, 'p' },
+        { "max-bytes", required_argument, NULL, 'm' },
+        { "rate", required_argument, NULL, 'r' },
+        { "sender", required_argument, NULL, 'S' },
+        { "retention", required_argument, NULL, 'R' },
+        { "sql-dir", required_argument, NULL, 'd' },
+        { "format", required_argument, NULL, 'f' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct pushctl c;
+    memset(&c, 0, sizeof(c));
+    c.max_bytes = 65536;
+    const char *config_path = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "hVc:", options, NULL)) != -1) {
+        switch (opt) {
+        case 'h':
+            usage();
+            return 0;
+        case 'V':
+            printf("pushctl %s\n", PACKAGE_VERSION);
+            return 0;
+        case 'c': config_path = optarg; break;
+        case 'a': c.app = optarg; break;
+        case 'k': c.key = optarg; break;
+        case 'u': c.user = optarg; break;
+        case 's': c.since = optarg; break;
+        case 'S': c.sender = optarg; break;
+        case 'R': c.retention = optarg; break;
+        case 'd': c.sql_dir = optarg; break;
+        case 'f': c.format = optarg; break;
+        case 'p': c.client_publish = true; break;
+        case 't': if (!parse_number("ttl", optarg, 100000000, &c.ttl)) return 2; break;
+        case 'l': if (!parse_number("limit", optarg, 1000000, &c.limit)) return 2; break;
+        case 'm': if (!parse_number("max-bytes", optarg, 100000000, &c.max_bytes)) return 2; break;
+        case 'r': if (!parse_number("rate", optarg, 1000000, &c.rate)) return 2; break;
+        case 'o':
+            if (c.norigins == 16) {
+                fprintf(stderr, "pushctl: at most 16 --origin\n");
+                return 2;
+            }
+            c.origins[c.norigins++] = optarg;
+            break;
+        default:
+            fprintf(stderr, "Try 'pushctl --help'.\n");
+            return 2;
+        }
+    }
+    int nargs = argc - optind;
+    char **args = argv + optind;
+    if (nargs < 1) {
+        usage();
+        return 2;
+    }
+    struct config cfg;
+    char err[512];
+    if (config_load(&cfg, config_path, err, sizeof(err)) < 0) {
+        fprintf(stderr, "pushctl: %s\n", err);
+        return 1;
+    }
+    log_init("pushctl", LOG_LEVEL_WARN);
+    c.db.pg = db_connect(cfg.dsn);
+    if (!c.db.pg) {
+        fprintf(stderr, "pushctl: cannot connect to the database (dsn: %s)\n", cfg.dsn);
+        return 1;
+    }
+    PQclear(db_exec_simple(&c.db, "SET client_min_messages = warning"));
+    int rc = 2;
+    const char *cmd = args[0];
+    if (strcmp(cmd, "migrate") == 0 && nargs == 1)
+        rc = cmd_migrate(&c);
+    else if (strcmp(cmd, "app") == 0 && nargs == 3 && strcmp(args[1], "create") == 0)
+        rc = cmd_app_create(&c, args[2]);
+    else if (strcmp(cmd, "app") == 0 && nargs == 2 && strcmp(args[1], "list") == 0)
+        rc = cmd_app_list(&c);
+    else if (strcmp(cmd, "app") == 0 && nargs == 3 && strcmp(args[1], "show") == 0)
+        rc = cmd_app_show(&c, args[2]);
+    else if (strcmp(cmd, "publish") == 0 && nargs == 3)
+        rc = cmd_publish(&c, args[1], args[2]);
+    else if (strcmp(cmd, "history") == 0 && nargs == 2)
+        rc = cmd_history(&c, args[1]);
+    else if (strcmp(cmd, "tail") == 0 && nargs == 2)
+        rc = cmd_tail(&c, args[1]);
+    else if (strcmp(cmd, "token") == 0 && nargs == 2)
+        rc = cmd_token(&c, args[1]);
+    else if (strcmp(cmd, "prune") == 0 && nargs == 1)
+        rc = cmd_prune(&c);
+    else if (strcmp(cmd, "stats") == 0 && nargs == 1)
+        rc = cmd_stats(&c);
+    else
+        fprintf(stderr, "pushctl: unknown command or wrong arguments; try 'pushctl --help'\n");
+    db_conn_close(&c.db);
+    return rc;
+}

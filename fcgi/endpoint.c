@@ -1,0 +1,123 @@
+/* endpoint.c: what every /push endpoint does first: a database connection, the app behind
+ * appkey, the Origin check with CORS headers, and channel-token checks. */
+#include "endpoint.h"
+#include "auth.h"
+#include "log.h"
+#include "validate.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static struct db_pool endpoint_db;
+
+int endpoint_init(const struct config *cfg)
+{
+    app_cache_init(cfg->app_cache_ttl);
+    return db_pool_init(&endpoint_db, cfg->dsn, cfg->db_pool);
+}
+
+void endpoint_shutdown(void)
+{
+    db_pool_free(&endpoint_db);
+}
+
+struct db_pool *endpoint_pool(void)
+{
+    return &endpoint_db;
+}
+
+int endpoint_error(struct endpoint *ep, int code, const char *content)
+{
+    if (code == 503 || code == 429)
+        reply_header(ep->reply, "Retry-After", code == 503 ? "5" : "1");
+    reply_error(ep->reply, code, content, ep->req->callback);
+    return -1;
+}
+
+int endpoint_open(struct endpoint *ep, struct request *req, struct reply *reply)
+{
+    memset(ep, 0, sizeof(*ep));
+    ep->req = req;
+    ep->reply = reply;
+    const char *key = params_get(&req->params, "appkey");
+    if (!key || !*key)
+        return endpoint_error(ep, 400, "appkey: missing");
+    ep->db = db_pool_acquire(&endpoint_db);
+    if (!ep->db)
+        return endpoint_error(ep, 503, "database unavailable, retry later");
+    int status = 500;
+    int found = app_lookup(ep->db, key, &ep->app, &status);
+    if (found <= 0) {
+        endpoint_close(ep);
+        return found == 0 ? endpoint_error(ep, 401, "appkey: unknown key")
+                          : endpoint_error(ep, status, status == 503 ? "database unavailable, retry later"
+                                                                     : "internal error");
+    }
+    if (!reply_cors(reply, req->origin, ep->app.origin_list, (size_t)ep->app.norigins)) {
+        endpoint_close(ep);
+        return endpoint_error(ep, 403, "origin: not allowed for this app");
+    }
+    return 0;
+}
+
+void endpoint_close(struct endpoint *ep)
+{
+    if (ep->db)
+        db_pool_release(&endpoint_db, ep->db);
+    ep->db = NULL;
+}
+
+void endpoint_fail_db(struct endpoint *ep, PGresult *res)
+{
+    int status = db_status(res, ep->db ? ep->db->pg : NULL);
+    if (status >= 500)
+        log_warn("app %s: %s %s: %s", ep->app.name, ep->req->method, ep->req->path,
+                 PQresultErrorMessage(res));
+    endpoint_error(ep, status, db_error_text(res, status));
+    PQclear(res);
+}
+
+int endpoint_check_token(struct endpoint *ep, const char *channel, const char *user)
+{
+    if (ep->app.role == APP_ROLE_PUBLISH || !validate_channel_needs_token(channel))
+        return 0;
+    enum auth_result result = auth_token_verify(ep->app.secret, channel, user,
+                                                params_get(&ep->req->params, "token"), time(NULL));
+    if (result == AUTH_OK)
+        return 0;
+    char text[300];
+    snprintf(text, sizeof(text), "%s (%s)", auth_result_text(result), channel);
+    return endpoint_error(ep, 403, text);
+}
+
+int endpoint_int_param(struct endpoint *ep, const char *name, long long min, long long max,
+                       long long fallback, long long *out)
+{
+    const char *text = params_get(&ep->req->params, name);
+    if (!text || !*text) {
+        *out = fallback;
+        return 0;
+    }
+    if (validate_int(text, min, max, out))
+        return 0;
+    char msg[160];
+    snprintf(msg, sizeof(msg), "%s: must be a whole number in %lld..%lld", name, min, max);
+    return endpoint_error(ep, 400, msg);
+}
+
+const char *endpoint_channel_param(struct endpoint *ep, const char *name)
+{
+    const char *channel = params_get(&ep->req->params, name);
+    char msg[160];
+    if (!channel || !*channel) {
+        snprintf(msg, sizeof(msg), "%s: missing", name);
+    } else if (!validate_channel(channel)) {
+        snprintf(msg, sizeof(msg), "%s: must be 1-128 bytes of [A-Za-z0-9_.=@/-]", name);
+    } else {
+        return channel;
+    }
+    endpoint_error(ep, 400, msg);
+    return NULL;
+}

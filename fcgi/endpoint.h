@@ -1,0 +1,55 @@
+/* endpoint.h: what every /push endpoint does first: a database connection, the app behind
+ * appkey, the Origin check with CORS headers, and channel-token checks. */
+#ifndef PUSH_ENDPOINT_H
+#define PUSH_ENDPOINT_H
+
+#include <stdbool.h>
+
+#include "app.h"
+#include "config.h"
+#include "db.h"
+#include "gateway.h"
+
+struct endpoint {
+    struct request *req;    /* non-owning */
+    struct reply *reply;    /* non-owning */
+    struct db_conn *db;     /* from the pool, owned until endpoint_close */
+    struct app app;
+};
+
+/* Creates the process's connection pool and key cache from cfg. Returns 0 or -1. */
+int endpoint_init(const struct config *cfg) __attribute__((warn_unused_result));
+void endpoint_shutdown(void);
+/* The pool endpoints draw from (non-owning), for modules that share it. */
+struct db_pool *endpoint_pool(void);
+
+/* Takes a connection and resolves appkey; checks the Origin against the app and adds CORS
+ * headers. Returns 0, or -1 with the reply filled (400 missing appkey, 401 unknown key,
+ * 403 origin, 503 database) and nothing held. */
+int endpoint_open(struct endpoint *ep, struct request *req, struct reply *reply)
+    __attribute__((warn_unused_result));
+/* Gives the connection back. Safe after a failed open. */
+void endpoint_close(struct endpoint *ep);
+
+/* Fills the reply for a failed database result (status from SQLSTATE, Retry-After on 503 and
+ * 429) and clears res. */
+void endpoint_fail_db(struct endpoint *ep, PGresult *res);
+
+/* Replies with an error (JSONP-aware). Always returns -1, for "return endpoint_error(...)". */
+int endpoint_error(struct endpoint *ep, int code, const char *content);
+
+/* For private-* and user-* channels with the subscribe key: checks the token parameter.
+ * The publish key (a backend) needs none. user is the connecting user or NULL.
+ * Returns 0, or -1 with a 403 reply. */
+int endpoint_check_token(struct endpoint *ep, const char *channel, const char *user)
+    __attribute__((warn_unused_result));
+
+/* Reads an optional whole-number parameter in [min, max]; absent gives fallback.
+ * Returns 0, or -1 with a 400 reply naming the parameter. */
+int endpoint_int_param(struct endpoint *ep, const char *name, long long min, long long max,
+                       long long fallback, long long *out) __attribute__((warn_unused_result));
+
+/* Reads a required channel parameter. Returns it (borrowed), or NULL with a 400 reply. */
+const char *endpoint_channel_param(struct endpoint *ep, const char *name);
+
+#endif

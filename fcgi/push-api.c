@@ -1,0 +1,420 @@
+/* push-api.c: the FastCGI program for publish, history, presence, read marks and status. */
+#include "endpoint.h"
+#include "gateway.h"
+#include "log.h"
+#include "validate.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define API_BATCH_MAX 1000
+
+static int api_presence_ttl = 60;
+
+static const struct db_statement api_publish_sql = {
+    "api_publish",
+    "SELECT push.publish($1, $2, $3, $4), (extract(epoch from now()) * 1000)::bigint",
+    4,
+};
+
+static const struct db_statement api_batch_sql = {
+    "api_batch",
+    "SELECT b.channel, b.seq, (extract(epoch from now()) * 1000)::bigint FROM push.publish_batch($1,"
+    " ARRAY(SELECT v FROM json_array_elements_text($2::json) WITH ORDINALITY AS e(v, i) ORDER BY i),"
+    " ARRAY(SELECT v FROM json_array_elements_text($3::json) WITH ORDINALITY AS e(v, i) ORDER BY i),"
+    " $4) AS b",
+    4,
+};
+
+static const struct db_statement api_history_sql = {
+    "api_history",
+    "SELECT c.last_seq, h.seq, h.content, h.time FROM push.channel c LEFT JOIN LATERAL ("
+    " SELECT m.seq, m.content, (extract(epoch from m.created_at) * 1000)::bigint AS time"
+    " FROM push.message m WHERE m.channel_id = c.id"
+    " AND ($3::bigint IS NULL OR m.seq < $3) AND ($4::bigint IS NULL OR m.seq > $4)"
+    " ORDER BY CASE WHEN $4::bigint IS NULL THEN -m.seq ELSE m.seq END LIMIT $5::int) h ON true"
+    " WHERE c.app_id = $1 AND c.name = $2 ORDER BY h.seq",
+    5,
+};
+
+static const struct db_statement api_status_sql = {
+    "api_status",
+    "SELECT coalesce(max(version), 0) FROM push.schema_version",
+    0,
+};
+
+static const struct db_statement api_presence_sql = {
+    "api_presence",
+    "SELECT channel, clients, array_to_json(users) FROM push.here_now($1, $2::text[],"
+    " make_interval(secs => $3::int))",
+    3,
+};
+
+static const struct db_statement api_mark_read_sql = {
+    "api_mark_read",
+    "SELECT push.mark_read($1, $2, $3, $4::bigint)",
+    4,
+};
+
+static const struct db_statement api_unread_sql = {
+    "api_unread",
+    "SELECT channel, last_seq, read_seq, unread FROM push.unread WHERE app = $1 AND user_id = $2"
+    " ORDER BY channel",
+    2,
+};
+
+/* Checks one message's content: present, UTF-8, within the app's limit. Returns 0 or -1 with
+ * the reply filled, the parameter named as label. */
+static int api_check_content(struct endpoint *ep, const char *label, const char *content, size_t len,
+                             bool present)
+{
+    char msg[200];
+    if (!present) {
+        snprintf(msg, sizeof(msg), "%s: missing", label);
+        return endpoint_error(ep, 400, msg);
+    }
+    if (!validate_utf8(content, len)) {
+        snprintf(msg, sizeof(msg), "%s: not valid UTF-8 text (or contains NUL)", label);
+        return endpoint_error(ep, 400, msg);
+    }
+    if (len > (size_t)ep->app.max_message_bytes) {
+        snprintf(msg, sizeof(msg), "%s: %zu bytes exceeds the limit of %d", label, len,
+                 ep->app.max_message_bytes);
+        return endpoint_error(ep, 413, msg);
+    }
+    return 0;
+}
+
+static int api_check_publisher(struct endpoint *ep)
+{
+    if (ep->app.role != APP_ROLE_PUBLISH)
+        return endpoint_error(ep, 403, "appkey: the subscribe key cannot publish");
+    bool is_get = strcmp(ep->req->method, "POST") != 0;
+    if (is_get && !ep->req->callback)
+        return endpoint_error(ep, 405, "publish: use POST, or GET with callback from a page");
+    if (is_get && !ep->app.client_publish)
+        return endpoint_error(ep, 403, "appkey: this app does not allow publishing from pages");
+    return 0;
+}
+
+static void api_publish_batch(struct endpoint *ep, struct json_object *messages)
+{
+    const char *sender = params_get(&ep->req->params, "sender");
+    if (!json_object_is_type(messages, json_type_array) || json_object_array_length(messages) == 0 ||
+        json_object_array_length(messages) > API_BATCH_MAX) {
+        endpoint_error(ep, 400, "messages: must be an array of 1 to 1000 {channel, content} objects");
+        return;
+    }
+    size_t n = json_object_array_length(messages);
+    struct json_object *channels = json_object_new_array(), *contents = json_object_new_array();
+    char label[64], msg[200];
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *m = json_object_array_get_idx(messages, i), *ch = NULL, *co = NULL;
+        json_object_object_get_ex(m, "channel", &ch);
+        json_object_object_get_ex(m, "content", &co);
+        if (!json_object_is_type(ch, json_type_string) || !validate_channel(json_object_get_string(ch))) {
+            snprintf(msg, sizeof(msg), "messages[%zu].channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]", i);
+            endpoint_error(ep, 400, msg);
+            goto out;
+        }
+        snprintf(label, sizeof(label), "messages[%zu].content", i);
+        bool is_string = json_object_is_type(co, json_type_string);
+        if (api_check_content(ep, label, is_string ? json_object_get_string(co) : "",
+                              is_string ? (size_t)json_object_get_string_len(co) : 0, is_string) < 0)
+            goto out;
+        json_object_array_add(channels, json_object_get(ch));
+        json_object_array_add(contents, json_object_get(co));
+    }
+    const char *params[] = { params_get(&ep->req->params, "appkey"),
+                             json_object_to_json_string_ext(channels, JSON_C_TO_STRING_PLAIN),
+                             json_object_to_json_string_ext(contents, JSON_C_TO_STRING_PLAIN), sender };
+    PGresult *res = db_exec(ep->db, &api_batch_sql, params);
+    if (!db_ok(res)) {
+        endpoint_fail_db(ep, res);
+        goto out;
+    }
+    struct json_object *obj = reply_object(200, "OK"), *results = json_object_new_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct json_object *r = json_object_new_object();
+        json_object_object_add(r, "channel", json_object_new_string(PQgetvalue(res, i, 0)));
+        json_object_object_add(r, "seq", json_object_new_int64(strtoll(PQgetvalue(res, i, 1), NULL, 10)));
+        json_object_array_add(results, r);
+    }
+    if (PQntuples(res) > 0)
+        json_object_object_add(obj, "time", json_object_new_int64(strtoll(PQgetvalue(res, 0, 2), NULL, 10)));
+    json_object_object_add(obj, "messages", results);
+    PQclear(res);
+    reply_json(ep->reply, obj, ep->req->callback);
+out:
+    json_object_put(channels);
+    json_object_put(contents);
+}
+
+static void api_publish(struct request *req, struct reply *reply)
+{
+    struct endpoint ep;
+    if (endpoint_open(&ep, req, reply) < 0)
+        return;
+    if (api_check_publisher(&ep) < 0)
+        goto out;
+    struct json_object *messages = NULL;
+    if (req->params.json && json_object_object_get_ex(req->params.json, "messages", &messages)) {
+        api_publish_batch(&ep, messages);
+        goto out;
+    }
+    const char *channel = endpoint_channel_param(&ep, "channel");
+    if (!channel)
+        goto out;
+    const struct param *content = params_find(&req->params, "content");
+    if (api_check_content(&ep, "content", content ? content->value : "", content ? content->value_len : 0,
+                          content != NULL) < 0)
+        goto out;
+    const char *sender = params_get(&req->params, "sender");
+    if (sender && !validate_user(sender)) {
+        endpoint_error(&ep, 400, "sender: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
+        goto out;
+    }
+    const char *params[] = { params_get(&req->params, "appkey"), channel, content->value, sender };
+    PGresult *res = db_exec(ep.db, &api_publish_sql, params);
+    if (!db_ok(res)) {
+        endpoint_fail_db(&ep, res);
+        goto out;
+    }
+    struct json_object *obj = reply_object(200, "OK");
+    json_object_object_add(obj, "channel", json_object_new_string(channel));
+    json_object_object_add(obj, "seq", json_object_new_int64(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
+    json_object_object_add(obj, "time", json_object_new_int64(strtoll(PQgetvalue(res, 0, 1), NULL, 10)));
+    PQclear(res);
+    reply_json(reply, obj, req->callback);
+out:
+    endpoint_close(&ep);
+}
+
+static void api_history(struct request *req, struct reply *reply)
+{
+    struct endpoint ep;
+    if (endpoint_open(&ep, req, reply) < 0)
+        return;
+    long long limit, before, after;
+    const char *channel = endpoint_channel_param(&ep, "channel");
+    if (!channel || endpoint_int_param(&ep, "limit", 1, 1000, 20, &limit) < 0 ||
+        endpoint_int_param(&ep, "before", 0, INT64_MAX, -1, &before) < 0 ||
+        endpoint_int_param(&ep, "after", 0, INT64_MAX, -1, &after) < 0 ||
+        endpoint_check_token(&ep, channel, params_get(&req->params, "user")) < 0)
+        goto out;
+    char app_id[16], before_text[24], after_text[24], limit_text[24];
+    snprintf(app_id, sizeof(app_id), "%d", ep.app.id);
+    snprintf(before_text, sizeof(before_text), "%lld", before);
+    snprintf(after_text, sizeof(after_text), "%lld", after);
+    snprintf(limit_text, sizeof(limit_text), "%lld", limit);
+    const char *params[] = { app_id, channel, before >= 0 ? before_text : NULL,
+                             after >= 0 ? after_text : NULL, limit_text };
+    PGresult *res = db_exec(ep.db, &api_history_sql, params);
+    if (!db_ok(res)) {
+        endpoint_fail_db(&ep, res);
+        goto out;
+    }
+    struct json_object *obj = reply_object(200, "OK"), *messages = json_object_new_array();
+    long long last_seq = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        last_seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        if (PQgetisnull(res, i, 1))
+            continue;
+        struct json_object *m = json_object_new_object();
+        json_object_object_add(m, "channel", json_object_new_string(channel));
+        json_object_object_add(m, "seq", json_object_new_int64(strtoll(PQgetvalue(res, i, 1), NULL, 10)));
+        json_object_object_add(m, "content", json_object_new_string_len(PQgetvalue(res, i, 2),
+                                                                        PQgetlength(res, i, 2)));
+        json_object_object_add(m, "time", json_object_new_int64(strtoll(PQgetvalue(res, i, 3), NULL, 10)));
+        json_object_array_add(messages, m);
+    }
+    PQclear(res);
+    json_object_object_add(obj, "channel", json_object_new_string(channel));
+    json_object_object_add(obj, "last_seq", json_object_new_int64(last_seq));
+    json_object_object_add(obj, "messages", messages);
+    reply_json(reply, obj, req->callback);
+out:
+    endpoint_close(&ep);
+}
+
+static void api_presence(struct request *req, struct reply *reply)
+{
+    struct endpoint ep;
+    if (endpoint_open(&ep, req, reply) < 0)
+        return;
+    char **names = NULL;
+    int n = params_get_list(&req->params, "channel", &names, 64);
+    struct json_object *list = json_object_new_array();
+    if (n <= 0) {
+        endpoint_error(&ep, 400, n < 0 ? "channel: at most 64 channels" : "channel: missing");
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!validate_channel(names[i])) {
+            endpoint_error(&ep, 400, "channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]");
+            goto out;
+        }
+        if (endpoint_check_token(&ep, names[i], params_get(&req->params, "user")) < 0)
+            goto out;
+        json_object_array_add(list, json_object_new_string(names[i]));
+    }
+    /* A JSON array literal cast to text[] through json: one parameter for any count. */
+    struct buf array = BUF_INIT;
+    buf_puts(&array, "{");
+    for (int i = 0; i < n; i++)
+        buf_printf(&array, "%s\"%s\"", i ? "," : "", names[i]);
+    buf_puts(&array, "}");
+    char app_id[16], ttl[16];
+    snprintf(app_id, sizeof(app_id), "%d", ep.app.id);
+    snprintf(ttl, sizeof(ttl), "%d", api_presence_ttl);
+    const char *params[] = { app_id, buf_str(&array), ttl };
+    PGresult *res = db_exec(ep.db, &api_presence_sql, params);
+    buf_free(&array);
+    if (!db_ok(res)) {
+        endpoint_fail_db(&ep, res);
+        goto out;
+    }
+    struct json_object *obj = reply_object(200, "OK"), *channels = json_object_new_object();
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct json_object *c = json_object_new_object();
+        json_object_object_add(c, "clients", json_object_new_int(atoi(PQgetvalue(res, i, 1))));
+        struct json_object *users = json_tokener_parse(PQgetvalue(res, i, 2));
+        json_object_object_add(c, "users", users ? users : json_object_new_array());
+        json_object_object_add(channels, PQgetvalue(res, i, 0), c);
+    }
+    PQclear(res);
+    json_object_object_add(obj, "channels", channels);
+    reply_json(reply, obj, req->callback);
+out:
+    json_object_put(list);
+    params_list_free(names, n);
+    endpoint_close(&ep);
+}
+
+/* The user of read and unread: a valid id, and with the subscribe key the token of the
+ * user's own channel "user-<id>". */
+static const char *api_user_param(struct endpoint *ep)
+{
+    const char *user = params_get(&ep->req->params, "user");
+    if (!validate_user(user)) {
+        endpoint_error(ep, 400, user ? "user: must be 1-64 bytes of [A-Za-z0-9_.=@-]" : "user: missing");
+        return NULL;
+    }
+    char channel[VALIDATE_USER_MAX + 8];
+    snprintf(channel, sizeof(channel), "user-%s", user);
+    return endpoint_check_token(ep, channel, user) < 0 ? NULL : user;
+}
+
+static void api_read(struct request *req, struct reply *reply)
+{
+    struct endpoint ep;
+    if (endpoint_open(&ep, req, reply) < 0)
+        return;
+    long long seq;
+    const char *user = api_user_param(&ep);
+    const char *channel = user ? endpoint_channel_param(&ep, "channel") : NULL;
+    if (!channel)
+        goto out;
+    if (!params_get(&req->params, "seq")) {
+        endpoint_error(&ep, 400, "seq: missing");
+        goto out;
+    }
+    if (endpoint_int_param(&ep, "seq", 0, INT64_MAX, 0, &seq) < 0)
+        goto out;
+    const char *params[] = { params_get(&req->params, "appkey"), user, channel,
+                             params_get(&req->params, "seq") };
+    PGresult *res = db_exec(ep.db, &api_mark_read_sql, params);
+    if (!db_ok(res)) {
+        endpoint_fail_db(&ep, res);
+        goto out;
+    }
+    struct json_object *obj = reply_object(200, "OK");
+    json_object_object_add(obj, "user", json_object_new_string(user));
+    json_object_object_add(obj, "channel", json_object_new_string(channel));
+    json_object_object_add(obj, "seq", json_object_new_int64(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
+    PQclear(res);
+    reply_json(reply, obj, req->callback);
+out:
+    endpoint_close(&ep);
+}
+
+static void api_unread(struct request *req, struct reply *reply)
+{
+    struct endpoint ep;
+    if (endpoint_open(&ep, req, reply) < 0)
+        return;
+    const char *user = api_user_param(&ep);
+    if (!user)
+        goto out;
+    const char *params[] = { ep.app.name, user };
+    PGresult *res = db_exec(ep.db, &api_unread_sql, params);
+    if (!db_ok(res)) {
+        endpoint_fail_db(&ep, res);
+        goto out;
+    }
+    struct json_object *obj = reply_object(200, "OK"), *channels = json_object_new_object();
+    long long total = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct json_object *c = json_object_new_object();
+        long long unread = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+        json_object_object_add(c, "last_seq", json_object_new_int64(strtoll(PQgetvalue(res, i, 1), NULL, 10)));
+        json_object_object_add(c, "read_seq", json_object_new_int64(strtoll(PQgetvalue(res, i, 2), NULL, 10)));
+        json_object_object_add(c, "unread", json_object_new_int64(unread));
+        json_object_object_add(channels, PQgetvalue(res, i, 0), c);
+        total += unread;
+    }
+    PQclear(res);
+    json_object_object_add(obj, "user", json_object_new_string(user));
+    json_object_object_add(obj, "channels", channels);
+    json_object_object_add(obj, "total", json_object_new_int64(total));
+    reply_json(reply, obj, req->callback);
+out:
+    endpoint_close(&ep);
+}
+
+static void api_status(struct request *req, struct reply *reply)
+{
+    struct db_conn *db = db_pool_acquire(endpoint_pool());
+    PGresult *res = db ? db_exec(db, &api_status_sql, NULL) : NULL;
+    bool up = res && db_ok(res);
+    struct json_object *obj = reply_object(up ? 200 : 503, up ? "OK" : "database unavailable");
+    json_object_object_add(obj, "database", json_object_new_string(up ? "up" : "down"));
+    json_object_object_add(obj, "schema_version", up ? json_object_new_int(atoi(PQgetvalue(res, 0, 0))) : NULL);
+    json_object_object_add(obj, "version", json_object_new_string(PACKAGE_VERSION));
+    PQclear(res);
+    db_pool_release(endpoint_pool(), db);
+    if (!up)
+        reply_header(reply, "Retry-After", "5");
+    reply_json(reply, obj, req->callback);
+}
+
+static int api_start(const struct config *cfg)
+{
+    api_presence_ttl = cfg->presence_ttl;
+    return endpoint_init(cfg);
+}
+
+static const struct gateway_route api_routes[] = {
+    { "/push/publish", "GET,POST", api_publish },
+    { "/push/history", "GET", api_history },
+    { "/push/presence", "GET", api_presence },
+    { "/push/read", "POST", api_read },
+    { "/push/unread", "GET", api_unread },
+    { "/push/status", "GET", api_status },
+};
+
+int main(int argc, char **argv)
+{
+    static const struct gateway_program program = {
+        "push-api",
+        "Publish, history, presence, read marks and status over FastCGI.",
+        api_routes,
+        sizeof(api_routes) / sizeof(api_routes[0]),
+        256 * 1024,
+        api_start,
+        NULL,
+    };
+    return gateway_main(&program, argc, argv);
+}

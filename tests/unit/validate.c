@@ -1,0 +1,75 @@
+/* tests/unit/validate.c: channel, user, callback, UTF-8 and number rules, table-driven. */
+#include "../tap.h"
+#include "validate.h"
+
+#include <stdint.h>
+
+static const struct { const char *name; int valid; } channels[] = {
+    { "news", 1 }, { "user-alice", 1 }, { "a.b=c@d/e_f-g", 1 }, { "A9", 1 },
+    { "", 0 }, { "has space", 0 }, { "semi;colon", 0 }, { "colon:x", 0 }, { "comma,x", 0 },
+    { "caf\xc3\xa9", 0 }, { "quote\"", 0 }, { "star*", 0 },
+};
+
+static const struct { const char *name; int valid; } callbacks[] = {
+    { "cb", 1 }, { "_x", 1 }, { "$", 1 }, { "jQuery123_456", 1 }, { "a.b.c", 1 }, { "$.x_1", 1 },
+    { "", 0 }, { "1abc", 0 }, { ".a", 0 }, { "a-b", 0 }, { "alert(1)", 0 }, { "a b", 0 },
+    { "<script>", 0 }, { "a;b", 0 }, { "a[0]", 0 },
+};
+
+static const struct { const char *bytes; size_t len; int valid; const char *what; } texts[] = {
+    { "hello", 5, 1, "ASCII" },
+    { "caf\xc3\xa9", 5, 1, "two-byte form" },
+    { "\xe4\xbd\xa0\xe5\xa5\xbd", 6, 1, "three-byte forms (Chinese)" },
+    { "\xf0\x9f\x98\x80", 4, 1, "four-byte form (emoji)" },
+    { "\xc3", 1, 0, "truncated sequence" },
+    { "\xc0\xaf", 2, 0, "overlong slash" },
+    { "\xe0\x80\xaf", 3, 0, "overlong three-byte" },
+    { "\xed\xa0\x80", 3, 0, "UTF-16 surrogate" },
+    { "\xf4\x90\x80\x80", 4, 0, "above U+10FFFF" },
+    { "\xff", 1, 0, "0xFF byte" },
+    { "a\0b", 3, 0, "embedded NUL" },
+    { "\x80", 1, 0, "lone continuation byte" },
+};
+
+int main(void)
+{
+    char long_name[130];
+    memset(long_name, 'a', 129);
+    long_name[129] = '\0';
+    for (size_t i = 0; i < sizeof(channels) / sizeof(channels[0]); i++)
+        ok(validate_channel(channels[i].name) == channels[i].valid, "channel \"%s\" %s",
+           channels[i].name, channels[i].valid ? "valid" : "rejected");
+    ok(!validate_channel(long_name), "channel of 129 bytes rejected");
+    long_name[128] = '\0';
+    ok(validate_channel(long_name), "channel of 128 bytes valid");
+    ok(!validate_channel(NULL), "NULL channel rejected");
+
+    for (size_t i = 0; i < sizeof(callbacks) / sizeof(callbacks[0]); i++)
+        ok(validate_callback(callbacks[i].name) == callbacks[i].valid, "callback \"%s\" %s",
+           callbacks[i].name, callbacks[i].valid ? "valid" : "rejected");
+    memset(long_name, 'c', 65);
+    long_name[65] = '\0';
+    ok(!validate_callback(long_name), "callback of 65 bytes rejected");
+    long_name[64] = '\0';
+    ok(validate_callback(long_name), "callback of 64 bytes valid");
+
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        ok(validate_utf8(texts[i].bytes, texts[i].len) == texts[i].valid, "UTF-8 %s %s",
+           texts[i].what, texts[i].valid ? "accepted" : "rejected");
+
+    ok(validate_user("alice"), "user alice valid");
+    ok(!validate_user("a/b"), "user with slash rejected");
+    ok(validate_channel_needs_token("private-x") && validate_channel_needs_token("user-bob") &&
+       !validate_channel_needs_token("news"), "private-* and user-* need tokens, others not");
+    is_str(validate_channel_user("user-bob"), "bob", "user channel owner");
+    ok(validate_channel_user("news") == NULL, "no owner for other channels");
+
+    long long n = 0;
+    ok(validate_int("42", 0, 100, &n) && n == 42, "42 in range");
+    ok(!validate_int("101", 0, 100, &n), "101 out of range");
+    ok(!validate_int("4x", 0, 100, &n), "trailing junk rejected");
+    ok(!validate_int(" 4", 0, 100, &n), "leading space rejected");
+    ok(!validate_int("", 0, 100, &n), "empty rejected");
+    ok(!validate_int("99999999999999999999999", 0, INT64_MAX, &n), "overflow rejected");
+    return tap_done();
+}
