@@ -100,8 +100,12 @@ static int gateway_read_request(FCGX_Request *fr, struct request *req, char *err
 
 static void gateway_write_reply(FCGX_Request *fr, const struct reply *reply)
 {
-    FCGX_FPrintF(fr->out, "Status: %d\r\n%sContent-Length: %zu\r\n\r\n", reply->status,
-                 buf_str(&reply->headers), reply->body.len);
+    /* FCGX_FPrintF knows no %zu: format the head here. */
+    struct buf head = BUF_INIT;
+    buf_printf(&head, "Status: %d\r\n%sContent-Length: %zu\r\n\r\n", reply->status,
+               buf_str(&reply->headers), reply->body.len);
+    FCGX_PutStr(head.data, (int)head.len, fr->out);
+    buf_free(&head);
     if (strcmp(FCGX_GetParam("REQUEST_METHOD", fr->envp) ?: "GET", "HEAD") != 0)
         FCGX_PutStr(reply->body.data ? reply->body.data : "", (int)reply->body.len, fr->out);
 }

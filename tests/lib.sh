@@ -114,7 +114,7 @@ create_app() {
 # Sets HTTP_PORT, BASE (http://127.0.0.1:PORT).
 start_lighttpd() {
     HTTP_PORT=$(free_port)
-    export PUSH_HTTP_PORT=$HTTP_PORT PUSH_FCGI_DIR="$top_builddir/fcgi" PUSH_WWW_DIR="$top_srcdir/www"
+    export PUSH_HTTP_PORT=$HTTP_PORT PUSH_FCGI_DIR="${PUSH_FCGI_DIR:-$top_builddir/fcgi}" PUSH_WWW_DIR="$top_srcdir/www"
     export PUSH_RUN_DIR="$T/lighttpd" PUSH_WS_PORT=${PUSH_WS_PORT:-$(free_port)}
     mkdir -p "$PUSH_RUN_DIR"
     lighttpd -D -f "$top_srcdir/conf/lighttpd.conf" >"$T/lighttpd/stderr.log" 2>&1 &

@@ -16,3 +16,5 @@ tests_unit_auth_LDADD = $(PUSH_LIBS)
 tests_unit_reply_LDADD = $(PUSH_LIBS)
 tests_unit_config_LDADD = $(PUSH_LIBS)
 EXTRA_DIST += tests/tap.h
+TESTS += tests/api.sh
+EXTRA_DIST += tests/api.sh
