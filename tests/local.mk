@@ -18,3 +18,5 @@ tests_unit_config_LDADD = $(PUSH_LIBS)
 EXTRA_DIST += tests/tap.h
 TESTS += tests/api.sh
 EXTRA_DIST += tests/api.sh
+TESTS += tests/publish-concurrency.sh
+EXTRA_DIST += tests/publish-concurrency.sh
