@@ -1,1 +1,10 @@
-# bench/local.mk: build rules for bench/.
+# bench/local.mk: `make bench` runs every bench/*.sh against throw-away servers and prints figures.
+BENCH_PROGRAMS_SH = bench/publish.sh
+EXTRA_DIST += $(BENCH_PROGRAMS_SH)
+
+bench: all
+	@for b in $(BENCH_PROGRAMS_SH); do \
+	  echo "== $$b"; \
+	  top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' $(SHELL) $(top_srcdir)/$$b || exit 1; \
+	done
+.PHONY: bench

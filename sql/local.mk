@@ -1,1 +1,12 @@
-# sql/local.mk: build rules for sql/.
+# sql/local.mk: installs the migrations, the psql runner and the examples under $(pkgdatadir)/sql.
+sqldir = $(pkgdatadir)/sql
+dist_sql_SCRIPTS = sql/migrate.sh
+dist_sql_DATA = sql/README.md
+sqlmigrationsdir = $(pkgdatadir)/sql/migrations
+dist_sqlmigrations_DATA = \
+	sql/migrations/001_schema.sql \
+	sql/migrations/002_publish.sql \
+	sql/migrations/003_read_presence.sql \
+	sql/migrations/004_views.sql
+sqlexamplesdir = $(pkgdatadir)/sql/examples
+dist_sqlexamples_DATA = sql/examples/order_notify.sql

@@ -5,7 +5,8 @@
 #   sql/migrate.sh "-h /tmp/pg -U postgres push"     (one string of options is split into words)
 #   sql/migrate.sh "postgresql://push@db/push"        (one conninfo string or URI is passed whole)
 #   sql/migrate.sh -h db -U push push                 (several arguments are passed as they are)
-# Environment: PSQL names the psql program (default psql); PUSH_MIGRATIONS the directory of migrations.
+# Environment: PSQL is the psql command (default psql; it may carry options), PUSH_MIGRATIONS the
+# directory of the migrations (default: migrations/ beside this script).
 #
 # Each missing version runs as: BEGIN; <file text>; INSERT INTO push.schema_version; COMMIT.
 # The version is the file's leading number, the name its file name. Prints what it applied.
@@ -22,7 +23,7 @@ if [ $# -eq 1 ]; then
 fi
 
 run_psql() {
-    "$psql" -X -q -v ON_ERROR_STOP=1 "$@"
+    $psql -X -q -v ON_ERROR_STOP=1 "$@"
 }
 
 run_psql -c "SET client_min_messages = warning;

@@ -20,3 +20,12 @@ TESTS += tests/api.sh
 EXTRA_DIST += tests/api.sh
 TESTS += tests/publish-concurrency.sh
 EXTRA_DIST += tests/publish-concurrency.sh
+TESTS += tests/poll-lighttpd.sh tests/poll-apache-fcgid.sh tests/poll-apache-proxy.sh tests/poll-many.sh
+EXTRA_DIST += tests/poll-lighttpd.sh tests/poll-apache-fcgid.sh tests/poll-apache-proxy.sh tests/poll-many.sh
+EXTRA_DIST += tests/poll-common.sh tests/poll-clients.py tests/apache.sh
+SQL_TESTS = tests/sql/schema.sql tests/sql/app.sql tests/sql/channel.sql tests/sql/publish.sql \
+	tests/sql/batch.sql tests/sql/history.sql tests/sql/read.sql tests/sql/presence.sql \
+	tests/sql/token.sql tests/sql/example.sql
+SQL_SHELL_TESTS = tests/sql/migrate-twice.sh tests/sql/concurrency.sh tests/sql/notify.sh
+TESTS += $(SQL_TESTS) $(SQL_SHELL_TESTS)
+EXTRA_DIST += $(SQL_TESTS) $(SQL_SHELL_TESTS)

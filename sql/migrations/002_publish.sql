@@ -116,8 +116,9 @@ BEGIN
     END IF;
 END $$;
 
--- Counts p_count messages against the app's publish_rate in the current second; PU429 when over.
--- Apps without a rate never touch push.rate_window.
+-- Counts p_count messages against the app's publish_rate in the second its transaction started; PU429
+-- when over. A transaction that started before the stored window (it waited for the row) counts in that
+-- window. Apps without a rate never touch push.rate_window.
 CREATE FUNCTION push.rate_take(p_app push.app, p_count int) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -127,10 +128,11 @@ BEGIN
         RETURN;
     END IF;
     INSERT INTO push.rate_window AS r (app_id, window_start, used)
-    VALUES (p_app.id, floor(extract(epoch FROM clock_timestamp()))::bigint, p_count)
+    VALUES (p_app.id, floor(extract(epoch FROM now()))::bigint, p_count)
     ON CONFLICT (app_id) DO UPDATE
-        SET used = CASE WHEN r.window_start = EXCLUDED.window_start THEN r.used + EXCLUDED.used ELSE EXCLUDED.used END,
-            window_start = EXCLUDED.window_start
+        SET used = CASE WHEN EXCLUDED.window_start <= r.window_start THEN r.used + EXCLUDED.used
+                        ELSE EXCLUDED.used END,
+            window_start = greatest(r.window_start, EXCLUDED.window_start)
     RETURNING r.used INTO v_used;
     IF v_used > p_app.publish_rate THEN
         PERFORM push.fail(429, format('rate: this app may publish at most %s messages per second', p_app.publish_rate));
@@ -239,12 +241,16 @@ BEGIN
             PERFORM push.fail(400, 'channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]');
         END IF;
     END LOOP;
-    -- Missing channels are created in name order, like push.publish_batch locks them.
-    INSERT INTO push.channel (app_id, name)
-    SELECT p_app_id, u.n FROM (SELECT DISTINCT n COLLATE "C" AS n FROM unnest(v_names) AS n) u
-    WHERE NOT EXISTS (SELECT 1 FROM push.channel e WHERE e.app_id = p_app_id AND e.name = u.n)
-    ORDER BY u.n
-    ON CONFLICT (app_id, name) DO NOTHING;
+    -- Missing channels are created in name order, like push.publish_batch locks them. When none is
+    -- missing nothing is written, so opening known channels works in a read-only transaction too.
+    IF EXISTS (SELECT 1 FROM unnest(v_names) AS n
+               WHERE NOT EXISTS (SELECT 1 FROM push.channel e WHERE e.app_id = p_app_id AND e.name = n)) THEN
+        INSERT INTO push.channel (app_id, name)
+        SELECT p_app_id, u.n FROM (SELECT DISTINCT n COLLATE "C" AS n FROM unnest(v_names) AS n) u
+        WHERE NOT EXISTS (SELECT 1 FROM push.channel e WHERE e.app_id = p_app_id AND e.name = u.n)
+        ORDER BY u.n
+        ON CONFLICT (app_id, name) DO NOTHING;
+    END IF;
 
     RETURN QUERY
     SELECT c.name, c.id, c.last_seq, (SELECT min(m.seq) FROM push.message m WHERE m.channel_id = c.id), c.epoch

@@ -3,8 +3,8 @@ BEGIN;
 SELECT plan(27);
 
 SELECT app_id, publish_key, subscribe_key, secret
-FROM push.app_create('demo', ARRAY['https://example.com', 'http://localhost:8080'], true, 1000, 5) \gset
-SELECT app_id AS other_id, publish_key AS other_publish FROM push.app_create('other') \gset
+FROM push.app_create('app-demo', ARRAY['https://example.com', 'http://localhost:8080'], true, 1000, 5) \gset
+SELECT app_id AS other_id, publish_key AS other_publish FROM push.app_create('app-other') \gset
 
 SELECT matches(:'publish_key'::text, '^BC-[0-9a-f]{32}$', 'the publish key is BC- and 16 random bytes in hex');
 SELECT matches(:'subscribe_key'::text, '^BS-[0-9a-f]{32}$', 'the subscribe key is BS- and 16 random bytes in hex');
@@ -20,7 +20,7 @@ SELECT ok(NOT EXISTS (SELECT 1 FROM push.app a WHERE a::text LIKE '%' || substr(
 
 SELECT results_eq(
     format('SELECT app_id, role, name, secret, origins, client_publish, max_message_bytes, publish_rate FROM push.key_lookup(%L)', :'publish_key'),
-    format($$VALUES (%s, 'publish', 'demo', %L, ARRAY['https://example.com', 'http://localhost:8080'], true, 1000, 5)$$, :app_id, :'secret'),
+    format($$VALUES (%s, 'publish', 'app-demo', %L, ARRAY['https://example.com', 'http://localhost:8080'], true, 1000, 5)$$, :app_id, :'secret'),
     'key_lookup finds the app of a publish key with its settings');
 SELECT results_eq(
     format('SELECT app_id, role FROM push.key_lookup(%L)', :'subscribe_key'),
@@ -29,11 +29,11 @@ SELECT results_eq(
 SELECT is_empty($$SELECT * FROM push.key_lookup('BC-00000000000000000000000000000000')$$, 'key_lookup: no row for an unknown key');
 SELECT is_empty($$SELECT * FROM push.key_lookup(NULL)$$, 'key_lookup: no row for NULL');
 SELECT is_empty(format('SELECT * FROM push.key_lookup(%L)', upper(:'publish_key')), 'key_lookup: keys are case-sensitive');
-SELECT results_eq($$SELECT origins, client_publish, max_message_bytes, publish_rate FROM push.app WHERE name = 'other'$$,
+SELECT results_eq($$SELECT origins, client_publish, max_message_bytes, publish_rate FROM push.app WHERE name = 'app-other'$$,
                   $$VALUES ('{}'::text[], false, 65536, 0)$$,
                   'defaults: any origin, no client publish, 64 KiB messages, no rate limit');
 
-SELECT throws_ok($$SELECT * FROM push.app_create('demo')$$, 'PU400', 'name: an app named demo exists',
+SELECT throws_ok($$SELECT * FROM push.app_create('app-demo')$$, 'PU400', 'name: an app named app-demo exists',
                  'a duplicate app name is a 400');
 SELECT throws_ok($$SELECT * FROM push.app_create('')$$, 'PU400', NULL, 'an empty app name is a 400');
 SELECT throws_ok($$SELECT * FROM push.app_create(' padded ')$$, 'PU400', NULL, 'an app name with surrounding spaces is a 400');

@@ -2,8 +2,8 @@
 BEGIN;
 SELECT plan(19);
 
-SELECT app_id, publish_key FROM push.app_create('batch', '{}', false, 100) \gset
-SELECT publish_key AS rated_key FROM push.app_create('rated', '{}', false, 100, 3) \gset
+SELECT app_id, publish_key FROM push.app_create('batch-main', '{}', false, 100) \gset
+SELECT publish_key AS rated_key FROM push.app_create('batch-rated', '{}', false, 100, 3) \gset
 
 SELECT is(push.publish(:'publish_key', 'a', 'before'), 1::bigint, 'channel a has one message before the batch');
 
@@ -23,7 +23,9 @@ SELECT results_eq(
     'last_seq of every channel is its newest seq');
 
 -- All or nothing: nothing is stored and no channel is created when one message is bad.
-CREATE TEMP TABLE before AS SELECT (SELECT count(*) FROM push.message) AS messages, (SELECT count(*) FROM push.channel) AS channels;
+CREATE TEMP TABLE before AS
+SELECT (SELECT count(*) FROM push.message m JOIN push.channel c ON c.id = m.channel_id WHERE c.app_id = :app_id) AS messages,
+       (SELECT count(*) FROM push.channel WHERE app_id = :app_id) AS channels;
 SELECT throws_ok(format($$SELECT * FROM push.publish_batch(%L, '{fresh,a,"bad name",b}', '{1,2,3,4}')$$, :'publish_key'),
                  'PU400', 'messages[2].channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]',
                  'a bad channel is named by its 0-based index');
@@ -39,8 +41,9 @@ SELECT throws_ok(format($$SELECT * FROM push.publish_batch(%L, '{fresh,"bad name
 SELECT throws_ok(format($$SELECT * FROM push.publish_batch(%L, '{fresh,"x y"}', ARRAY[repeat('x', 101), 'x'])$$,
                         :'publish_key'),
                  'PU413', NULL, 'messages are checked in input order');
-SELECT is((SELECT count(*) FROM push.message), (SELECT messages FROM before), 'a failed batch stores no message');
-SELECT is((SELECT count(*) FROM push.channel), (SELECT channels FROM before), 'a failed batch creates no channel');
+SELECT is((SELECT count(*) FROM push.message m JOIN push.channel c ON c.id = m.channel_id WHERE c.app_id = :app_id),
+          (SELECT messages FROM before), 'a failed batch stores no message');
+SELECT is((SELECT count(*) FROM push.channel WHERE app_id = :app_id), (SELECT channels FROM before), 'a failed batch creates no channel');
 
 SELECT throws_ok(format($$SELECT * FROM push.publish_batch(%L, '{a,b}', '{1,2,3}')$$, :'publish_key'),
                  'PU400', 'messages: 2 channels but 3 contents', 'arrays of different lengths are a 400');
@@ -56,7 +59,7 @@ SELECT results_eq(format($$SELECT seq FROM push.publish_batch(%L, '{r,r}', '{1,2
                   $$VALUES (1::bigint), (2::bigint)$$, 'rate 3/s: a batch of two passes');
 SELECT throws_ok(format($$SELECT * FROM push.publish_batch(%L, '{r,r}', '{3,4}')$$, :'rated_key'),
                  'PU429', 'rate: this app may publish at most 3 messages per second', 'rate 3/s: two more are a 429');
-SELECT results_eq($$SELECT c.last_seq FROM push.channel c JOIN push.app a ON a.id = c.app_id WHERE a.name = 'rated'$$,
+SELECT results_eq($$SELECT c.last_seq FROM push.channel c JOIN push.app a ON a.id = c.app_id WHERE a.name = 'batch-rated'$$,
                   $$VALUES (2::bigint)$$, 'a rate-limited batch stores nothing');
 
 SELECT results_eq(format($$SELECT channel, seq FROM push.publish_batch(%L, '{one}', '{only}')$$, :'publish_key'),

@@ -1,8 +1,8 @@
 -- channel.sql: channel names (1-128 bytes of [A-Za-z0-9_.=@/-]) and channel_open's heads.
 BEGIN;
-SELECT plan(34);
+SELECT plan(35);
 
-SELECT app_id, publish_key FROM push.app_create('chan') \gset
+SELECT app_id, publish_key FROM push.app_create('channel-main') \gset
 
 SELECT is(push.channel_valid(name), valid,
           format('channel name %s: %s', coalesce(why, 'NULL'), CASE WHEN valid THEN 'valid' ELSE 'invalid' END))
@@ -52,6 +52,12 @@ SELECT is((SELECT count(*)::int FROM push.message m JOIN push.channel c ON c.id 
            WHERE c.app_id = :app_id AND c.name = 'fresh'), 0, 'a channel made by channel_open has no messages');
 SELECT is(push.publish(:'publish_key', 'fresh', 'first'), 1::bigint, 'the first publish on an opened channel is seq 1');
 SELECT is_empty(format($$SELECT * FROM push.channel_open(%s, '{}')$$, :app_id), 'channel_open of no names is empty');
+SAVEPOINT read_only;
+SET TRANSACTION READ ONLY;
+SELECT results_eq(format($$SELECT name, last_seq FROM push.channel_open(%s, '{fresh,news}')$$, :app_id),
+                  $$VALUES ('fresh', 1::bigint), ('news', 3::bigint)$$,
+                  'opening known channels writes nothing (works read-only)');
+ROLLBACK TO SAVEPOINT read_only;
 SELECT throws_ok(format($$SELECT * FROM push.channel_open(%s, '{news,"bad name"}')$$, :app_id), 'PU400',
                  'channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]', 'channel_open rejects a bad name');
 SELECT is((SELECT count(*)::int FROM push.channel WHERE app_id = :app_id), 3,

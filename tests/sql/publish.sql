@@ -2,10 +2,10 @@
 BEGIN;
 SELECT plan(32);
 
-SELECT app_id, publish_key FROM push.app_create('pub') \gset
-SELECT app_id AS small_id, publish_key AS small_key FROM push.app_create('small', '{}', false, 10) \gset
-SELECT publish_key AS rated_key FROM push.app_create('rated', '{}', false, 65536, 3) \gset
-SELECT publish_key AS other_key FROM push.app_create('other') \gset
+SELECT app_id, publish_key FROM push.app_create('publish-main') \gset
+SELECT app_id AS small_id, publish_key AS small_key FROM push.app_create('publish-small', '{}', false, 10) \gset
+SELECT publish_key AS rated_key FROM push.app_create('publish-rated', '{}', false, 65536, 3) \gset
+SELECT publish_key AS other_key FROM push.app_create('publish-other') \gset
 
 -- Dense seqs.
 CREATE TEMP TABLE returned AS
@@ -70,7 +70,7 @@ SELECT throws_ok(format('SELECT push.publish(%L, %L, %L)', :'rated_key', 'a', re
                  'the size is checked before the rate');
 UPDATE push.rate_window SET window_start = window_start - 1;
 SELECT is(push.publish(:'rated_key', 'a', 'x'), 3::bigint, 'rate 3/s: the next second allows more');
-SELECT is((SELECT count(*)::int FROM push.rate_window w JOIN push.app a ON a.id = w.app_id WHERE a.name <> 'rated'), 0,
+SELECT is((SELECT count(*)::int FROM push.rate_window w JOIN push.app a ON a.id = w.app_id WHERE a.name LIKE 'publish-%' AND a.name <> 'publish-rated'), 0,
           'apps without a rate keep no rate state');
 
 -- Notification payloads are ids only (delivery after commit is checked by notify.sh).

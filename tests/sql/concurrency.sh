@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# concurrency.sh: concurrent publishers get dense, commit-ordered seqs; opposite-order batches do not deadlock.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
+# PUSH_TEST_PSQL names an existing database; without it the test starts its own.
+if [ -z "${PUSH_TEST_PSQL:-}" ]; then
+    start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
+    PUSH_TEST_PSQL="psql -h $PG_SOCKET_DIR -U push -d push"
+fi
+sql() { $PUSH_TEST_PSQL -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+tap_plan 12
+
+publishers=8
+per_publisher=500
+total=$((publishers * per_publisher))
+batchers=4
+batches=100
+
+app="concurrency-test-$$"
+cleanup() { sql -c "DELETE FROM push.app WHERE name = '$app'" >/dev/null 2>&1; }
+trap 'cleanup; tap_cleanup' EXIT
+read -r app_id key <<<"$(sql -F ' ' -c "SELECT app_id, publish_key FROM push.app_create('$app')")"
+
+# run_all NAME COUNT: runs $T/NAME1.sql .. $T/NAME<COUNT>.sql at once, one psql session each;
+# prints how many failed.
+run_all() {
+    local name=$1 count=$2 i failed=0 pids=()
+    for ((i = 1; i <= count; i++)); do
+        sql -f "$T/$name$i.sql" >/dev/null 2>"$T/$name$i.err" &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do
+        wait "$i" || failed=$((failed + 1))
+    done
+    echo "$failed"
+}
+
+# Each publisher commits every publish on its own (autocommit); content is "<publisher>:<n>".
+for ((p = 1; p <= publishers; p++)); do
+    for ((j = 1; j <= per_publisher; j++)); do
+        echo "SELECT push.publish('$key', 'load', '$p:$j');"
+    done >"$T/publisher$p.sql"
+done
+is "$(run_all publisher $publishers)" 0 "$publishers publishers x $per_publisher messages all succeed"
+cat "$T"/publisher*.err | head -5 | sed 's/^/# /'
+
+in_load="FROM push.message m JOIN push.channel c ON c.id = m.channel_id WHERE c.app_id = $app_id AND c.name = 'load'"
+is "$(sql -c "SELECT count(*) $in_load")" "$total" "$total messages are stored"
+is "$(sql -c "SELECT count(DISTINCT m.seq) $in_load")" "$total" "their seqs are distinct"
+is "$(sql -c "SELECT min(m.seq) || '..' || max(m.seq) $in_load")" "1..$total" "their seqs run from 1 to $total"
+is "$(sql -c "SELECT last_seq FROM push.channel WHERE app_id = $app_id AND name = 'load'")" "$total" "last_seq is $total"
+is "$(sql -c "SELECT count(DISTINCT m.content) $in_load")" "$total" "every message was stored once"
+is "$(sql -c "SELECT count(*) FROM (SELECT m.seq, lag(m.seq) OVER (PARTITION BY split_part(m.content, ':', 1)
+                                       ORDER BY split_part(m.content, ':', 2)::int) AS previous $in_load) s
+              WHERE s.seq < s.previous")" 0 \
+    "each publisher's messages have increasing seqs in the order it committed them"
+
+# Batches naming the same three channels in opposite orders, all at once.
+for ((b = 1; b <= batchers; b++)); do
+    if ((b % 2)); then order="{z,y,x}"; else order="{x,y,z}"; fi
+    for ((j = 1; j <= batches; j++)); do
+        echo "SELECT count(*) FROM push.publish_batch('$key', '$order', '{$b:$j,$b:$j,$b:$j}');"
+    done >"$T/batcher$b.sql"
+done
+is "$(run_all batcher $batchers)" 0 "$batchers concurrent batchers with opposite channel orders all succeed"
+cat "$T"/batcher*.err | head -5 | sed 's/^/# /'
+! grep -q deadlock "$T"/batcher*.err
+ok $? "no deadlock was reported"
+expected=$((batchers * batches))
+for channel in x y z; do
+    is "$(sql -c "SELECT count(DISTINCT m.seq) || ' ' || min(m.seq) || '..' || max(m.seq) || ' ' || c.last_seq
+                  FROM push.message m JOIN push.channel c ON c.id = m.channel_id
+                  WHERE c.app_id = $app_id AND c.name = '$channel' GROUP BY c.last_seq")" \
+        "$expected 1..$expected $expected" "batch channel $channel has seqs 1..$expected, each once"
+done
+tap_done

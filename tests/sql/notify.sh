@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# notify.sh: a committed publish notifies push_message with '<channel_id>:<seq>'; a rolled-back one notifies nothing.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
+# PUSH_TEST_PSQL names an existing database; without it the test starts its own.
+if [ -z "${PUSH_TEST_PSQL:-}" ]; then
+    start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
+    PUSH_TEST_PSQL="psql -h $PG_SOCKET_DIR -U push -d push"
+fi
+sql() { $PUSH_TEST_PSQL -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+tap_plan 5
+
+app="notify-test-$$"
+cleanup() {
+    sql -c "DELETE FROM push.app WHERE name = '$app'" >/dev/null 2>&1
+}
+trap 'cleanup; tap_cleanup' EXIT
+
+read -r app_id key <<EOF_KEYS
+$(sql -F ' ' -c "SELECT app_id, publish_key FROM push.app_create('$app')")
+EOF_KEYS
+
+# psql prints the notifications its session received after each command; one session listens and publishes.
+out=$(sql 2>&1 <<EOF_SQL
+LISTEN push_message;
+SELECT push.publish('$key', 'news', 'first');
+BEGIN;
+SELECT push.publish('$key', 'news', 'rolled back');
+ROLLBACK;
+SELECT push.publish('$key', 'news', repeat('x', 65536));
+SELECT count(*) FROM push.publish_batch('$key', '{news,other}', '{a,b}');
+EOF_SQL
+)
+news=$(sql -c "SELECT channel_id FROM push.channel_open($app_id, '{news}')")
+other=$(sql -c "SELECT channel_id FROM push.channel_open($app_id, '{other}')")
+# Other sessions may publish to the same database: keep this app's channels only.
+payloads=$(printf '%s\n' "$out" | sed -n 's/^Asynchronous notification "push_message" with payload "\([^"]*\)".*/\1/p' |
+    grep -E "^($news|$other):" | tr '\n' ' ')
+
+case " $payloads" in *" $news:1 "*) status=0 ;; *) status=1 ;; esac
+ok $status "a committed publish notifies '<channel_id>:<seq>'"
+case " $payloads" in *" $news:2 "*) status=0 ;; *) status=1 ;; esac
+ok $status "a 64 KiB message notifies with ids only"
+is "$payloads" "$news:1 $news:2 $news:3 $other:1 " "each committed message is notified once, in the order published"
+is "$(printf '%s' "$payloads" | wc -w)" 4 "the rolled-back publish notified nothing"
+is "$(sql -c "SELECT string_agg(m.content, ',' ORDER BY m.seq) FROM push.message m WHERE m.channel_id = $news AND m.seq <> 2")" \
+    "first,a" "the rolled-back seq was reused, leaving no hole"
+tap_done
