@@ -439,10 +439,11 @@ static int cmd_token(struct pushctl *c, const char *channel)
 static int cmd_prune(struct pushctl *c)
 {
     const char *params[] = { c->retention ? c->retention : "7 days" };
-    PGresult *res = run(c, "SELECT push.prune($1::interval)", 1, params);
+    PGresult *res = run(c, "SELECT push.prune($1::interval), push.presence_expire()", 1, params);
     if (!db_ok(res))
         return fail_result(res, "prune");
-    printf("pruned %s messages older than %s\n", PQgetvalue(res, 0, 0), params[0]);
+    printf("pruned %s messages older than %s and %s stale presence rows\n", PQgetvalue(res, 0, 0), params[0],
+           PQgetvalue(res, 0, 1));
     PQclear(res);
     return 0;
 }

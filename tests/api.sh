@@ -3,7 +3,7 @@
 # push-api against a real PostgreSQL: every row of the error table, JSONP and CORS.
 . "$(dirname "$0")/lib.sh"
 command -v lighttpd >/dev/null || skip_all "lighttpd not installed"
-tap_plan 72
+tap_plan 75
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
@@ -153,6 +153,19 @@ r=$(http POST "$BASE/push/read" -d appkey="$S" -d user=alice -d channel=user-ali
 is "${r%% *}" 403 "mark read without a token: 403"
 r=$(http GET "$BASE/push/unread?appkey=$P&user=alice")
 is "${r%% *}" 200 "the publish key (a backend) reads unread counts without a token"
+
+# rate limit
+create_app limited "'{}'" false 65536 2
+codes=""
+for i in 1 2 3 4 5; do
+    codes="$codes $(curl -s -o /dev/null -w '%{http_code}' -d appkey="$PUBLISH_KEY" -d channel=r -d content=$i "$BASE/push/publish")"
+done
+like "$codes" ' 429' "publishing faster than the app's rate: 429"
+hdr=$(curl -s -o /dev/null -D - -d appkey="$PUBLISH_KEY" -d channel=r -d content=x "$BASE/push/publish")
+like "$hdr" 'Retry-After: 1' "429 carries Retry-After"
+r=$(http POST "$BASE/push/publish" -d appkey="$PUBLISH_KEY" -d channel=r -d content=y)
+like "$r" '"content":"rate: ' "429 names the rate"
+is "$($PSQL -c "SELECT count(*) <= 4 FROM push.message m JOIN push.channel c ON c.id = m.channel_id JOIN push.app a ON a.id = c.app_id WHERE a.name = 'limited'")" t "rate-limited publishes stored nothing"
 
 # database down
 pg_stop
