@@ -137,3 +137,11 @@ json() { $PY -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
 tap_done() {
     exit $((tap_failed > 0))
 }
+
+# Sets PUSH_TEST_PSQL to a psql command for a migrated database: the one the caller named,
+# or a private cluster started here.
+use_test_database() {
+    [ -n "${PUSH_TEST_PSQL:-}" ] && return 0
+    start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
+    PUSH_TEST_PSQL="psql -h $PG_SOCKET_DIR -U push -d push"
+}

@@ -2,11 +2,7 @@
 # concurrency.sh: concurrent publishers get dense, commit-ordered seqs; opposite-order batches do not deadlock.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
-# PUSH_TEST_PSQL names an existing database; without it the test starts its own.
-if [ -z "${PUSH_TEST_PSQL:-}" ]; then
-    start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
-    PUSH_TEST_PSQL="psql -h $PG_SOCKET_DIR -U push -d push"
-fi
+use_test_database
 sql() { $PUSH_TEST_PSQL -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 tap_plan 12
 
