@@ -1,5 +1,6 @@
 # bench/local.mk: `make bench` runs every bench/*.sh against throw-away servers and prints figures.
 BENCH_PROGRAMS_SH = bench/publish.sh
+BENCH_PROGRAMS_SH += bench/ws-fanout.sh
 EXTRA_DIST += $(BENCH_PROGRAMS_SH)
 
 bench: all
@@ -8,3 +9,5 @@ bench: all
 	  top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' $(SHELL) $(top_srcdir)/$$b || exit 1; \
 	done
 .PHONY: bench
+# bench/ws-fanout.sh drives the sidecar with the test suite's load client.
+bench: tests/ws-load

@@ -50,6 +50,14 @@ static const struct config_key config_keys[] = {
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
 
+/* Per-program replacements of the table's defaults (borrowed strings), set by config_default. */
+static const char *config_defaults[CONFIG_KEY_COUNT];
+
+static const char *config_fallback(size_t i)
+{
+    return config_defaults[i] ? config_defaults[i] : config_keys[i].fallback;
+}
+
 static int config_set(struct config *cfg, const struct config_key *key, const char *value,
                       char *err, size_t errlen)
 {
@@ -127,11 +135,20 @@ static int config_read_file(struct config *cfg, const char *path, FILE *f, char 
     return 0;
 }
 
+int config_default(const char *name, const char *value)
+{
+    const struct config_key *key = config_find(name);
+    if (!key)
+        return -1;
+    config_defaults[key - config_keys] = value;
+    return 0;
+}
+
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof(*cfg));
     for (size_t i = 0; i < CONFIG_KEY_COUNT; i++)
-        if (config_set(cfg, &config_keys[i], config_keys[i].fallback, err, errlen) < 0)
+        if (config_set(cfg, &config_keys[i], config_fallback(i), err, errlen) < 0)
             return -1;
 
     int required = 1;
@@ -166,6 +183,6 @@ void config_print_keys(void)
     printf("Settings (file key, environment variable, default):\n");
     for (size_t i = 0; i < CONFIG_KEY_COUNT; i++)
         printf("  %-22s %-28s %-12s %s\n", config_keys[i].name, config_keys[i].env,
-               config_keys[i].fallback, config_keys[i].help);
+               config_fallback(i), config_keys[i].help);
     printf("The file is --config FILE, else $PUSH_CONFIG, else %s/push/push.conf.\n", SYSCONFDIR);
 }

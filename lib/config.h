@@ -29,6 +29,10 @@ struct config {
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/* Replaces the default of key name for this program (value is not copied: pass a literal).
+ * Call before config_load. Returns 0, or -1 for an unknown key. */
+int config_default(const char *name, const char *value) __attribute__((warn_unused_result));
+
 /* Prints the key table (name, variable, default, description) for --help. */
 void config_print_keys(void);
 

@@ -31,7 +31,7 @@ setup_packages() {
 setup_build() {
     local dir=$1
     shift
-    (cd "$ROOT" && { [ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi >/dev/null; }) || return 1
+    (cd "$ROOT" && { [ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi >/dev/null 2>&1; }) || return 1
     mkdir -p "$dir"
     local args="$*"
     if [ ! -f "$dir/Makefile" ] || [ "$(cat "$dir/.configure-args" 2>/dev/null)" != "$args" ]; then

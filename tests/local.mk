@@ -29,3 +29,14 @@ SQL_TESTS = tests/sql/schema.sql tests/sql/app.sql tests/sql/channel.sql tests/s
 SQL_SHELL_TESTS = tests/sql/migrate-twice.sh tests/sql/concurrency.sh tests/sql/notify.sh
 TESTS += $(SQL_TESTS) $(SQL_SHELL_TESTS)
 EXTRA_DIST += $(SQL_TESTS) $(SQL_SHELL_TESTS)
+# Browser client: ES3 parse and freshness of push.min.js, push.js's rules in node with fakes,
+# and push.js with the demo page in Chromium against the whole stack (needs npm ci).
+TESTS += tests/es3.js tests/browser/client-logic.js tests/browser.sh
+EXTRA_DIST += tests/es3.js tests/browser.sh tests/browser/client-logic.js tests/browser/push.test.js \
+	tests/browser/minify.js package.json package-lock.json
+# WebSocket and SSE sidecar (push-ws), with a C load client for the 5,000-subscriber test.
+check_PROGRAMS += tests/ws-load
+WS_TESTS = tests/ws-basic.sh tests/ws-resume.sh tests/ws-sse.sh tests/ws-slow.sh tests/ws-restart.sh \
+	tests/ws-pg-restart.sh tests/ws-load.sh
+TESTS += $(WS_TESTS)
+EXTRA_DIST += $(WS_TESTS) tests/ws-lib.sh tests/ws_client.py

@@ -1,1 +1,10 @@
-# www/local.mk: build rules for www/.
+# www/local.mk: the browser client and the demo page, installed under $(pkgdatadir)/www.
+# push.min.js is committed; `make minify` (or npm run minify) rebuilds it after npm ci, and
+# tests/es3.js fails when it is stale.
+wwwdir = $(pkgdatadir)/www
+dist_www_DATA = www/push.js www/push.min.js www/demo.html www/demo.css www/demo.js
+EXTRA_DIST += www/README.md
+
+.PHONY: minify
+minify:
+	cd $(top_srcdir) && node tests/browser/minify.js

@@ -1,0 +1,402 @@
+// tests/browser/push.test.js: push.js and the demo page in Debian's Chromium, driven by
+// playwright-core, against the stack tests/browser.sh started. Prints TAP.
+//
+// For each forced transport (websocket, xhr, jsonp): a page subscribes; a curl publish
+// arrives; a message sent from a second page arrives in the first; the sidecar (websocket)
+// or the long-poll FastCGI program (xhr, jsonp) is killed mid-stream and comes back, and both
+// pages still get every message exactly once, in order. Then: the default transport order,
+// falling back to long-poll when the sidecar is down and back to WebSocket when it returns,
+// and cross-origin pages (CORS XHR, JSONP, WebSocket).
+//
+// Environment (from tests/browser.sh): BASE, PUBLISH_KEY, SUBSCRIBE_KEY, LIGHTTPD_PID, PUSH_FCGI_DIR,
+// PUSH_WS_BIN, PUSH_WS_PORT, PUSH_WS_LOG, PUSH_WS_PIDS, CHROMIUM, PUSH_ARTIFACTS,
+// PUSH_BROWSER_TMP.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { execFile, spawn } = require('child_process');
+const { chromium } = require('playwright-core');
+
+const env = process.env;
+const BASE = env.BASE;
+const CROSS_BASE = BASE.replace('127.0.0.1', 'localhost');   // another origin, same server
+const ARTIFACTS = env.PUSH_ARTIFACTS || path.join(__dirname, '..', 'artifacts');
+const HAVE_WS = fs.existsSync(env.PUSH_WS_BIN || '');
+
+// ---- TAP ----
+let count = 0;
+let failed = 0;
+function ok(cond, name, detail) {
+  count++;
+  console.log(`${cond ? 'ok' : 'not ok'} ${count} - ${name}`);
+  if (!cond) {
+    failed++;
+    if (detail !== undefined) diag(typeof detail === 'string' ? detail : JSON.stringify(detail));
+  }
+  return cond;
+}
+function skip(name, reason) {
+  count++;
+  console.log(`ok ${count} - ${name} # SKIP ${reason}`);
+}
+function diag(text) {
+  for (const line of String(text).split('\n')) console.log(`# ${line}`);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(what, fn, timeout = 20000) {
+  const start = Date.now();
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() - start > timeout) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+// ---- the backend side ----
+
+// POST /push/publish with curl, as a backend does. Resolves to the reply's seq.
+function curlPublish(channel, content) {
+  return new Promise((resolve, reject) => {
+    execFile('curl', ['-sS', '--max-time', '10', '-d', `appkey=${env.PUBLISH_KEY}`, '-d', `channel=${channel}`,
+      '--data-urlencode', `content=${content}`, `${BASE}/push/publish`], (error, stdout) => {
+      if (error) return reject(error);
+      let reply;
+      try { reply = JSON.parse(stdout); } catch (e) { return reject(new Error(`publish: not JSON: ${stdout}`)); }
+      if (reply.code !== 200) return reject(new Error(`publish: ${stdout}`));
+      resolve(reply.seq);
+    });
+  });
+}
+
+function readPids() {
+  return fs.readFileSync(env.PUSH_WS_PIDS, 'utf8').split('\n').filter(Boolean).map(Number);
+}
+
+function alive(pid) {
+  try { process.kill(pid, 0); return true; } catch (e) { return false; }
+}
+
+function sidecarPid() {
+  const pids = readPids().filter(alive);
+  return pids[pids.length - 1];
+}
+
+function listening(port) {
+  return new Promise((resolve) => {
+    const socket = require('net').connect(port, '127.0.0.1');
+    socket.on('connect', () => { socket.destroy(); resolve(true); });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+async function killSidecar() {
+  const pid = sidecarPid();
+  if (pid) process.kill(pid, 'SIGKILL');
+  await until('the sidecar to exit', async () => !alive(pid) && !(await listening(Number(env.PUSH_WS_PORT))), 10000);
+}
+
+// Starts push-ws again with the same environment and port.
+async function startSidecar() {
+  const log = fs.openSync(env.PUSH_WS_LOG, 'a');
+  const child = spawn(env.PUSH_WS_BIN, [], { stdio: ['ignore', log, log], detached: false });
+  fs.appendFileSync(env.PUSH_WS_PIDS, `${child.pid}\n`);
+  fs.closeSync(log);
+  await until('the sidecar to listen', () => listening(Number(env.PUSH_WS_PORT)), 10000);
+}
+
+// The long-poll program: the child of lighttpd running push-poll.
+function pollPid() {
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== Number(env.LIGHTTPD_PID)) continue;
+      const cmdline = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8');
+      if (cmdline.includes('push-poll')) return Number(name);
+    } catch (e) {
+      // gone meanwhile
+    }
+  }
+  return null;
+}
+
+// ---- the pages ----
+
+let browser;
+const pageErrors = [];
+
+async function openDemo(query, base = BASE) {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(`${query}: ${error.message}`));
+  await page.goto(`${base}/demo.html?${query}`);
+  return page;
+}
+
+async function waitReady(page, transport) {
+  await until(`the page to subscribe via ${transport}`, () => page.evaluate(
+    (t) => !!(window.demo && window.demo.ready && window.demo.push && window.demo.push.transport === t &&
+      window.demo.push.state === 'connected'), transport), 20000);
+}
+
+const received = (page) => page.evaluate(() => window.demo.received);
+
+// Every seq once, ascending, no holes, from the first received on.
+function checkSequence(list) {
+  for (let i = 1; i < list.length; i++) {
+    if (list[i].seq !== list[i - 1].seq + 1) {
+      return `at ${i}: seq ${list[i - 1].seq} then ${list[i].seq}`;
+    }
+  }
+  return null;
+}
+
+async function waitForSeq(page, seq, timeout = 30000) {
+  await until(`seq ${seq} in the page`, async () => {
+    const list = await received(page);
+    return list.length && list[list.length - 1].seq >= seq;
+  }, timeout);
+}
+
+// Publishes count messages at interval ms; after `at` of them runs interrupt() (not awaited
+// before the next publish: publishing goes on while the component is down).
+async function publishStream(channel, label, count, interval, at, interrupt) {
+  const published = [];
+  let interruption = null;
+  for (let i = 0; i < count; i++) {
+    if (i === at) interruption = interrupt();
+    const content = `${label} ${i + 1}/${count}`;
+    published.push({ seq: await curlPublish(channel, content), content });
+    await sleep(interval);
+  }
+  await interruption;
+  return published;
+}
+
+function compare(list, published) {
+  const bySeq = new Map(list.map((m) => [m.seq, m.content]));
+  const missing = published.filter((p) => bySeq.get(p.seq) !== p.content);
+  const seqs = list.map((m) => m.seq);
+  const dups = seqs.filter((s, i) => seqs.indexOf(s) !== i);
+  return { missing, dups, gap: checkSequence(list) };
+}
+
+// ---- one forced transport ----
+
+async function transportSuite(transport) {
+  const channel = `room-${transport}`;
+  if (transport === 'websocket' && !HAVE_WS) {
+    skip(`${transport}: a page subscribes, receives, survives a sidecar restart`, 'ws/push-ws is not built yet');
+    return;
+  }
+  if (transport !== 'websocket' && !fs.existsSync(path.join(env.PUSH_FCGI_DIR || '', 'push-poll'))) {
+    skip(`${transport}: a page subscribes, receives, survives a push-poll restart`, 'fcgi/push-poll is not built yet');
+    return;
+  }
+  const a = await openDemo(`transports=${transport}&user=alice&channel=${channel}`);
+  await waitReady(a, transport);
+  ok(true, `${transport}: page A subscribed to ${channel}`);
+  ok(await a.textContent('#transport') === transport, `${transport}: the page shows the transport in use`);
+
+  const seq1 = await curlPublish(channel, `hello ${transport} from curl`);
+  await waitForSeq(a, seq1, 15000).catch(() => {});
+  let list = await received(a);
+  ok(list.some((m) => m.seq === seq1 && m.content === `hello ${transport} from curl`),
+    `${transport}: a curl publish arrives in page A`, list);
+  ok(await a.locator(`#messages li[data-seq="${seq1}"]`).count() === 1, `${transport}: it is listed once`);
+  ok(await a.locator('.toast').count() >= 1, `${transport}: and shown as a toast`);
+
+  const b = await openDemo(`transports=${transport}&user=bob&channel=${channel}`);
+  await waitReady(b, transport);
+  await b.fill('#message', `hi from bob over ${transport}`);
+  await b.click('#send-button');
+  const sent = await until(`bob's message in page A`, async () => {
+    const l = await received(a);
+    return l.find((m) => m.content.indexOf(`hi from bob over ${transport}`) >= 0);
+  }, 15000).catch(() => null);
+  ok(!!sent, `${transport}: a message sent from page B arrives in page A`);
+  if (sent) {
+    ok(JSON.parse(sent.content).from === 'bob', `${transport}: with its sender`);
+    await waitForSeq(b, sent.seq, 10000).catch(() => {});
+    ok((await received(b)).some((m) => m.seq === sent.seq), `${transport}: and in page B itself`);
+    ok(await b.inputValue('#message') === '', `${transport}: page B clears its message box after sending`);
+  }
+
+  // History on load: a third page lists the last messages before any live one.
+  const c = await openDemo(`transports=${transport}&user=carol&channel=${channel}`);
+  await waitReady(c, transport);
+  await until('history in page C', async () => (await c.locator('#messages li[data-source="history"]').count()) >= 2, 10000)
+    .catch(() => {});
+  ok(await c.locator(`#messages li[data-source="history"][data-seq="${seq1}"]`).count() === 1,
+    `${transport}: a page that joins later lists earlier messages from history`);
+  // Presence is written in batches: the page refreshes it until all three are counted.
+  const counted = (text) => {
+    const m = /(\d+) tabs? . (\d+) (person|people)/.exec(text || '');
+    return m && Number(m[1]) >= 3 && Number(m[2]) >= 3;
+  };
+  const presence = await until('presence', async () => {
+    const text = await c.textContent('#presence');
+    return counted(text) && text;
+  }, 15000).catch(() => null);
+  ok(!!presence, `${transport}: presence counts the three pages and users`, await c.textContent('#presence'));
+  await c.context().close();
+
+  // Kill the component that carries this transport mid-stream.
+  let interrupt;
+  let what;
+  if (transport === 'websocket') {
+    what = 'the sidecar is killed and restarted';
+    interrupt = async () => { await killSidecar(); await sleep(1000); await startSidecar(); };
+  } else {
+    what = 'push-poll is killed and respawned by lighttpd';
+    interrupt = async () => {
+      const pid = pollPid();
+      if (!pid) throw new Error('no push-poll child of lighttpd');
+      process.kill(pid, 'SIGKILL');
+      await until('a new push-poll', () => { const p = pollPid(); return p && p !== pid; }, 15000)
+        .catch(() => diag('push-poll not respawned yet (lighttpd starts it on the next request)'));
+    };
+  }
+  const before = (await received(a)).length;
+  const published = await publishStream(channel, `stream ${transport}`, 40, 50, 10, interrupt);
+  const last = published[published.length - 1].seq;
+  await waitForSeq(a, last, 45000).catch((e) => diag(e.message));
+  await waitForSeq(b, last, 45000).catch((e) => diag(e.message));
+  for (const [name, page] of [['A', a], ['B', b]]) {
+    list = await received(page);
+    const result = compare(list, published);
+    ok(result.missing.length === 0 && result.dups.length === 0 && !result.gap,
+      `${transport}: ${what}; page ${name} gets all 40 messages once, in order`,
+      { missing: result.missing.map((p) => p.seq), dups: result.dups, gap: result.gap });
+  }
+  ok((await received(a)).length === before + 40, `${transport}: nothing else arrived in page A`);
+  ok(await a.evaluate(() => window.demo.push.transport) === transport, `${transport}: still on ${transport}`);
+
+  await sleep(600);   // let the toasts finish sliding in
+  await a.screenshot({ path: path.join(ARTIFACTS, `demo-${transport}.png`) });
+  await a.context().close();
+  await b.context().close();
+}
+
+// ---- default order, fallback and return ----
+
+async function fallbackSuite() {
+  if (!HAVE_WS) {
+    skip('default order picks websocket; falls back to long-poll and returns', 'ws/push-ws is not built yet');
+    return;
+  }
+  const channel = 'room-fallback';
+  const page = await openDemo(`user=dora&channel=${channel}`);
+  await waitReady(page, 'websocket');
+  ok(true, 'default transports: the page picks websocket');
+
+  // A second connection on the same page with short timers, to see the return to WebSocket.
+  await page.evaluate((ch) => {
+    window.fallback = { received: [], transports: [] };
+    window.fallback.push = window.Push.connect({
+      appkey: window.PUSH_DEMO.appkey, wsOpenTimeout: 1500, wsRetry: 3000, backoff: 200, backoffMax: 1000,
+      onConnected: (info) => window.fallback.transports.push(info.transport),
+    });
+    window.fallback.push.subscribe({ channel: ch, onMessage: (m) => window.fallback.received.push({ seq: m.seq, content: m.content }) });
+  }, channel);
+  await until('the second connection', () => page.evaluate(() => window.fallback.push.transport === 'websocket' &&
+    window.fallback.push.state === 'connected'), 10000);
+  const fb = () => page.evaluate(() => window.fallback.received);
+
+  await killSidecar();
+  const during = [];
+  for (let i = 0; i < 5; i++) during.push({ seq: await curlPublish(channel, `while down ${i}`), content: `while down ${i}` });
+  const fellBack = await until('a fall back to xhr', () => page.evaluate(() => window.fallback.push.transport === 'xhr' &&
+    window.fallback.push.state === 'connected'), 20000).catch(() => false);
+  ok(fellBack, 'with the sidecar down, push.js falls back to xhr long-poll by itself');
+  await until('the messages sent while down', async () => {
+    const l = await fb();
+    return l.length && l[l.length - 1].seq >= during[during.length - 1].seq;
+  }, 15000).catch(() => {});
+  let result = compare(await fb(), during);
+  ok(result.missing.length === 0 && !result.dups.length && !result.gap,
+    'messages published while the sidecar is down arrive over long-poll, once, in order', result);
+
+  await startSidecar();
+  const back = await until('the return to websocket', () => page.evaluate(() => window.fallback.push.transport === 'websocket' &&
+    window.fallback.push.state === 'connected'), 20000).catch(() => false);
+  ok(back, 'when the sidecar is back, push.js returns to websocket by itself');
+  const after = [];
+  for (let i = 0; i < 5; i++) after.push({ seq: await curlPublish(channel, `after ${i}`), content: `after ${i}` });
+  await until('the messages sent after', async () => {
+    const l = await fb();
+    return l.length && l[l.length - 1].seq >= after[after.length - 1].seq;
+  }, 15000).catch(() => {});
+  result = compare(await fb(), during.concat(after));
+  ok(result.missing.length === 0 && !result.dups.length && !result.gap,
+    'across both switches every message arrives once, in order', result);
+  diag(`transports seen: ${(await page.evaluate(() => window.fallback.transports)).join(' -> ')}`);
+  await sleep(600);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'demo.png') });
+  await page.context().close();
+}
+
+// ---- cross-origin pages: CORS XHR, JSONP script tags, WebSocket to another origin ----
+
+async function crossOriginSuite() {
+  for (const transport of ['xhr', 'jsonp', 'websocket']) {
+    if (transport === 'websocket' && !HAVE_WS) {
+      skip('cross-origin websocket', 'ws/push-ws is not built yet');
+      continue;
+    }
+    const channel = `cross-${transport}`;
+    const page = await openDemo(`transports=${transport}&user=erin&channel=${channel}&host=${encodeURIComponent(BASE)}`,
+      CROSS_BASE);
+    const ready = await waitReady(page, transport).then(() => true, (e) => { diag(e.message); return false; });
+    ok(ready, `cross-origin ${transport}: a page on ${CROSS_BASE} subscribes through ${BASE}`);
+    if (ready) {
+      const seq = await curlPublish(channel, `cross ${transport}`);
+      await waitForSeq(page, seq, 15000).catch(() => {});
+      ok((await received(page)).some((m) => m.seq === seq), `cross-origin ${transport}: a publish arrives`);
+      await page.fill('#message', `cross page ${transport}`);
+      await page.click('#send-button');
+      const mine = await until('its own message', async () => (await received(page))
+        .find((m) => m.content.indexOf(`cross page ${transport}`) >= 0), 15000).catch(() => null);
+      ok(!!mine, `cross-origin ${transport}: the page publishes and receives its message`);
+    }
+    await page.context().close();
+  }
+}
+
+async function main() {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  diag(`Chromium ${browser.version()}, stack at ${BASE}`);
+  try {
+    for (const suite of [() => transportSuite('websocket'), () => transportSuite('xhr'),
+      () => transportSuite('jsonp'), fallbackSuite, crossOriginSuite]) {
+      try {
+        await suite();
+      } catch (e) {
+        ok(false, `suite ran to the end: ${e.message}`);
+        diag(e.stack);
+      }
+    }
+    ok(pageErrors.length === 0, 'no uncaught errors in any page', pageErrors);
+  } finally {
+    await browser.close();
+  }
+  console.log(`1..${count}`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  ok(false, `browser test: ${e.message}`);
+  diag(e.stack);
+  console.log(`1..${count}`);
+  process.exit(1);
+});

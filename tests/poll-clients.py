@@ -1,0 +1,232 @@
+"""tests/poll-clients.py: many long-poll clients at once, for the poll tests (stdlib only).
+
+  loop BASE SUBSCRIBE_KEY CHANNEL COUNT [--pollers N] [--publish-key K --publishers P]
+      N clients poll CHANNEL from its oldest message, following their cursors, until each
+      has COUNT messages; P publishers meanwhile POST COUNT/P messages each to /push/publish.
+      Prints one JSON line: how many clients got seqs 1..COUNT exactly once in order, and
+      whether each publisher's messages arrived in the order it sent them.
+  fcgi SOCKET QUERY N [--then CMD]
+      Sends N FastCGI GET /push/poll?QUERY requests straight to a push-poll socket, runs CMD
+      (a shell command) while they are held, then waits for every answer. Prints one JSON
+      line with the answers' statuses and bodies summarised.
+"""
+import argparse
+import collections
+import json
+import os
+import resource
+import selectors
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+
+def http(method, url, data=None, timeout=70):
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    req = urllib.request.Request(url, data=body, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def poller(args, result):
+    since = "%s:0" % args.channel
+    seqs, contents = [], []
+    deadline = time.time() + args.deadline
+    while len(seqs) < args.count and time.time() < deadline:
+        query = urllib.parse.urlencode({"appkey": args.key, "channel": args.channel,
+                                        "since": since, "timeout": args.timeout})
+        try:
+            status, body = http("GET", "%s/push/poll?%s" % (args.base, query))
+        except OSError:
+            result["errors"] += 1
+            time.sleep(0.2)
+            continue
+        result["polls"] += 1
+        result["status"][status] += 1
+        if status != 200:
+            time.sleep(0.3)
+            continue
+        j = json.loads(body)
+        for m in j["messages"]:
+            seqs.append(m["seq"])
+            contents.append(m["content"])
+        since = j["cursor"]
+    with result["lock"]:
+        result["clients"].append((seqs, contents))
+
+
+def publisher(args, index, result):
+    per = args.count // args.publishers
+    for i in range(per):
+        content = "p%d-%d" % (index, i)
+        for _ in range(50):
+            try:
+                status, _ = http("POST", args.base + "/push/publish",
+                                 {"appkey": args.publish_key, "channel": args.channel,
+                                  "content": content}, timeout=10)
+            except OSError:
+                status = 0
+            if status == 200:
+                break
+            time.sleep(0.1)
+        else:
+            result["publish_failures"] += 1
+
+
+def run_loop(args):
+    result = {"lock": threading.Lock(), "clients": [], "polls": 0, "errors": 0,
+              "status": collections.Counter(), "publish_failures": 0}
+    threads = [threading.Thread(target=poller, args=(args, result)) for _ in range(args.pollers)]
+    for t in threads:
+        t.start()
+    publishers = [threading.Thread(target=publisher, args=(args, i, result))
+                  for i in range(args.publishers)]
+    time.sleep(0.5)
+    for t in publishers:
+        t.start()
+    for t in publishers + threads:
+        t.join()
+    expected = list(range(1, args.count + 1))
+    exact = sum(1 for seqs, _ in result["clients"] if seqs == expected)
+    fifo = 0
+    for _, contents in result["clients"]:
+        last = {}
+        ok = len(set(contents)) == len(contents)
+        for c in contents:
+            if c.startswith("p") and "-" in c:
+                who, n = c[1:].split("-")
+                ok = ok and int(n) > last.get(who, -1)
+                last[who] = int(n)
+        fifo += ok
+    print(json.dumps({"clients": len(result["clients"]), "exact": exact, "fifo": fifo,
+                      "polls": result["polls"], "errors": result["errors"],
+                      "status": {str(k): v for k, v in result["status"].items()},
+                      "publish_failures": result["publish_failures"],
+                      "short": sorted(len(s) for s, _ in result["clients"])[:5]}))
+
+
+def fcgi_record(kind, request_id, content=b""):
+    return struct.pack("!BBHHBx", 1, kind, request_id, len(content), 0) + content
+
+
+def fcgi_pairs(params):
+    out = b""
+    for name, value in params.items():
+        n, v = name.encode(), value.encode()
+        for length in (len(n), len(v)):
+            out += struct.pack("!B", length) if length < 128 else struct.pack("!I", length | 0x80000000)
+        out += n + v
+    return out
+
+
+def fcgi_request(query):
+    params = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/push/poll?" + query,
+              "SCRIPT_NAME": "/push/poll", "QUERY_STRING": query, "REMOTE_ADDR": "127.0.0.1",
+              "SERVER_PROTOCOL": "HTTP/1.1", "GATEWAY_INTERFACE": "CGI/1.1"}
+    return (fcgi_record(1, 1, struct.pack("!HB5x", 1, 0)) + fcgi_record(4, 1, fcgi_pairs(params))
+            + fcgi_record(4, 1) + fcgi_record(5, 1))
+
+
+def fcgi_parse(data):
+    """The STDOUT of a complete FastCGI response as (status, body), or None if incomplete."""
+    out, pos, done = b"", 0, False
+    while pos + 8 <= len(data):
+        _, kind, _, length, padding = struct.unpack("!BBHHB", data[pos:pos + 7])
+        if pos + 8 + length + padding > len(data):
+            break
+        if kind == 6:
+            out += data[pos + 8:pos + 8 + length]
+        elif kind == 3:
+            done = True
+        pos += 8 + length + padding
+    if not done:
+        return None
+    head, _, body = out.partition(b"\r\n\r\n")
+    status = 200
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"status:"):
+            status = int(line.split()[1])
+    return status, body.decode()
+
+
+def run_fcgi(args):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    sel = selectors.DefaultSelector()
+    buffers = {}
+    request = fcgi_request(args.query)
+    for _ in range(args.n):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(args.socket)
+        s.sendall(request)
+        s.setblocking(False)
+        buffers[s] = b""
+        sel.register(s, selectors.EVENT_READ)
+    sent = time.time()
+    answers = []
+
+    def collect(wait):
+        for key, _ in sel.select(wait):
+            s = key.fileobj
+            chunk = s.recv(65536)
+            if chunk:
+                buffers[s] += chunk
+                continue
+            sel.unregister(s)
+            s.close()
+            answers.append(fcgi_parse(buffers.pop(s)))
+
+    if args.then:
+        subprocess.run(args.then, shell=True, check=False)
+    deadline = time.time() + args.deadline
+    while sel.get_map() and time.time() < deadline:
+        collect(1)
+    bodies = collections.Counter()
+    statuses = collections.Counter()
+    for a in answers:
+        if a is None:
+            statuses["incomplete"] += 1
+            continue
+        statuses[str(a[0])] += 1
+        if a[0] == 200:
+            j = json.loads(a[1])
+            bodies[json.dumps([m["content"] for m in j["messages"]])] += 1
+    print(json.dumps({"sent": args.n, "answered": len(answers),
+                      "unanswered": len(sel.get_map()), "status": statuses,
+                      "messages": bodies, "seconds": round(time.time() - sent, 1)}))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="mode", required=True)
+    lp = sub.add_parser("loop")
+    lp.add_argument("base")
+    lp.add_argument("key")
+    lp.add_argument("channel")
+    lp.add_argument("count", type=int)
+    lp.add_argument("--pollers", type=int, default=1)
+    lp.add_argument("--publish-key")
+    lp.add_argument("--publishers", type=int, default=0)
+    lp.add_argument("--timeout", type=int, default=10)
+    lp.add_argument("--deadline", type=float, default=50)
+    fp = sub.add_parser("fcgi")
+    fp.add_argument("socket")
+    fp.add_argument("query")
+    fp.add_argument("n", type=int)
+    fp.add_argument("--then")
+    fp.add_argument("--deadline", type=float, default=50)
+    args = ap.parse_args()
+    run_loop(args) if args.mode == "loop" else run_fcgi(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+# tests/ws-lib.sh: helpers for the push-ws tests, on top of tests/lib.sh: start and stop the
+# sidecar on a free port, publish through SQL, and run the Python WebSocket helpers.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PUSH_WS="$top_builddir/ws/push-ws"
+export PYTHONPATH="$top_srcdir/tests${PYTHONPATH:+:$PYTHONPATH}"
+
+# The checks every ws test needs before it starts anything.
+ws_require() {
+    [ -x "$PUSH_WS" ] || skip_all "ws/push-ws not built"
+    $PY -c 'import websockets' 2>/dev/null || skip_all "python3-websockets not installed"
+}
+
+# start_ws [push-ws args...]: starts the sidecar on a free port (WS_PORT unless set) and waits
+# until it answers. Sets WS_PID, WS_URL (ws://...) and WS_HTTP (http://...).
+start_ws() {
+    WS_PORT=${WS_PORT:-$(free_port)}
+    mkdir -p "$T/ws"
+    "$PUSH_WS" --bind 127.0.0.1 --port "$WS_PORT" "$@" >>"$T/ws/push-ws.log" 2>&1 &
+    WS_PID=$!
+    track_pid "$WS_PID"
+    WS_URL="ws://127.0.0.1:$WS_PORT"
+    WS_HTTP="http://127.0.0.1:$WS_PORT"
+    wait_for curl -sf -o /dev/null "$WS_HTTP/push/ws/metrics" || { cat "$T/ws/push-ws.log" >&2; return 1; }
+}
+
+# stop_ws [SIGNAL]: signals the sidecar (TERM by default) and waits for it; sets WS_STATUS to
+# its exit status.
+stop_ws() {
+    kill -"${1:-TERM}" "$WS_PID" 2>/dev/null
+    WS_STATUS=0
+    wait "$WS_PID" 2>/dev/null || WS_STATUS=$?
+}
+
+# publish CHANNEL CONTENT...: one push.publish() per content, each its own transaction.
+publish() {
+    local channel=$1 c
+    shift
+    for c in "$@"; do
+        printf "SELECT push.publish('%s', '%s', '%s');\n" "$PUBLISH_KEY" "$channel" "$c"
+    done | $PSQL >/dev/null
+}
+
+# publish_range CHANNEL FROM TO [PREFIX]: contents PREFIX<n> for n in FROM..TO, one transaction each.
+publish_range() {
+    local i
+    for i in $(seq "$2" "$3"); do
+        printf "SELECT push.publish('%s', '%s', '%s%d');\n" "$PUBLISH_KEY" "$1" "${4:-m}" "$i"
+    done | $PSQL >/dev/null
+}
+
+# metric NAME: the value of one line of /push/ws/metrics.
+metric() {
+    curl -s "$WS_HTTP/push/ws/metrics" | awk -v n="$1" '$1 == n { print $2 }'
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# tests/ws-sse.sh: GET /push/sse: the same stream as text/event-stream, each event's id the
+# cursor after it; a reconnect with Last-Event-ID (or since=) gets exactly what was missed.
+. "$(dirname "$0")/ws-lib.sh"
+ws_require
+tap_plan 14
+
+start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
+create_app shop "'{https://shop.example}'"
+SHOP_ID=$($PSQL -c "SELECT id FROM push.app WHERE name = 'shop'")
+TOKEN=$($PSQL -c "SELECT push.token($SHOP_ID, 'private-x', $(( $(date +%s) + 600 )))")
+start_ws || { echo "Bail out! push-ws did not start"; exit 1; }
+if command -v lighttpd >/dev/null && [ -x "$top_builddir/fcgi/push-api" ]; then
+    PUSH_WS_PORT=$WS_PORT start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
+else
+    BASE=
+fi
+
+$PY - "127.0.0.1" "$WS_PORT" "$SUBSCRIBE_KEY" "$PUBLISH_KEY" "$PSQL" "$TOKEN" "$BASE" >"$T/checks" 2>"$T/py.err" <<'PY'
+import http.client, json, subprocess, sys, time, urllib.parse
+host, port, key, pub_key, psql, token, base = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
+
+def check(cond, text):
+    print(("ok" if cond else "not ok") + "\t" + text, flush=True)
+
+def publish(channel, *contents):
+    sql = "".join("SELECT push.publish('%s', '%s', '%s');\n" % (pub_key, channel, c) for c in contents)
+    subprocess.run(psql.split(), input=sql.encode(), check=True, stdout=subprocess.DEVNULL)
+
+class Stream:
+    """One SSE request; events() parses what arrives."""
+    def __init__(self, query, headers=None, where=(host, port)):
+        self.conn = http.client.HTTPConnection(*where, timeout=1)
+        self.conn.request("GET", "/push/sse?" + query, headers=headers or {})
+        self.resp = self.conn.getresponse()
+
+    def events(self, want, timeout=10):
+        """Up to want message events (others skipped) as (id, data) pairs."""
+        got, event, deadline = [], {}, time.monotonic() + timeout
+        while len(got) < want and time.monotonic() < deadline:
+            try:
+                line = self.resp.readline()
+            except (TimeoutError, OSError):
+                continue
+            if not line:
+                break
+            line = line.decode().rstrip("\n")
+            if line == "":
+                if "data" in event and event.get("event", "message") == "message":
+                    got.append((event.get("id"), json.loads(event["data"])))
+                event = {}
+            elif not line.startswith(":"):
+                name, _, value = line.partition(": ")
+                event[name] = value
+        return got
+
+    def close(self):
+        self.conn.close()
+
+def cursor(text):
+    return dict((c, int(s)) for c, s in (p.split(":") for p in text.split(",")))
+
+q = urllib.parse.urlencode({"appkey": key, "channel": "news,other"})
+s = Stream(q, {"Origin": "https://shop.example"})
+check(s.resp.status == 200 and s.resp.getheader("Content-Type", "").startswith("text/event-stream"),
+      "200 with Content-Type text/event-stream")
+check(s.resp.getheader("Cache-Control") == "no-store" and s.resp.getheader("Access-Control-Allow-Origin") == "https://shop.example",
+      "Cache-Control: no-store and CORS for the app's origin")
+time.sleep(0.3)
+publish("news", "n1", "n2", "n3")
+publish("other", "o1", "o2")
+got = s.events(5)
+check([(m["channel"], m["seq"]) for _, m in got] == [("news", 1), ("news", 2), ("news", 3), ("other", 1), ("other", 2)],
+      "five messages of two channels arrive as events")
+check([cursor(i) for i, _ in got][-1] == {"news": 3, "other": 2}, "each event's id is the cursor after it")
+last_id = got[-1][0]
+s.close()
+
+publish("news", "n4", "n5")
+publish("other", "o3")
+s = Stream(q, {"Last-Event-ID": last_id})
+got = s.events(4, timeout=3)
+check(sorted((m["channel"], m["seq"]) for _, m in got) == [("news", 4), ("news", 5), ("other", 3)],
+      "reconnecting with Last-Event-ID gets exactly the three missed messages")
+check([m["seq"] for _, m in got if m["channel"] == "news"] == [4, 5], "in order per channel")
+check(cursor(got[-1][0]) == {"news": 5, "other": 3}, "and the cursor moves on")
+s.close()
+
+s = Stream(urllib.parse.urlencode({"appkey": key, "channel": "news", "since": "news:3"}))
+got = s.events(2, timeout=3)
+check([m["seq"] for _, m in got] == [4, 5], "since=news:3 replays 4 and 5")
+s.close()
+s = Stream(urllib.parse.urlencode({"appkey": key, "channel": "news", "since": "news:0"}), {"Last-Event-ID": "news:4"})
+got = s.events(2, timeout=2)
+check([m["seq"] for _, m in got] == [5], "Last-Event-ID wins over since")
+s.close()
+
+s = Stream(urllib.parse.urlencode({"appkey": key, "channel": "news"}), {"Last-Event-ID": "news:x"})
+check(s.resp.status == 400 and "Last-Event-ID" in s.resp.read().decode(), "a malformed Last-Event-ID: 400 naming it")
+s = Stream(urllib.parse.urlencode({"appkey": key, "channel": "private-x"}))
+check(s.resp.status == 403, "a private channel without its token: 403")
+s = Stream(urllib.parse.urlencode({"appkey": key, "channel": "private-x", "token": token}))
+check(s.resp.status == 200, "with its token: 200")
+s.close()
+s = Stream(urllib.parse.urlencode({"appkey": key}))
+check(s.resp.status == 400, "no channel: 400")
+
+if base:
+    u = urllib.parse.urlsplit(base)
+    s = Stream(urllib.parse.urlencode({"appkey": key, "channel": "proxied"}), where=(u.hostname, u.port))
+    time.sleep(0.3)
+    publish("proxied", "p1")
+    got = s.events(1, timeout=5)
+    check([m["content"] for _, m in got] == ["p1"], "through lighttpd the stream is not buffered")
+    s.close()
+else:
+    print("ok\t# SKIP lighttpd or fcgi/push-api missing")
+PY
+while IFS=$'\t' read -r result text; do
+    [ "$result" = ok ]
+    ok $? "$text"
+done <"$T/checks"
+[ -s "$T/py.err" ] && diag "$(cat "$T/py.err")"
+tap_done

@@ -1,0 +1,76 @@
+"""tests/ws_client.py: WebSocket helpers for the push-ws tests (python3-websockets, asyncio)."""
+import asyncio
+import json
+import time
+
+import websockets
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def connect(url, origin=None, **kw):
+    """Opens a connection that reads everything the server sends as it comes (a deep queue:
+    the test decides when to look) and sends no pings of its own."""
+    return await websockets.connect(url, origin=origin, ping_interval=None, max_size=None,
+                                    max_queue=100000, close_timeout=2, open_timeout=10, **kw)
+
+
+async def send(ws, obj):
+    await ws.send(obj if isinstance(obj, str) else json.dumps(obj))
+
+
+async def recv(ws, timeout=10):
+    """The next frame as a dict, or None on timeout."""
+    try:
+        return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    except asyncio.TimeoutError:
+        return None
+
+
+async def until(ws, pred, timeout=10):
+    """Frames up to and including the first that matches pred, or None on timeout."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = await recv(ws, max(0.01, deadline - time.monotonic()))
+        if frame is None:
+            return None
+        seen.append(frame)
+        if pred(frame):
+            return seen
+
+
+async def request(ws, obj, timeout=10):
+    """Sends obj (with its id) and returns the reply carrying that id."""
+    await send(ws, obj)
+    frames = await until(ws, lambda f: f.get("id") == obj.get("id") and f.get("op") != "message", timeout)
+    return frames[-1] if frames else None
+
+
+async def subscribe(ws, channel, since=None, token=None, req_id=None):
+    msg = {"op": "subscribe", "channel": channel, "id": req_id or ("sub-" + channel)}
+    if since is not None:
+        msg["since"] = since
+    if token is not None:
+        msg["token"] = token
+    return await request(ws, msg)
+
+
+async def messages(ws, channel, count, timeout=20):
+    """The next count messages of channel (other frames skipped); fewer on timeout."""
+    got = []
+    deadline = time.monotonic() + timeout
+    while len(got) < count:
+        frame = await recv(ws, max(0.01, deadline - time.monotonic()))
+        if frame is None:
+            break
+        if frame.get("op") == "message" and frame.get("channel") == channel:
+            got.append(frame)
+    return got
+
+
+def in_order(frames, first, last):
+    """True when frames are exactly seqs first..last, in order."""
+    return [f["seq"] for f in frames] == list(range(first, last + 1))

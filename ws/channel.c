@@ -1,0 +1,688 @@
+/* channel.c: the channels one sidecar process serves: one poller watcher and one ring of
+ * recent frames per channel, whatever the number of subscribers, and each subscription's
+ * way from its `since` (replayed from the ring or PostgreSQL) to live delivery. */
+#include "channel.h"
+#include "buf.h"
+#include "client.h"
+#include "frame.h"
+#include "jobs.h"
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A channel nobody subscribes to keeps its ring this long, for clients that come back. */
+#define CHANNEL_LINGER_SECONDS 60
+/* Rows per database read, for catch-up and replays. */
+#define CHANNEL_FETCH_LIMIT 500
+
+struct channels {
+    struct server *server;     /* non-owning */
+    struct channel **by_name;  /* owned channels, chained on name_next */
+    struct channel **by_id;    /* the same once opened, chained on id_next */
+    size_t nbuckets;
+    size_t count;
+};
+
+static const struct db_statement channel_open_sql = {
+    "ws_channel_open",
+    "SELECT channel_id, last_seq FROM push.channel_open($1::int, ARRAY[$2::text])",
+    2,
+};
+
+static const struct db_statement channel_fetch_sql = {
+    "ws_channel_fetch",
+    "SELECT seq, (extract(epoch from created_at) * 1000)::bigint, content FROM push.message"
+    " WHERE channel_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    3,
+};
+
+/* ---- the table ---- */
+
+static size_t channel_hash_name(int app_id, const char *name)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)app_id;
+    for (const unsigned char *s = (const unsigned char *)name; *s; s++)
+        h = (h ^ *s) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+static size_t channel_hash_id(int64_t id)
+{
+    return (size_t)((uint64_t)id * 11400714819323198485ULL >> 17);
+}
+
+struct channels *channels_new(struct server *server)
+{
+    struct channels *t = xcalloc(1, sizeof(*t));
+    t->server = server;
+    t->nbuckets = 256;
+    t->by_name = xcalloc(t->nbuckets, sizeof(*t->by_name));
+    t->by_id = xcalloc(t->nbuckets, sizeof(*t->by_id));
+    return t;
+}
+
+size_t channels_count(const struct channels *t)
+{
+    return t->count;
+}
+
+static void channels_link_id(struct channels *t, struct channel *ch)
+{
+    struct channel **b = &t->by_id[channel_hash_id(ch->id) & (t->nbuckets - 1)];
+    ch->id_next = *b;
+    *b = ch;
+}
+
+static void channels_grow(struct channels *t)
+{
+    struct channel **old = t->by_name;
+    size_t oldn = t->nbuckets;
+    t->nbuckets *= 2;
+    t->by_name = xcalloc(t->nbuckets, sizeof(*t->by_name));
+    free(t->by_id);
+    t->by_id = xcalloc(t->nbuckets, sizeof(*t->by_id));
+    for (size_t i = 0; i < oldn; i++) {
+        struct channel *next;
+        for (struct channel *ch = old[i]; ch; ch = next) {
+            next = ch->name_next;
+            struct channel **b = &t->by_name[channel_hash_name(ch->app_id, ch->name) & (t->nbuckets - 1)];
+            ch->name_next = *b;
+            *b = ch;
+            if (ch->id)
+                channels_link_id(t, ch);
+        }
+    }
+    free(old);
+}
+
+static struct channel *channels_find_id(struct channels *t, int64_t id)
+{
+    for (struct channel *ch = t->by_id[channel_hash_id(id) & (t->nbuckets - 1)]; ch; ch = ch->id_next)
+        if (ch->id == id)
+            return ch;
+    return NULL;
+}
+
+static void channel_on_batch(struct poller_watcher *w, struct poller_batch *batch);
+static void channel_on_listener(struct poller_watcher *w, bool up);
+
+/* The channel of app_id and name, created (closed) when missing. */
+static struct channel *channels_get(struct channels *t, int app_id, const char *name)
+{
+    size_t h = channel_hash_name(app_id, name);
+    for (struct channel *ch = t->by_name[h & (t->nbuckets - 1)]; ch; ch = ch->name_next)
+        if (ch->app_id == app_id && strcmp(ch->name, name) == 0)
+            return ch;
+    if (t->count >= t->nbuckets)
+        channels_grow(t);
+    struct channel *ch = xcalloc(1, sizeof(*ch));
+    ch->server = t->server;
+    ch->app_id = app_id;
+    snprintf(ch->name, sizeof(ch->name), "%s", name);
+    ch->watcher.on_batch = channel_on_batch;
+    ch->watcher.on_listener = channel_on_listener;
+    ch->watcher.ctx = ch;
+    ch->idle_since = time(NULL);
+    struct channel **b = &t->by_name[h & (t->nbuckets - 1)];
+    ch->name_next = *b;
+    *b = ch;
+    t->count++;
+    metrics_set(METRIC_CHANNELS, (int64_t)t->count);
+    return ch;
+}
+
+static void channels_unlink(struct channels *t, struct channel *ch)
+{
+    struct channel **p = &t->by_name[channel_hash_name(ch->app_id, ch->name) & (t->nbuckets - 1)];
+    while (*p != ch)
+        p = &(*p)->name_next;
+    *p = ch->name_next;
+    if (ch->id) {
+        p = &t->by_id[channel_hash_id(ch->id) & (t->nbuckets - 1)];
+        while (*p && *p != ch)
+            p = &(*p)->id_next;
+        if (*p)
+            *p = ch->id_next;
+    }
+    t->count--;
+    metrics_set(METRIC_CHANNELS, (int64_t)t->count);
+}
+
+static void channel_free(struct channels *t, struct channel *ch)
+{
+    channels_unlink(t, ch);
+    if (ch->state == CHANNEL_READY)
+        poller_unwatch(t->server->poller, &ch->watcher, ch->id);
+    if (ch->ring)
+        for (int i = 0; i < t->server->cfg->ws_ring; i++)
+            frame_release(ch->ring[i]);
+    free(ch->ring);
+    free(ch);
+}
+
+void channels_sweep(struct channels *t, time_t now)
+{
+    for (size_t i = 0; i < t->nbuckets; i++) {
+        struct channel *next;
+        for (struct channel *ch = t->by_name[i]; ch; ch = next) {
+            next = ch->name_next;
+            if (ch->refs == 0 && now - ch->idle_since >= CHANNEL_LINGER_SECONDS)
+                channel_free(t, ch);
+        }
+    }
+}
+
+void channels_free(struct channels *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->nbuckets; i++)
+        while (t->by_name[i])
+            channel_free(t, t->by_name[i]);
+    free(t->by_name);
+    free(t->by_id);
+    free(t);
+}
+
+static void channel_release(struct channel *ch)
+{
+    if (--ch->refs == 0)
+        ch->idle_since = time(NULL);
+}
+
+/* ---- the ring and live delivery ---- */
+
+static int64_t channel_ring_size(const struct channel *ch)
+{
+    return ch->server->cfg->ws_ring;
+}
+
+/* Puts f (head + 1, or a jump over pruned rows) in the ring and makes it the head. */
+static void channel_ring_put(struct channel *ch, struct frame *f)
+{
+    int64_t size = channel_ring_size(ch);
+    if (!ch->ring)
+        ch->ring = xcalloc((size_t)size, sizeof(*ch->ring));
+    if (f->seq != ch->head + 1) {
+        for (int64_t i = 0; i < size; i++) {
+            frame_release(ch->ring[i]);
+            ch->ring[i] = NULL;
+        }
+        ch->ring_low = f->seq;
+    }
+    struct frame **slot = &ch->ring[f->seq % size];
+    frame_release(*slot);
+    frame_hold(f);
+    *slot = f;
+    ch->head = f->seq;
+    if (ch->head - ch->ring_low + 1 > size)
+        ch->ring_low = ch->head - size + 1;
+}
+
+/* Takes f in and queues it for every live subscriber that has not had it. */
+static void channel_take(struct channel *ch, struct frame *f)
+{
+    channel_ring_put(ch, f);
+    struct sub *next;
+    for (struct sub *s = ch->subs; s; s = next) {
+        next = s->next; /* a cut-off client drops s, never another client's subscription */
+        if (s->state != SUB_LIVE || f->seq < s->next_seq)
+            continue;
+        s->next_seq = f->seq + 1;
+        client_send(s->client, f);
+    }
+}
+
+/* Takes in rows that follow the head. A row beyond head + 1 is a hole (notifications ahead of
+ * what was read): returns false so the caller reads the database, unless the rows come from
+ * that read, where a jump means the rows between were pruned. */
+static bool channel_take_rows(struct channel *ch, struct frame **frames, size_t count, bool from_database)
+{
+    for (size_t i = 0; i < count; i++) {
+        struct frame *f = frames[i];
+        if (f->seq <= ch->head)
+            continue;
+        if (f->seq != ch->head + 1) {
+            if (!from_database)
+                return false;
+            log_warn("channel %s: seqs %lld..%lld were pruned before delivery", ch->name,
+                     (long long)ch->head + 1, (long long)f->seq - 1);
+        }
+        channel_take(ch, f);
+    }
+    return true;
+}
+
+/* ---- database reads ---- */
+
+struct fetch_job {
+    struct job job;
+    struct channel *channel;   /* holds a reference */
+    struct client *client;     /* holds a reference; NULL for the channel's own catch-up */
+    uint64_t serial;           /* the subscription the read is for */
+    int64_t channel_id;
+    int64_t after;
+    int status;                /* 0, or the HTTP-style status of a failure */
+    char error[160];
+    struct frame **frames;     /* owned references */
+    size_t count;
+};
+
+static void fetch_run(struct job *job, struct db_conn *db)
+{
+    struct fetch_job *j = (struct fetch_job *)job;
+    if (!db) {
+        j->status = 503;
+        snprintf(j->error, sizeof(j->error), "database unavailable, retry later");
+        return;
+    }
+    char id[24], after[24], limit[16];
+    snprintf(id, sizeof(id), "%lld", (long long)j->channel_id);
+    snprintf(after, sizeof(after), "%lld", (long long)j->after);
+    snprintf(limit, sizeof(limit), "%d", CHANNEL_FETCH_LIMIT);
+    const char *params[] = { id, after, limit };
+    PGresult *res = db_exec(db, &channel_fetch_sql, params);
+    if (!db_ok(res)) {
+        j->status = db_status(res, db->pg);
+        snprintf(j->error, sizeof(j->error), "%s", db_error_text(res, j->status));
+        log_warn("channel %s: read after %lld failed: %s", j->channel->name, (long long)j->after,
+                 PQresultErrorMessage(res));
+        PQclear(res);
+        return;
+    }
+    int n = PQntuples(res);
+    j->frames = xcalloc((size_t)n + 1, sizeof(*j->frames));
+    for (int i = 0; i < n; i++)
+        j->frames[i] = frame_message(j->channel->name, strtoll(PQgetvalue(res, i, 0), NULL, 10),
+                                     PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2),
+                                     strtoll(PQgetvalue(res, i, 1), NULL, 10));
+    j->count = (size_t)n;
+    PQclear(res);
+}
+
+static void fetch_free(struct fetch_job *j)
+{
+    for (size_t i = 0; i < j->count; i++)
+        frame_release(j->frames[i]);
+    free(j->frames);
+    channel_release(j->channel);
+    if (j->client)
+        client_release(j->client);
+    free(j);
+}
+
+static void fetch_done_fill(struct job *job);
+static void fetch_done_sub(struct job *job);
+
+static void channel_fetch(struct channel *ch, struct client *client, uint64_t serial, int64_t after)
+{
+    struct fetch_job *j = xcalloc(1, sizeof(*j));
+    j->job.run = fetch_run;
+    j->job.done = client ? fetch_done_sub : fetch_done_fill;
+    j->channel = ch;
+    ch->refs++;
+    if (client) {
+        j->client = client;
+        client_hold(client);
+    }
+    j->serial = serial;
+    j->channel_id = ch->id;
+    j->after = after;
+    jobs_submit(ch->server->jobs, &j->job);
+}
+
+/* Reads what follows the head from the database: after opening, when a notification shows a
+ * hole, and when the listener is back. */
+static void channel_fill(struct channel *ch)
+{
+    if (ch->state != CHANNEL_READY || ch->server->stopping)
+        return;
+    if (ch->filling) {
+        ch->fill_again = true;
+        return;
+    }
+    ch->filling = true;
+    ch->fill_again = false;
+    channel_fetch(ch, NULL, 0, ch->head);
+}
+
+static void fetch_done_fill(struct job *job)
+{
+    struct fetch_job *j = (struct fetch_job *)job;
+    struct channel *ch = j->channel;
+    ch->filling = false;
+    if (ch->state == CHANNEL_READY) {
+        if (j->status == 0) {
+            channel_take_rows(ch, j->frames, j->count, true);
+            if (j->count == CHANNEL_FETCH_LIMIT)
+                ch->fill_again = true;
+        }
+        /* A failed read is retried when the listener is back or the next notification
+         * shows the hole again. */
+        if (ch->fill_again)
+            channel_fill(ch);
+    }
+    fetch_free(j);
+}
+
+/* ---- subscriptions ---- */
+
+static void sub_drop_replay(struct sub *s)
+{
+    for (size_t i = s->replay_pos; i < s->replay_count; i++)
+        frame_release(s->replay[i]);
+    free(s->replay);
+    s->replay = NULL;
+    s->replay_count = s->replay_pos = 0;
+}
+
+/* Queues {"op":"subscribed",..}. Returns 0, or -1 when the client was cut off (s is gone). */
+static int sub_reply(struct sub *s, bool gap)
+{
+    struct channel *ch = s->channel;
+    struct json_object *obj = json_object_new_object();
+    json_object_object_add(obj, "op", json_object_new_string("subscribed"));
+    json_object_object_add(obj, "channel", json_object_new_string(ch->name));
+    json_object_object_add(obj, "seq", json_object_new_int64(ch->head));
+    json_object_object_add(obj, "gap", json_object_new_boolean(gap));
+    if (s->request_id)
+        json_object_object_add(obj, "id", json_object_get(s->request_id));
+    struct frame *f = frame_from_json("subscribed", obj);
+    json_object_put(obj);
+    snprintf(f->channel, sizeof(f->channel), "%s", ch->name);
+    f->seq = s->next_seq - 1;
+    json_object_put(s->request_id);
+    s->request_id = NULL;
+    s->replied = true;
+    int rc = client_send(s->client, f);
+    frame_release(f);
+    return rc;
+}
+
+static void sub_fetch(struct sub *s)
+{
+    s->fetching = true;
+    channel_fetch(s->channel, s->client, s->serial, s->next_seq - 1);
+}
+
+void channel_pump(struct sub *s)
+{
+    struct channel *ch = s->channel;
+    while (s->state == SUB_REPLAY && !s->fetching) {
+        if (s->next_seq > ch->head) {
+            s->state = SUB_LIVE;
+            sub_drop_replay(s);
+            return;
+        }
+        if (!client_has_room(s->client))
+            return;
+        struct frame *f;
+        if (s->next_seq >= ch->ring_low) {
+            f = ch->ring[s->next_seq % channel_ring_size(ch)];
+        } else {
+            while (s->replay_pos < s->replay_count && s->replay[s->replay_pos]->seq < s->next_seq)
+                frame_release(s->replay[s->replay_pos++]);
+            if (s->replay_pos == s->replay_count) {
+                sub_drop_replay(s);
+                sub_fetch(s);
+                return;
+            }
+            f = s->replay[s->replay_pos]; /* released with the replay buffer */
+        }
+        s->next_seq = f->seq + 1;
+        if (client_send(s->client, f) < 0)
+            return;
+    }
+}
+
+/* Starts a subscription on a ready channel: live at once, or a replay first. */
+static void sub_start(struct sub *s)
+{
+    struct channel *ch = s->channel;
+    if (!s->has_since || s->since >= ch->head) {
+        s->next_seq = (s->has_since ? s->since : ch->head) + 1;
+        s->state = SUB_LIVE;
+        (void)sub_reply(s, false);
+        return;
+    }
+    s->next_seq = s->since + 1;
+    s->state = SUB_REPLAY;
+    if (s->next_seq >= ch->ring_low) {
+        if (sub_reply(s, false) == 0)
+            channel_pump(s);
+        return;
+    }
+    /* The reply waits for the first read: it says whether history is missing. */
+    sub_fetch(s);
+}
+
+static void fetch_done_sub(struct job *job)
+{
+    struct fetch_job *j = (struct fetch_job *)job;
+    struct client *c = j->client;
+    struct sub *s = c->wsi ? client_find_sub(c, j->channel->name) : NULL;
+    if (!s || s->serial != j->serial)
+        goto out;
+    struct channel *ch = s->channel;
+    s->fetching = false;
+    if (j->status) {
+        client_send_error(c, s->request_id, j->status, j->error, ch->name);
+        client_remove_sub(c, s);
+        goto out;
+    }
+    sub_drop_replay(s);
+    s->replay = j->frames;
+    s->replay_count = j->count;
+    j->frames = NULL;
+    j->count = 0;
+    /* Nothing read while the ring starts above next_seq: the rows between were pruned. */
+    int64_t first = s->replay_count ? s->replay[0]->seq : ch->ring_low;
+    bool gap = first > s->next_seq;
+    if (gap)
+        s->next_seq = first;
+    if (!s->replied && sub_reply(s, gap && s->since > 0) < 0)
+        goto out;
+    channel_pump(s);
+out:
+    fetch_free(j);
+}
+
+/* ---- opening ---- */
+
+struct open_job {
+    struct job job;
+    struct channel *channel;   /* holds a reference */
+    int app_id;
+    char name[VALIDATE_CHANNEL_MAX + 1];
+    int status;
+    char error[160];
+    int64_t id;
+    int64_t last_seq;
+};
+
+static void open_run(struct job *job, struct db_conn *db)
+{
+    struct open_job *j = (struct open_job *)job;
+    if (!db) {
+        j->status = 503;
+        snprintf(j->error, sizeof(j->error), "database unavailable, retry later");
+        return;
+    }
+    char app_id[16];
+    snprintf(app_id, sizeof(app_id), "%d", j->app_id);
+    const char *params[] = { app_id, j->name };
+    PGresult *res = db_exec(db, &channel_open_sql, params);
+    if (!db_ok(res) || PQntuples(res) != 1) {
+        j->status = db_ok(res) ? 500 : db_status(res, db->pg);
+        snprintf(j->error, sizeof(j->error), "%s", db_error_text(res, j->status));
+        log_warn("channel %s: open failed: %s", j->name, PQresultErrorMessage(res));
+    } else {
+        j->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        j->last_seq = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    }
+    PQclear(res);
+}
+
+/* Every waiting subscriber gets the error and loses its subscription. */
+static void channel_fail_subs(struct channel *ch, int status, const char *error)
+{
+    struct sub *next;
+    for (struct sub *s = ch->subs; s; s = next) {
+        next = s->next;
+        client_send_error(s->client, s->request_id, status, error, ch->name);
+        client_remove_sub(s->client, s);
+    }
+}
+
+static void open_done(struct job *job)
+{
+    struct open_job *j = (struct open_job *)job;
+    struct channel *ch = j->channel;
+    struct server *server = ch->server;
+    ch->state = CHANNEL_CLOSED;
+    if (server->stopping) {
+        /* nothing to start */
+    } else if (j->status) {
+        channel_fail_subs(ch, j->status, j->error);
+    } else {
+        ch->id = j->id;
+        ch->head = j->last_seq;
+        ch->ring_low = ch->head + 1;
+        channels_link_id(server->channels, ch);
+        /* Watch first, then read: whatever commits after channel_open() arrives either way. */
+        if (poller_watch(server->poller, &ch->watcher, ch->id, ch->head) < 0) {
+            log_error("channel %s: cannot watch (out of memory)", ch->name);
+            channel_fail_subs(ch, 500, "internal error");
+        } else {
+            ch->state = CHANNEL_READY;
+            channel_fill(ch);
+            struct sub *next;
+            for (struct sub *s = ch->subs; s; s = next) {
+                next = s->next;
+                if (s->state == SUB_WAITING)
+                    sub_start(s);
+            }
+        }
+    }
+    channel_release(ch);
+    free(j);
+}
+
+static void channel_open(struct channel *ch)
+{
+    struct open_job *j = xcalloc(1, sizeof(*j));
+    j->job.run = open_run;
+    j->job.done = open_done;
+    j->channel = ch;
+    ch->refs++;
+    j->app_id = ch->app_id;
+    snprintf(j->name, sizeof(j->name), "%s", ch->name);
+    ch->state = CHANNEL_OPENING;
+    jobs_submit(ch->server->jobs, &j->job);
+}
+
+void channel_subscribe(struct server *server, struct client *client, const char *name,
+                       bool has_since, int64_t since, struct json_object *request_id)
+{
+    struct channel *ch = channels_get(server->channels, client->hello.app_id, name);
+    struct sub *s = xcalloc(1, sizeof(*s));
+    s->channel = ch;
+    ch->refs++;
+    s->client = client;
+    s->serial = ++server->next_serial;
+    s->has_since = has_since;
+    s->since = since;
+    s->request_id = request_id ? json_object_get(request_id) : NULL;
+    s->next = ch->subs;
+    if (ch->subs)
+        ch->subs->prev = s;
+    ch->subs = s;
+    ch->nsubs++;
+    s->client_next = client->subs;
+    client->subs = s;
+    client->nsubs++;
+    metrics_add(METRIC_SUBSCRIPTIONS, 1);
+    if (ch->state == CHANNEL_CLOSED)
+        channel_open(ch);
+    else if (ch->state == CHANNEL_READY)
+        sub_start(s);
+}
+
+void channel_unsubscribe(struct sub *s)
+{
+    struct channel *ch = s->channel;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        ch->subs = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    ch->nsubs--;
+    metrics_add(METRIC_SUBSCRIPTIONS, -1);
+    json_object_put(s->request_id);
+    sub_drop_replay(s);
+    channel_release(ch);
+    free(s);
+}
+
+/* ---- the poller's side (its thread) ---- */
+
+/* Rows of one channel on their way from the poller thread to the loop. */
+struct batch_entry {
+    struct inbox_entry entry;
+    struct server *server;
+    int64_t channel_id;
+    bool refill;               /* the listener is back: read after the head */
+    size_t count;
+    struct frame *frames[];    /* owned references */
+};
+
+static void batch_handle(struct inbox_entry *entry)
+{
+    struct batch_entry *b = (struct batch_entry *)entry;
+    struct channel *ch = channels_find_id(b->server->channels, b->channel_id);
+    if (ch && ch->state == CHANNEL_READY && !b->server->stopping) {
+        if (b->refill || !channel_take_rows(ch, b->frames, b->count, false))
+            channel_fill(ch);
+    }
+    for (size_t i = 0; i < b->count; i++)
+        frame_release(b->frames[i]);
+    free(b);
+}
+
+/* Builds the frames here, off the loop; the channel's name and server never change and the
+ * channel outlives its watch. */
+static void channel_on_batch(struct poller_watcher *w, struct poller_batch *batch)
+{
+    struct channel *ch = w->ctx;
+    struct batch_entry *b = xmalloc(sizeof(*b) + batch->count * sizeof(b->frames[0]));
+    b->entry.handle = batch_handle;
+    b->server = ch->server;
+    b->channel_id = batch->channel_id;
+    b->refill = false;
+    b->count = batch->count;
+    for (size_t i = 0; i < batch->count; i++) {
+        const struct poller_message *m = &batch->messages[i];
+        b->frames[i] = frame_message(ch->name, m->seq, m->content, m->content_len, m->time_ms);
+    }
+    inbox_post(&ch->server->inbox, &b->entry);
+}
+
+static void channel_on_listener(struct poller_watcher *w, bool up)
+{
+    struct channel *ch = w->ctx;
+    if (!up)
+        return;
+    struct batch_entry *b = xmalloc(sizeof(*b));
+    b->entry.handle = batch_handle;
+    b->server = ch->server;
+    b->channel_id = ch->id;
+    b->refill = true;
+    b->count = 0;
+    inbox_post(&ch->server->inbox, &b->entry);
+}

@@ -1,0 +1,94 @@
+/* channel.h: the channels one sidecar process serves: one poller watcher and one ring of
+ * recent frames per channel, whatever the number of subscribers, and each subscription's
+ * way from its `since` (replayed from the ring or PostgreSQL) to live delivery. */
+#ifndef PUSH_WS_CHANNEL_H
+#define PUSH_WS_CHANNEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "poller.h"
+#include "validate.h"
+
+struct client;
+struct frame;
+struct json_object;
+struct server;
+
+enum channel_state {
+    CHANNEL_CLOSED = 0,  /* not opened yet, or the last open failed */
+    CHANNEL_OPENING,     /* push.channel_open() in flight */
+    CHANNEL_READY,       /* watched; head and ring are valid */
+};
+
+struct channel {
+    struct server *server;                /* non-owning */
+    int app_id;
+    char name[VALIDATE_CHANNEL_MAX + 1];
+    int64_t id;                           /* push.channel.id once opened */
+    enum channel_state state;
+    int refs;                             /* subscriptions + jobs in flight */
+    int64_t head;                         /* every seq up to head has been taken in, in order */
+    int64_t ring_low;                     /* lowest seq in the ring (head + 1 when empty) */
+    struct frame **ring;                  /* owned references, ring_size slots by seq */
+    struct sub *subs;                     /* the channel's subscriptions (non-owning list) */
+    int nsubs;
+    struct poller_watcher watcher;        /* registered while READY */
+    bool filling;                         /* a catch-up read is in flight */
+    bool fill_again;                      /* and another is wanted after it */
+    time_t idle_since;                    /* when the last subscription went */
+    struct channel *name_next, *id_next;  /* hash chains */
+};
+
+enum sub_state {
+    SUB_WAITING = 0,  /* the channel is opening */
+    SUB_REPLAY,       /* sending next_seq.. from the ring or the database */
+    SUB_LIVE,         /* caught up: new messages are queued as they arrive */
+};
+
+/* One client's subscription to one channel; owned by the client. */
+struct sub {
+    struct channel *channel;         /* holds a channel reference */
+    struct client *client;           /* non-owning: the owner */
+    struct sub *prev, *next;         /* in channel->subs */
+    struct sub *client_next;         /* in the client's list */
+    uint64_t serial;                 /* tells a re-subscription from the one a read was for */
+    enum sub_state state;
+    bool has_since;
+    int64_t since;
+    int64_t next_seq;                /* the next seq this subscriber gets */
+    bool replied;                    /* "subscribed" has been queued */
+    struct json_object *request_id;  /* owned reference until the reply, or NULL */
+    bool fetching;                   /* a history read for this subscription is in flight */
+    struct frame **replay;           /* owned references read from the database */
+    size_t replay_count, replay_pos;
+};
+
+struct channels;
+
+/* The process's channel table. Caller channels_free()s after every client is gone. */
+struct channels *channels_new(struct server *server);
+void channels_free(struct channels *channels);
+
+/* Subscribes client to its app's channel name (validated and authorised; the client has no
+ * subscription to it). Without since, delivery starts after the current head; with it, at
+ * since + 1. The reply ("subscribed" or "error") carries request_id (a new reference is
+ * taken; NULL for none). The subscription is linked into the client's list, which owns it;
+ * it may be gone again on return (a failed reply cuts a slow client off). */
+void channel_subscribe(struct server *server, struct client *client, const char *name,
+                       bool has_since, int64_t since, struct json_object *request_id);
+
+/* Ends a subscription and frees it (the client unlinks it from its own list first). */
+void channel_unsubscribe(struct sub *sub);
+
+/* Moves a replaying subscription on while its client's queue has room. */
+void channel_pump(struct sub *sub);
+
+/* Frees channels nobody has subscribed to for a while. */
+void channels_sweep(struct channels *channels, time_t now);
+
+/* Counts for metrics. */
+size_t channels_count(const struct channels *channels);
+
+#endif

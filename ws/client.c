@@ -1,0 +1,239 @@
+/* client.c: one WebSocket or SSE connection: who it is (app, key role, client and user ids),
+ * its bounded queue of shared frames, its subscriptions, and how it ends. */
+#include "client.h"
+#include "channel.h"
+#include "cursor.h"
+#include "frame.h"
+#include "log.h"
+#include "metrics.h"
+#include "presence.h"
+#include "server.h"
+#include "sse.h"
+
+#include <json-c/json.h>
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bytes written per writable event before other connections get their turn. */
+#define CLIENT_WRITE_BYTES 32768
+/* Seconds a closing client may take to accept its close frame. */
+#define CLIENT_CLOSE_GRACE 3
+
+static enum metric client_gauge(const struct client *c)
+{
+    return c->kind == CLIENT_SSE ? METRIC_SSE_CONNECTIONS : METRIC_WS_CONNECTIONS;
+}
+
+struct client *client_new(struct server *server, struct lws *wsi, enum client_kind kind,
+                          const struct client_hello *hello)
+{
+    struct client *c = xcalloc(1, sizeof(*c));
+    c->server = server;
+    c->wsi = wsi;
+    c->kind = kind;
+    c->hello = *hello;
+    c->refs = 1;
+    c->address_slot = -1;
+    c->queue_max = (size_t)server->cfg->ws_queue;
+    c->next = server->clients;
+    if (server->clients)
+        server->clients->prev = c;
+    server->clients = c;
+    server->nclients++;
+    metrics_add(client_gauge(c), 1);
+    return c;
+}
+
+void client_hold(struct client *c)
+{
+    c->refs++;
+}
+
+void client_release(struct client *c)
+{
+    if (--c->refs > 0)
+        return;
+    free(c->queue);
+    buf_free(&c->rx);
+    free(c->cursor);
+    free(c);
+}
+
+static void client_drop_queue(struct client *c)
+{
+    for (size_t i = 0; i < c->queue_len; i++)
+        frame_release(c->queue[(c->queue_head + i) % c->queue_cap]);
+    c->queue_len = 0;
+    c->queue_head = 0;
+}
+
+static void client_drop_subs(struct client *c)
+{
+    while (c->subs) {
+        struct sub *s = c->subs;
+        c->subs = s->client_next;
+        c->nsubs--;
+        channel_unsubscribe(s);
+    }
+}
+
+void client_detach(struct client *c)
+{
+    if (!c->wsi)
+        return;
+    bool had_subs = c->subs != NULL;
+    client_drop_subs(c);
+    client_drop_queue(c);
+    if (had_subs)
+        presence_leave(c->server, c, NULL);
+    if (c->address_slot >= 0)
+        metrics_address_release(c->address_slot);
+    c->address_slot = -1;
+    struct server *server = c->server;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        server->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    server->nclients--;
+    metrics_add(client_gauge(c), -1);
+    c->wsi = NULL;
+    client_release(c);
+}
+
+void client_close(struct client *c, int status, const char *reason)
+{
+    if (!c->wsi || c->close_status)
+        return;
+    c->close_status = status;
+    c->close_reason = reason;
+    client_drop_subs(c);
+    client_drop_queue(c);
+    lws_callback_on_writable(c->wsi);
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLIENT_CLOSE_GRACE);
+}
+
+int client_send(struct client *c, struct frame *f)
+{
+    if (!c->wsi || c->close_status)
+        return -1;
+    if (c->queue_len == c->queue_max) {
+        metrics_add(METRIC_DROPS, 1);
+        log_info("client %s (%s): cut off: %zu frames queued, a slow reader", c->hello.addr,
+                 c->hello.id[0] ? c->hello.id : "anonymous", c->queue_len);
+        client_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "slow reader");
+        return -1;
+    }
+    if (c->queue_len == c->queue_cap) {
+        size_t cap = c->queue_cap ? c->queue_cap * 2 : 16;
+        if (cap > c->queue_max)
+            cap = c->queue_max;
+        struct frame **q = xmalloc(cap * sizeof(*q));
+        for (size_t i = 0; i < c->queue_len; i++)
+            q[i] = c->queue[(c->queue_head + i) % c->queue_cap];
+        free(c->queue);
+        c->queue = q;
+        c->queue_cap = cap;
+        c->queue_head = 0;
+    }
+    frame_hold(f);
+    c->queue[(c->queue_head + c->queue_len) % c->queue_cap] = f;
+    if (c->queue_len++ == 0)
+        lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+void client_send_error(struct client *c, struct json_object *id, int code, const char *content,
+                       const char *channel)
+{
+    struct json_object *obj = json_object_new_object();
+    json_object_object_add(obj, "op", json_object_new_string("error"));
+    if (id)
+        json_object_object_add(obj, "id", json_object_get(id));
+    json_object_object_add(obj, "code", json_object_new_int(code));
+    json_object_object_add(obj, "content", json_object_new_string(content));
+    if (channel)
+        json_object_object_add(obj, "channel", json_object_new_string(channel));
+    struct frame *f = frame_from_json("error", obj);
+    json_object_put(obj);
+    client_send(c, f);
+    frame_release(f);
+}
+
+bool client_has_room(const struct client *c)
+{
+    return c->queue_len < c->queue_max / 2;
+}
+
+struct frame *client_pop(struct client *c)
+{
+    struct frame *f = c->queue[c->queue_head];
+    c->queue_head = (c->queue_head + 1) % c->queue_cap;
+    c->queue_len--;
+    return f;
+}
+
+void client_pump(struct client *c)
+{
+    struct sub *next;
+    for (struct sub *s = c->subs; s && !c->close_status; s = next) {
+        next = s->client_next; /* not used once the client is cut off: its list is gone then */
+        if (s->state == SUB_REPLAY)
+            channel_pump(s);
+    }
+}
+
+int client_write(struct client *c)
+{
+    if (c->close_status) {
+        if (c->kind == CLIENT_WEBSOCKET)
+            lws_close_reason(c->wsi, (enum lws_close_status)c->close_status,
+                             (unsigned char *)c->close_reason, strlen(c->close_reason));
+        return -1;
+    }
+    if (c->kind == CLIENT_SSE)
+        return sse_write(c);
+    /* Frames go out together, complete (lws keeps what the socket does not take yet). */
+    static const char headroom[LWS_PRE];
+    struct buf *out = &c->server->scratch;
+    int64_t delivered = 0;
+    buf_reset(out);
+    buf_append(out, headroom, LWS_PRE);
+    while (c->queue_len && out->len < LWS_PRE + CLIENT_WRITE_BYTES) {
+        struct frame *f = client_pop(c);
+        buf_append(out, frame_wire(f), frame_wire_len(f));
+        delivered += strcmp(f->op, "message") == 0;
+        frame_release(f);
+    }
+    size_t len = out->len - LWS_PRE;
+    if (len && lws_write(c->wsi, (unsigned char *)out->data + LWS_PRE, len, LWS_WRITE_RAW) < (int)len) {
+        log_info("client %s: write failed", c->hello.addr);
+        return -1;
+    }
+    if (delivered)
+        metrics_add(METRIC_DELIVERIES, delivered);
+    client_pump(c);
+    if (c->queue_len && !c->close_status)
+        lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+struct sub *client_find_sub(struct client *c, const char *name)
+{
+    for (struct sub *s = c->subs; s; s = s->client_next)
+        if (strcmp(s->channel->name, name) == 0)
+            return s;
+    return NULL;
+}
+
+void client_remove_sub(struct client *c, struct sub *sub)
+{
+    struct sub **p = &c->subs;
+    while (*p != sub)
+        p = &(*p)->client_next;
+    *p = sub->client_next;
+    c->nsubs--;
+    channel_unsubscribe(sub);
+}

@@ -1,0 +1,106 @@
+/* client.h: one WebSocket or SSE connection: who it is (app, key role, client and user ids),
+ * its bounded queue of shared frames, its subscriptions, and how it ends. */
+#ifndef PUSH_WS_CLIENT_H
+#define PUSH_WS_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "validate.h"
+
+struct cursor;
+struct frame;
+struct json_object;
+struct lws;
+struct server;
+struct sub;
+
+enum client_kind {
+    CLIENT_WEBSOCKET = 0,
+    CLIENT_SSE,
+};
+
+/* What the handshake established (query string, headers, the app behind appkey). */
+struct client_hello {
+    int app_id;
+    bool publisher;                         /* connected with the publish key */
+    char appkey[128];                       /* kept for push.publish() */
+    char secret[129];                       /* the app's token secret */
+    char id[VALIDATE_USER_MAX + 1];         /* client id for presence, or "" */
+    char user[VALIDATE_USER_MAX + 1];       /* user id, or "" */
+    char addr[64];                          /* peer address (X-Forwarded-For behind a local proxy) */
+    bool origin_listed;                     /* the app lists its origins (else any is allowed) */
+};
+
+struct client {
+    struct server *server;       /* non-owning */
+    struct lws *wsi;             /* non-owning; NULL once the connection is gone */
+    enum client_kind kind;
+    struct client_hello hello;
+    int refs;                    /* the connection + jobs in flight */
+    int address_slot;            /* per-address counter held (metrics_address_acquire) */
+    struct client *prev, *next;  /* in the server's list */
+
+    struct frame **queue;        /* owned references, ring of queue_cap */
+    size_t queue_cap, queue_head, queue_len, queue_max;
+
+    struct sub *subs;            /* owned */
+    int nsubs;
+
+    struct buf rx;               /* a client message being reassembled from fragments */
+    int close_status;            /* non-zero: close with this status at the next chance */
+    const char *close_reason;    /* static text */
+
+    bool presence_dirty;         /* subscriptions changed since the last presence write */
+    struct client *presence_next;
+
+    struct cursor *cursor;       /* SSE: the position sent so far, owned */
+    bool keepalive_due;          /* SSE: send a comment line */
+};
+
+/* A client for wsi, listed in the server, with one reference (the connection's). */
+struct client *client_new(struct server *server, struct lws *wsi, enum client_kind kind,
+                          const struct client_hello *hello);
+void client_hold(struct client *c);
+/* Frees the client when the last reference goes. */
+void client_release(struct client *c);
+
+/* The connection is gone: drops subscriptions and queue, leaves presence, and releases the
+ * connection's reference. Jobs still holding the client find c->wsi NULL. */
+void client_detach(struct client *c);
+
+/* Queues f (taking a new reference). A full queue means a slow reader: the client is cut off
+ * with 1008 and its subscriptions are gone. Returns 0, or -1 when the client is closing or
+ * was cut off (fan-out may ignore it; code that goes on with a subscription must not). */
+int client_send(struct client *c, struct frame *f);
+
+/* Queues {"op":"error","id":..,"code":..,"content":..[,"channel":..]}; id and channel may be
+ * NULL. */
+void client_send_error(struct client *c, struct json_object *id, int code, const char *content,
+                       const char *channel);
+
+/* Asks the connection to close with status (WebSocket close code) soon; drops its queue and
+ * subscriptions. Sending then stops; a client that cannot even take the close frame is
+ * dropped after a short grace. */
+void client_close(struct client *c, int status, const char *reason);
+
+/* Room left in the queue before replays hold back (half of it stays free for live frames). */
+bool client_has_room(const struct client *c);
+
+/* Takes the oldest queued frame (the queue is not empty); the caller releases it. */
+struct frame *client_pop(struct client *c);
+
+/* Lets replaying subscriptions refill the queue. */
+void client_pump(struct client *c);
+
+/* Writes what is queued (WebSocket frames or SSE events). Returns 0, or -1 to close now. */
+int client_write(struct client *c) __attribute__((warn_unused_result));
+
+/* The client's subscription to name, or NULL. */
+struct sub *client_find_sub(struct client *c, const char *name);
+/* Unlinks and ends one subscription. */
+void client_remove_sub(struct client *c, struct sub *sub);
+
+#endif

@@ -1,0 +1,163 @@
+/* handshake.c: what a WebSocket or SSE request must show before it is served: a known
+ * appkey (looked up through the key cache), an Origin the app allows, a peer address under
+ * its connection limit, valid client and user ids; and the channel tokens it later needs. */
+#include "handshake.h"
+#include "app.h"
+#include "auth.h"
+#include "log.h"
+#include "metrics.h"
+#include "reply.h"
+#include "server.h"
+#include "validate.h"
+
+#include <json-c/json.h>
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+void handshake_query(struct lws *wsi, struct params *q)
+{
+    char frag[1024];
+    /* lws has already split the query at '&' and decoded %-escapes and '+'. */
+    for (int n = 0;; n++) {
+        int len = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, n);
+        if (len < 0)
+            break;
+        char *eq = strchr(frag, '=');
+        if (eq) {
+            *eq = '\0';
+            params_add(q, frag, eq + 1, strlen(eq + 1));
+        } else {
+            params_add(q, frag, "", 0);
+        }
+    }
+}
+
+/* The peer address; behind a proxy on this host, the last X-Forwarded-For entry. */
+static void handshake_address(struct lws *wsi, char *out, size_t outlen)
+{
+    lws_get_peer_simple(wsi, out, outlen);
+    if (strcmp(out, "127.0.0.1") != 0 && strcmp(out, "::1") != 0 && strcmp(out, "::ffff:127.0.0.1") != 0)
+        return;
+    char xff[256];
+    if (lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) <= 0)
+        return;
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    while (*last == ' ')
+        last++;
+    size_t n = strcspn(last, " ");
+    if (n > 0 && n < outlen) {
+        memcpy(out, last, n);
+        out[n] = '\0';
+    }
+}
+
+int handshake_check(struct server *server, struct lws *wsi, const struct params *q,
+                    struct client_hello *hello, char *err, size_t errlen)
+{
+    memset(hello, 0, sizeof(*hello));
+    handshake_address(wsi, hello->addr, sizeof(hello->addr));
+    if (metrics_address_full(hello->addr, server->cfg->ws_max_per_address)) {
+        snprintf(err, errlen, "too many connections from %s", hello->addr);
+        return 429;
+    }
+    const char *key = params_get(q, "appkey");
+    if (!key || !*key) {
+        snprintf(err, errlen, "appkey: missing");
+        return 400;
+    }
+    if (strlen(key) >= sizeof(hello->appkey)) {
+        snprintf(err, errlen, "appkey: unknown key");
+        return 401;
+    }
+    const char *id = params_get(q, "client"), *user = params_get(q, "user");
+    if (id && *id && !validate_user(id)) {
+        snprintf(err, errlen, "client: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
+        return 400;
+    }
+    if (user && *user && !validate_user(user)) {
+        snprintf(err, errlen, "user: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
+        return 400;
+    }
+    struct db_conn *db = server_lookup_conn(server);
+    struct app app;
+    int status = 503;
+    int found = db ? app_lookup(db, key, &app, &status) : -1;
+    if (found < 0 && db && PQstatus(db->pg) != CONNECTION_OK) {
+        /* The database restarted since the last lookup: once more on a new connection. */
+        db = server_lookup_conn(server);
+        found = db ? app_lookup(db, key, &app, &status) : -1;
+    }
+    if (found < 0) {
+        snprintf(err, errlen, "%s", status == 503 ? "database unavailable, retry later" : "internal error");
+        return status;
+    }
+    if (found == 0) {
+        snprintf(err, errlen, "appkey: unknown key");
+        return 401;
+    }
+    char origin[APP_ORIGIN_MAX] = "";
+    bool has_origin = lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) > 0;
+    if (!app_origin_allowed(&app, has_origin ? origin : NULL)) {
+        snprintf(err, errlen, "origin: %s is not allowed for this app", origin);
+        return 403;
+    }
+    hello->app_id = app.id;
+    hello->publisher = app.role == APP_ROLE_PUBLISH;
+    hello->origin_listed = app.norigins > 0;
+    snprintf(hello->appkey, sizeof(hello->appkey), "%s", key);
+    snprintf(hello->secret, sizeof(hello->secret), "%s", app.secret);
+    if (user && *user)
+        snprintf(hello->user, sizeof(hello->user), "%s", user);
+    if (id && *id)
+        snprintf(hello->id, sizeof(hello->id), "%s", id);
+    else if (hello->user[0])
+        snprintf(hello->id, sizeof(hello->id), "ws-%d-%llu", (int)getpid(),
+                 (unsigned long long)++server->next_serial);
+    return 0;
+}
+
+int handshake_authorize(const struct client_hello *hello, const char *channel,
+                        const char *const *tokens, size_t ntokens, char *err, size_t errlen)
+{
+    if (hello->publisher || !validate_channel_needs_token(channel))
+        return 0;
+    enum auth_result result = AUTH_MISSING;
+    time_t now = time(NULL);
+    for (size_t i = 0; i < ntokens && result != AUTH_OK; i++) {
+        if (!tokens[i] || !*tokens[i])
+            continue;
+        enum auth_result r = auth_token_verify(hello->secret, channel, hello->user[0] ? hello->user : NULL,
+                                               tokens[i], now);
+        /* Report the most telling failure when several tokens are tried. */
+        if (r == AUTH_OK || result == AUTH_MISSING || r == AUTH_EXPIRED)
+            result = r;
+    }
+    if (result == AUTH_OK)
+        return 0;
+    snprintf(err, errlen, "%s (%s)", auth_result_text(result), channel);
+    return 403;
+}
+
+void handshake_refuse(struct lws *wsi, int status, const char *content)
+{
+    struct json_object *obj = reply_object(status, content);
+    struct buf body = BUF_INIT, msg = BUF_INIT;
+    reply_serialize(obj, &body);
+    json_object_put(obj);
+    const char *phrase = status == 400 ? "Bad Request" : status == 401 ? "Unauthorized"
+                       : status == 403 ? "Forbidden" : status == 429 ? "Too Many Requests"
+                       : status == 503 ? "Service Unavailable" : "Internal Server Error";
+    buf_printf(&msg, "HTTP/1.1 %d %s\r\nContent-Type: application/json; charset=utf-8\r\n"
+                     "Cache-Control: no-store\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n%s",
+               status, phrase, body.len, status == 503 ? "Retry-After: 5\r\n" : "", buf_str(&body));
+    /* A fresh socket takes a few hundred bytes at once; a short write only shortens the reply. */
+    ssize_t n = send(lws_get_socket_fd(wsi), msg.data, msg.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)n;
+    buf_free(&body);
+    buf_free(&msg);
+}

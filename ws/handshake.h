@@ -1,0 +1,34 @@
+/* handshake.h: what a WebSocket or SSE request must show before it is served: a known
+ * appkey (looked up through the key cache), an Origin the app allows, a peer address under
+ * its connection limit, valid client and user ids; and the channel tokens it later needs. */
+#ifndef PUSH_WS_HANDSHAKE_H
+#define PUSH_WS_HANDSHAKE_H
+
+#include <stddef.h>
+
+#include "client.h"
+#include "params.h"
+
+struct lws;
+struct server;
+
+/* Adds the request's query parameters to q. */
+void handshake_query(struct lws *wsi, struct params *q);
+
+/* Checks the request (q from handshake_query) and fills hello. Returns 0, or an HTTP status
+ * (400, 401, 403, 429, 503) with the reason in err. */
+int handshake_check(struct server *server, struct lws *wsi, const struct params *q,
+                    struct client_hello *hello, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* May hello read channel? The publish key reads anything; private-* and user-* channels need
+ * one of the tokens (for user-<id>, made for user <id>). Returns 0, or 403 with err. */
+int handshake_authorize(const struct client_hello *hello, const char *channel,
+                        const char *const *tokens, size_t ntokens, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Answers a refused WebSocket handshake with a plain HTTP status and JSON body, written
+ * straight to the socket (the connection is closed after). */
+void handshake_refuse(struct lws *wsi, int status, const char *content);
+
+#endif

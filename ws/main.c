@@ -1,0 +1,216 @@
+/* main.c: push-ws, the WebSocket and Server-Sent Events sidecar: options, configuration,
+ * and the supervisor of its worker processes. */
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+#include "validate.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Seconds the supervisor waits for workers after passing SIGTERM on. */
+#define MAIN_STOP_WAIT 10
+
+static void main_usage(void)
+{
+    printf("Usage: push-ws [--config FILE] [--workers N] [--bind ADDRESS] [--port PORT]\n"
+           "The WebSocket and Server-Sent Events sidecar of the push service.\n\n"
+           "  GET /push/ws?appkey=K[&client=ID][&user=ID]   WebSocket, JSON operations:\n"
+           "      subscribe, unsubscribe, publish, history, presence\n"
+           "  GET /push/sse?appkey=K&channel=C[,C..][&since=CURSOR][&token=T]\n"
+           "      the same messages as text/event-stream (Last-Event-ID resumes)\n"
+           "  GET /push/ws/metrics                          Prometheus text\n\n"
+           "With --workers N (or ws_workers) N processes share the port (SO_REUSEPORT),\n"
+           "each with its own LISTEN connection. SIGTERM closes every client with 1001.\n\n");
+    config_print_keys();
+}
+
+/* Lets one process hold as many connections as the hard limit allows. */
+static void main_raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            log_warn("cannot raise the open-files limit: %s", strerror(errno));
+    }
+}
+
+static pid_t main_spawn(const struct config *cfg, int worker)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid != 0) {
+        if (pid < 0)
+            log_error("cannot start worker %d: %s", worker, strerror(errno));
+        return pid;
+    }
+    /* A worker must not outlive its supervisor (it would hold the shared port). */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+        _exit(0);
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    _exit(server_run(cfg, worker));
+}
+
+/* Starts the workers, restarts one that dies (after a second), passes SIGTERM on. */
+static int main_supervise(const struct config *cfg)
+{
+    int n = cfg->ws_workers;
+    pid_t *pids = calloc((size_t)n, sizeof(*pids));
+    time_t *restart_at = calloc((size_t)n, sizeof(*restart_at));
+    if (!pids || !restart_at)
+        return 1;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    log_info("supervising %d workers on %s:%d", n, cfg->ws_bind, cfg->ws_port);
+    bool stopping = false;
+    while (!stopping) {
+        time_t now = time(NULL);
+        for (int i = 0; i < n; i++)
+            if (pids[i] <= 0 && now >= restart_at[i] && (pids[i] = main_spawn(cfg, i)) < 0)
+                restart_at[i] = now + 1;
+        struct timespec wait = { 1, 0 };
+        int sig = sigtimedwait(&set, NULL, &wait);
+        if (sig == SIGTERM || sig == SIGINT)
+            stopping = true;
+        int st;
+        pid_t pid;
+        while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+            for (int i = 0; i < n; i++) {
+                if (pids[i] != pid)
+                    continue;
+                pids[i] = 0;
+                restart_at[i] = time(NULL) + 1;
+                if (!stopping)
+                    log_warn("worker %d (pid %d) ended (%s %d); restarting it", i, (int)pid,
+                             WIFSIGNALED(st) ? "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+            }
+        }
+    }
+    log_info("stopping %d workers", n);
+    for (int i = 0; i < n; i++)
+        if (pids[i] > 0)
+            kill(pids[i], SIGTERM);
+    time_t deadline = time(NULL) + MAIN_STOP_WAIT;
+    int left = 0;
+    do {
+        left = 0;
+        for (int i = 0; i < n; i++) {
+            if (pids[i] > 0 && waitpid(pids[i], NULL, WNOHANG) == pids[i])
+                pids[i] = 0;
+            left += pids[i] > 0;
+        }
+        if (left) {
+            struct timespec pause = { 0, 50 * 1000 * 1000 };
+            nanosleep(&pause, NULL);
+        }
+    } while (left && time(NULL) < deadline);
+    for (int i = 0; i < n; i++)
+        if (pids[i] > 0) {
+            log_warn("worker %d (pid %d) did not stop; killing it", i, (int)pids[i]);
+            kill(pids[i], SIGKILL);
+            waitpid(pids[i], NULL, 0);
+        }
+    free(pids);
+    free(restart_at);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { "config", required_argument, NULL, 'c' },
+        { "workers", required_argument, NULL, 'w' },
+        { "bind", required_argument, NULL, 'b' },
+        { "port", required_argument, NULL, 'p' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *config_path = NULL, *bind = NULL;
+    long long workers = 0, port = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "hVc:w:b:p:", options, NULL)) != -1) {
+        switch (opt) {
+        case 'h':
+            main_usage();
+            return 0;
+        case 'V':
+            printf("push-ws %s\n", PACKAGE_VERSION);
+            return 0;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'w':
+            if (!validate_int(optarg, 1, 64, &workers)) {
+                fprintf(stderr, "push-ws: --workers must be 1..64\n");
+                return 2;
+            }
+            break;
+        case 'b':
+            bind = optarg;
+            break;
+        case 'p':
+            if (!validate_int(optarg, 1, 65535, &port)) {
+                fprintf(stderr, "push-ws: --port must be 1..65535\n");
+                return 2;
+            }
+            break;
+        default:
+            fprintf(stderr, "Try 'push-ws --help'.\n");
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "push-ws: unexpected argument \"%s\"\nTry 'push-ws --help'.\n", argv[optind]);
+        return 2;
+    }
+    struct config cfg;
+    char err[512];
+    if (config_load(&cfg, config_path, err, sizeof(err)) < 0) {
+        fprintf(stderr, "push-ws: %s\n", err);
+        return 1;
+    }
+    if (workers)
+        cfg.ws_workers = (int)workers;
+    if (port)
+        cfg.ws_port = (int)port;
+    if (bind) {
+        if (strlen(bind) >= sizeof(cfg.ws_bind)) {
+            fprintf(stderr, "push-ws: --bind: address too long\n");
+            return 2;
+        }
+        strcpy(cfg.ws_bind, bind);
+    }
+    enum log_level level = LOG_LEVEL_INFO;
+    if (log_level_parse(cfg.log_level, &level) < 0) {
+        fprintf(stderr, "push-ws: log_level: unknown level \"%s\"\n", cfg.log_level);
+        return 1;
+    }
+    log_init("push-ws", level);
+    main_raise_fd_limit();
+    if (metrics_init(cfg.ws_workers) < 0) {
+        log_error("cannot map shared memory for metrics: %s", strerror(errno));
+        return 1;
+    }
+    if (cfg.ws_workers == 1)
+        return server_run(&cfg, 0);
+    return main_supervise(&cfg);
+}

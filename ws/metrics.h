@@ -1,0 +1,44 @@
+/* metrics.h: counters of every worker process (one slot each in shared memory), the
+ * per-address connection limit, and their Prometheus text for GET /push/ws/metrics. */
+#ifndef PUSH_WS_METRICS_H
+#define PUSH_WS_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+enum metric {
+    METRIC_WS_CONNECTIONS = 0,   /* gauge */
+    METRIC_SSE_CONNECTIONS,      /* gauge */
+    METRIC_SUBSCRIPTIONS,        /* gauge */
+    METRIC_CHANNELS,             /* gauge */
+    METRIC_DELIVERIES,           /* messages written to clients */
+    METRIC_DROPS,                /* slow readers cut off */
+    METRIC_REFUSED,              /* handshakes refused */
+    METRIC_LISTENER_RECONNECTS,  /* copied from the poller */
+    METRIC_NOTIFICATIONS,        /* copied from the poller */
+    METRIC_COUNT,
+};
+
+/* Maps the shared slots for workers processes; call before forking them.
+ * Returns 0, or -1 when the memory cannot be mapped. */
+int metrics_init(int workers) __attribute__((warn_unused_result));
+
+/* Makes this process write slot index; gauges of a restarted worker start from zero. */
+void metrics_attach(int index);
+
+void metrics_add(enum metric m, int64_t delta);
+void metrics_set(enum metric m, int64_t value);
+
+/* Connections per peer address, all workers together. Addresses are hashed into a fixed
+ * table, so two addresses may share a count (never undercounted). */
+bool metrics_address_full(const char *addr, int limit);
+/* Counts a connection from addr; returns the slot to release when it goes. */
+int metrics_address_acquire(const char *addr);
+void metrics_address_release(int slot);
+
+/* Appends the Prometheus text of all workers; notify_usage < 0 leaves that gauge out. */
+void metrics_format(struct buf *out, double notify_usage);
+
+#endif

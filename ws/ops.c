@@ -1,0 +1,381 @@
+/* ops.c: what a WebSocket client asks for (subscribe, unsubscribe, publish, history,
+ * presence) and the replies; database work goes through jobs. */
+#include "ops.h"
+#include "channel.h"
+#include "client.h"
+#include "frame.h"
+#include "handshake.h"
+#include "jobs.h"
+#include "log.h"
+#include "presence.h"
+#include "server.h"
+#include "validate.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OPS_MAX_PARAMS 5
+
+static const struct db_statement ops_publish_sql = {
+    "ws_publish",
+    "SELECT push.publish($1, $2, $3, $4), (extract(epoch from now()) * 1000)::bigint",
+    4,
+};
+
+static const struct db_statement ops_history_sql = {
+    "ws_history",
+    "SELECT h.seq, h.content, h.time FROM push.channel c CROSS JOIN LATERAL ("
+    " SELECT m.seq, m.content, (extract(epoch from m.created_at) * 1000)::bigint AS time"
+    " FROM push.message m WHERE m.channel_id = c.id"
+    " AND ($3::bigint IS NULL OR m.seq < $3) AND ($4::bigint IS NULL OR m.seq > $4)"
+    " ORDER BY CASE WHEN $4::bigint IS NULL THEN -m.seq ELSE m.seq END LIMIT $5::int) h"
+    " WHERE c.app_id = $1 AND c.name = $2 ORDER BY h.seq",
+    5,
+};
+
+static const struct db_statement ops_presence_sql = {
+    "ws_presence",
+    "SELECT clients, array_to_json(users) FROM push.here_now($1, ARRAY[$2::text],"
+    " make_interval(secs => $3::int))",
+    3,
+};
+
+/* One statement run for a client; the reply is built on the loop thread from the result. */
+struct query_job {
+    struct job job;
+    struct client *client;           /* holds a reference */
+    struct json_object *id;          /* owned reference; touched on the loop thread only */
+    char channel[VALIDATE_CHANNEL_MAX + 1];
+    const struct db_statement *statement;
+    char *params[OPS_MAX_PARAMS];    /* owned; NULL = SQL NULL */
+    PGresult *result;                /* owned; set when the statement succeeded */
+    int status;
+    char error[200];
+    void (*reply)(struct query_job *q);
+};
+
+static void query_run(struct job *job, struct db_conn *db)
+{
+    struct query_job *q = (struct query_job *)job;
+    if (!db) {
+        q->status = 503;
+        snprintf(q->error, sizeof(q->error), "database unavailable, retry later");
+        return;
+    }
+    PGresult *res = db_exec(db, q->statement, (const char *const *)q->params);
+    if (db_ok(res)) {
+        q->result = res;
+        return;
+    }
+    q->status = db_status(res, db->pg);
+    snprintf(q->error, sizeof(q->error), "%s", db_error_text(res, q->status));
+    if (q->status >= 500)
+        log_warn("%s failed: %s", q->statement->name, PQresultErrorMessage(res));
+    PQclear(res);
+}
+
+static void query_done(struct job *job)
+{
+    struct query_job *q = (struct query_job *)job;
+    if (q->client->wsi) {
+        if (q->status)
+            client_send_error(q->client, q->id, q->status, q->error, q->channel);
+        else
+            q->reply(q);
+    }
+    PQclear(q->result);
+    for (int i = 0; i < OPS_MAX_PARAMS; i++)
+        free(q->params[i]);
+    json_object_put(q->id);
+    client_release(q->client);
+    free(q);
+}
+
+static struct query_job *query_new(struct client *c, struct json_object *id, const char *channel,
+                                   const struct db_statement *statement, void (*reply)(struct query_job *))
+{
+    struct query_job *q = xcalloc(1, sizeof(*q));
+    q->job.run = query_run;
+    q->job.done = query_done;
+    q->client = c;
+    client_hold(c);
+    q->id = id ? json_object_get(id) : NULL;
+    snprintf(q->channel, sizeof(q->channel), "%s", channel);
+    q->statement = statement;
+    q->reply = reply;
+    return q;
+}
+
+static char *ops_number(long long n)
+{
+    char text[24];
+    snprintf(text, sizeof(text), "%lld", n);
+    return xstrdup(text);
+}
+
+/* A reply object {"op": op, "id": id, "channel": channel} to add to. */
+static struct json_object *ops_reply_object(const char *op, struct json_object *id, const char *channel)
+{
+    struct json_object *obj = json_object_new_object();
+    json_object_object_add(obj, "op", json_object_new_string(op));
+    if (id)
+        json_object_object_add(obj, "id", json_object_get(id));
+    if (channel)
+        json_object_object_add(obj, "channel", json_object_new_string(channel));
+    return obj;
+}
+
+static void ops_send(struct client *c, const char *op, struct json_object *obj)
+{
+    struct frame *f = frame_from_json(op, obj);
+    json_object_put(obj);
+    client_send(c, f);
+    frame_release(f);
+}
+
+/* ---- request members ---- */
+
+static const char *ops_string(struct json_object *req, const char *name)
+{
+    struct json_object *v;
+    if (!json_object_object_get_ex(req, name, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* An optional whole number in [min, max] (a JSON integer or its text). Returns 1 present,
+ * 0 absent (or null), -1 bad. */
+static int ops_number_member(struct json_object *req, const char *name, long long min, long long max,
+                             long long *out)
+{
+    struct json_object *v;
+    if (!json_object_object_get_ex(req, name, &v) || json_object_is_type(v, json_type_null))
+        return 0;
+    if (json_object_is_type(v, json_type_int)) {
+        errno = 0;
+        long long n = json_object_get_int64(v);
+        if (errno || n < min || n > max)
+            return -1;
+        *out = n;
+        return 1;
+    }
+    if (json_object_is_type(v, json_type_string))
+        return validate_int(json_object_get_string(v), min, max, out) ? 1 : -1;
+    return -1;
+}
+
+/* The channel member, validated; NULL after replying with an error. */
+static const char *ops_channel(struct client *c, struct json_object *req, struct json_object *id)
+{
+    const char *channel = ops_string(req, "channel");
+    if (!channel) {
+        client_send_error(c, id, 400, "channel: missing", NULL);
+        return NULL;
+    }
+    if (!validate_channel(channel)) {
+        client_send_error(c, id, 400, "channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]", NULL);
+        return NULL;
+    }
+    return channel;
+}
+
+/* Checks the token member for channel; false after replying with an error. */
+static bool ops_authorized(struct client *c, struct json_object *req, struct json_object *id,
+                           const char *channel)
+{
+    const char *token = ops_string(req, "token");
+    char err[300];
+    if (handshake_authorize(&c->hello, channel, &token, 1, err, sizeof(err)) == 0)
+        return true;
+    client_send_error(c, id, 403, err, channel);
+    return false;
+}
+
+/* ---- operations ---- */
+
+static void ops_subscribe(struct client *c, struct json_object *req, struct json_object *id)
+{
+    const char *channel = ops_channel(c, req, id);
+    if (!channel || !ops_authorized(c, req, id, channel))
+        return;
+    long long since = 0;
+    int has_since = ops_number_member(req, "since", 0, INT64_MAX, &since);
+    if (has_since < 0) {
+        client_send_error(c, id, 400, "since: must be a whole number >= 0", channel);
+        return;
+    }
+    struct sub *old = client_find_sub(c, channel);
+    if (old) {
+        client_remove_sub(c, old);
+    } else if (c->nsubs >= c->server->cfg->ws_max_subscriptions) {
+        char err[120];
+        snprintf(err, sizeof(err), "subscriptions: at most %d per connection",
+                 c->server->cfg->ws_max_subscriptions);
+        client_send_error(c, id, 429, err, channel);
+        return;
+    }
+    channel_subscribe(c->server, c, channel, has_since > 0, since, id);
+    presence_mark(c->server, c);
+}
+
+static void ops_unsubscribe(struct client *c, struct json_object *req, struct json_object *id)
+{
+    const char *channel = ops_channel(c, req, id);
+    if (!channel)
+        return;
+    struct sub *s = client_find_sub(c, channel);
+    if (!s) {
+        client_send_error(c, id, 404, "channel: not subscribed", channel);
+        return;
+    }
+    client_remove_sub(c, s);
+    presence_leave(c->server, c, channel);
+    ops_send(c, "unsubscribed", ops_reply_object("unsubscribed", id, channel));
+}
+
+static void ops_publish_reply(struct query_job *q)
+{
+    struct json_object *obj = ops_reply_object("ok", q->id, q->channel);
+    json_object_object_add(obj, "seq", json_object_new_int64(strtoll(PQgetvalue(q->result, 0, 0), NULL, 10)));
+    json_object_object_add(obj, "time", json_object_new_int64(strtoll(PQgetvalue(q->result, 0, 1), NULL, 10)));
+    ops_send(q->client, "ok", obj);
+}
+
+static void ops_publish(struct client *c, struct json_object *req, struct json_object *id)
+{
+    if (!c->hello.publisher) {
+        client_send_error(c, id, 403, "appkey: the subscribe key cannot publish", NULL);
+        return;
+    }
+    const char *channel = ops_channel(c, req, id);
+    if (!channel)
+        return;
+    struct json_object *v;
+    if (!json_object_object_get_ex(req, "content", &v) || !json_object_is_type(v, json_type_string)) {
+        client_send_error(c, id, 400, "content: missing (a string)", channel);
+        return;
+    }
+    const char *content = json_object_get_string(v);
+    size_t len = (size_t)json_object_get_string_len(v);
+    if (!validate_utf8(content, len)) {
+        client_send_error(c, id, 400, "content: not valid UTF-8 text (or contains NUL)", channel);
+        return;
+    }
+    struct query_job *q = query_new(c, id, channel, &ops_publish_sql, ops_publish_reply);
+    q->params[0] = xstrdup(c->hello.appkey);
+    q->params[1] = xstrdup(channel);
+    q->params[2] = xstrdup(content);
+    q->params[3] = c->hello.user[0] ? xstrdup(c->hello.user) : NULL;
+    jobs_submit(c->server->jobs, &q->job);
+}
+
+static void ops_history_reply(struct query_job *q)
+{
+    struct json_object *obj = ops_reply_object("history", q->id, q->channel);
+    struct json_object *messages = json_object_new_array();
+    for (int i = 0; i < PQntuples(q->result); i++) {
+        struct json_object *m = json_object_new_object();
+        json_object_object_add(m, "channel", json_object_new_string(q->channel));
+        json_object_object_add(m, "seq", json_object_new_int64(strtoll(PQgetvalue(q->result, i, 0), NULL, 10)));
+        json_object_object_add(m, "content", json_object_new_string_len(PQgetvalue(q->result, i, 1),
+                                                                        PQgetlength(q->result, i, 1)));
+        json_object_object_add(m, "time", json_object_new_int64(strtoll(PQgetvalue(q->result, i, 2), NULL, 10)));
+        json_object_array_add(messages, m);
+    }
+    json_object_object_add(obj, "messages", messages);
+    ops_send(q->client, "history", obj);
+}
+
+static void ops_history(struct client *c, struct json_object *req, struct json_object *id)
+{
+    const char *channel = ops_channel(c, req, id);
+    if (!channel || !ops_authorized(c, req, id, channel))
+        return;
+    long long limit = 20, before = 0, after = 0;
+    int has_limit = ops_number_member(req, "limit", 1, 1000, &limit);
+    int has_before = ops_number_member(req, "before", 0, INT64_MAX, &before);
+    int has_after = ops_number_member(req, "after", 0, INT64_MAX, &after);
+    const char *bad = has_limit < 0 ? "limit: must be a whole number in 1..1000"
+                    : has_before < 0 ? "before: must be a whole number >= 0"
+                    : has_after < 0 ? "after: must be a whole number >= 0" : NULL;
+    if (bad) {
+        client_send_error(c, id, 400, bad, channel);
+        return;
+    }
+    struct query_job *q = query_new(c, id, channel, &ops_history_sql, ops_history_reply);
+    q->params[0] = ops_number(c->hello.app_id);
+    q->params[1] = xstrdup(channel);
+    q->params[2] = has_before ? ops_number(before) : NULL;
+    q->params[3] = has_after ? ops_number(after) : NULL;
+    q->params[4] = ops_number(limit);
+    jobs_submit(c->server->jobs, &q->job);
+}
+
+static void ops_presence_reply(struct query_job *q)
+{
+    struct json_object *obj = ops_reply_object("presence", q->id, q->channel);
+    int clients = PQntuples(q->result) ? atoi(PQgetvalue(q->result, 0, 0)) : 0;
+    struct json_object *users = PQntuples(q->result) ? json_tokener_parse(PQgetvalue(q->result, 0, 1)) : NULL;
+    json_object_object_add(obj, "clients", json_object_new_int(clients));
+    json_object_object_add(obj, "users", users ? users : json_object_new_array());
+    ops_send(q->client, "presence", obj);
+}
+
+static void ops_presence(struct client *c, struct json_object *req, struct json_object *id)
+{
+    const char *channel = ops_channel(c, req, id);
+    if (!channel || !ops_authorized(c, req, id, channel))
+        return;
+    struct query_job *q = query_new(c, id, channel, &ops_presence_sql, ops_presence_reply);
+    q->params[0] = ops_number(c->hello.app_id);
+    q->params[1] = xstrdup(channel);
+    q->params[2] = ops_number(c->server->cfg->presence_ttl);
+    jobs_submit(c->server->jobs, &q->job);
+}
+
+static const struct {
+    const char *name;
+    void (*handle)(struct client *c, struct json_object *req, struct json_object *id);
+} ops_table[] = {
+    { "subscribe", ops_subscribe },
+    { "unsubscribe", ops_unsubscribe },
+    { "publish", ops_publish },
+    { "history", ops_history },
+    { "presence", ops_presence },
+};
+
+void ops_handle(struct client *c, const char *text, size_t len)
+{
+    struct json_tokener *tok = json_tokener_new_ex(16);
+    struct json_object *req = json_tokener_parse_ex(tok, text, (int)len);
+    bool complete = req && json_tokener_get_error(tok) == json_tokener_success;
+    /* Only white space may follow the object. */
+    for (size_t i = complete ? json_tokener_get_parse_end(tok) : len; i < len; i++)
+        if (!strchr(" \t\r\n", text[i]))
+            complete = false;
+    json_tokener_free(tok);
+    if (!complete || !json_object_is_type(req, json_type_object)) {
+        client_send_error(c, NULL, 400, "bad JSON: expected one object like {\"op\":\"subscribe\",...}", NULL);
+        json_object_put(req);
+        return;
+    }
+    struct json_object *id = NULL;
+    json_object_object_get_ex(req, "id", &id);
+    const char *op = ops_string(req, "op");
+    size_t i = 0;
+    while (op && i < sizeof(ops_table) / sizeof(ops_table[0]) && strcmp(ops_table[i].name, op) != 0)
+        i++;
+    if (!op) {
+        client_send_error(c, id, 400, "op: missing", NULL);
+    } else if (i == sizeof(ops_table) / sizeof(ops_table[0])) {
+        char err[160];
+        snprintf(err, sizeof(err), "op: unknown operation \"%.64s\"", op);
+        client_send_error(c, id, 400, err, NULL);
+    } else {
+        ops_table[i].handle(c, req, id);
+    }
+    json_object_put(req);
+}

@@ -1,0 +1,415 @@
+/* server.c: one sidecar worker process: the libwebsockets loop, its protocol callback, the
+ * poller, database jobs, channels and clients, and shutdown on SIGTERM. */
+#include "server.h"
+#include "app.h"
+#include "channel.h"
+#include "client.h"
+#include "handshake.h"
+#include "jobs.h"
+#include "log.h"
+#include "metrics.h"
+#include "ops.h"
+#include "poller.h"
+#include "presence.h"
+#include "reply.h"
+#include "sse.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+/* Seconds SIGTERM waits for clients to take their close frame. */
+#define SERVER_STOP_GRACE 4
+/* Seconds between reconnects of the lookup connection while the database is down. */
+#define SERVER_LOOKUP_RETRY 2.0
+/* A client message is received in pieces of this size (lws allocates it per connection). */
+#define SERVER_RX_CHUNK 4096
+/* Kernel send buffer per connection (doubled by Linux). Bounded, so that a reader that stops
+ * fills its ws_queue soon and memory per connection stays small; autotuning could let one
+ * stalled connection hold megabytes. */
+#define SERVER_SEND_BUFFER (128 * 1024)
+
+/* Per-connection data lws allocates with the wsi. */
+struct session {
+    struct client *client;      /* owned through the connection's reference; NULL until served */
+    struct client_hello hello;  /* from the handshake until ESTABLISHED */
+};
+
+static atomic_bool server_stop_requested;
+static lws_sorted_usec_list_t server_tick_timer;
+static lws_sorted_usec_list_t server_stop_timer;
+static struct server *server_current;  /* the process's server, for the timers */
+
+double server_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct db_conn *server_lookup_conn(struct server *server)
+{
+    struct db_conn *db = &server->lookup;
+    if (db->pg && PQstatus(db->pg) != CONNECTION_OK)
+        db_conn_close(db);
+    if (!db->pg) {
+        if (server_now() < server->lookup_retry_at)
+            return NULL;
+        db->pg = db_connect(server->cfg->dsn);
+        if (!db->pg) {
+            server->lookup_retry_at = server_now() + SERVER_LOOKUP_RETRY;
+            return NULL;
+        }
+    }
+    return db;
+}
+
+int server_http_reply(struct lws *wsi, int status, const char *content_type, const char *body, size_t len)
+{
+    unsigned char headers[LWS_PRE + 512], *start = headers + LWS_PRE, *p = start;
+    unsigned char *end = headers + sizeof(headers) - 1;
+    if (lws_add_http_common_headers(wsi, (unsigned int)status, content_type, len, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                    (const unsigned char *)"no-store", 8, &p, end) ||
+        (status == 503 && lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+                                                      (const unsigned char *)"5", 1, &p, end)) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    unsigned char *copy = xmalloc(LWS_PRE + len + 1);
+    memcpy(copy + LWS_PRE, body, len);
+    int wrote = lws_write(wsi, copy + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
+    free(copy);
+    if (wrote < (int)len)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int server_http_error(struct lws *wsi, int status, const char *content)
+{
+    struct json_object *obj = reply_object(status, content);
+    struct buf body = BUF_INIT;
+    reply_serialize(obj, &body);
+    json_object_put(obj);
+    int rc = server_http_reply(wsi, status, "application/json; charset=utf-8", buf_str(&body), body.len);
+    buf_free(&body);
+    return rc;
+}
+
+/* Copies the poller's counters into this worker's metrics slot. */
+static void server_poller_metrics(struct server *server)
+{
+    struct poller_stats st;
+    poller_get_stats(server->poller, &st);
+    metrics_set(METRIC_LISTENER_RECONNECTS, (int64_t)st.reconnects);
+    metrics_set(METRIC_NOTIFICATIONS, (int64_t)st.notifications);
+}
+
+static int server_metrics(struct server *server, struct lws *wsi)
+{
+    double usage = -1;
+    struct db_conn *db = server_lookup_conn(server);
+    if (db) {
+        PGresult *res = db_exec_simple(db, "SELECT pg_notification_queue_usage()");
+        if (db_ok(res) && PQntuples(res) == 1)
+            usage = strtod(PQgetvalue(res, 0, 0), NULL);
+        PQclear(res);
+    }
+    server_poller_metrics(server);
+    struct buf body = BUF_INIT;
+    metrics_format(&body, usage);
+    int rc = server_http_reply(wsi, 200, "text/plain; version=0.0.4; charset=utf-8", buf_str(&body), body.len);
+    buf_free(&body);
+    return rc;
+}
+
+static void server_limit_send_buffer(struct lws *wsi)
+{
+    int size = SERVER_SEND_BUFFER;
+    if (setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) != 0)
+        log_debug("SO_SNDBUF: %s", strerror(errno));
+}
+
+static int server_http(struct server *server, struct lws *wsi, struct session *ss, const char *path)
+{
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
+        return server_http_error(wsi, 405, "method: only GET is served here");
+    if (strcmp(path, "/push/ws/metrics") == 0)
+        return server_metrics(server, wsi);
+    if (strcmp(path, "/push/sse") != 0)
+        return server_http_error(wsi, 404, "not found: the sidecar serves /push/ws, /push/sse and /push/ws/metrics");
+    if (server->stopping)
+        return server_http_error(wsi, 503, "shutting down, retry later");
+    int close = 0;
+    struct client *c = sse_start(server, wsi, &close);
+    if (!c) {
+        /* The error reply ended the transaction: ss may be gone already. */
+        metrics_add(METRIC_REFUSED, 1);
+        return close ? -1 : 0;
+    }
+    ss->client = c;
+    server_limit_send_buffer(wsi);
+    return 0;
+}
+
+/* LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: the WebSocket handshake is accepted or refused
+ * here, before the upgrade reply. */
+static int server_filter(struct server *server, struct lws *wsi, struct session *ss)
+{
+    char path[64], err[300];
+    int status = 0;
+    if (server->stopping) {
+        status = 503;
+        snprintf(err, sizeof(err), "shutting down, retry later");
+    } else if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 ||
+               (strcmp(path, "/push/ws") != 0 && strcmp(path, "/push/ws/") != 0)) {
+        status = 404;
+        snprintf(err, sizeof(err), "not found: WebSocket is served on /push/ws");
+    } else {
+        struct params q = PARAMS_INIT;
+        handshake_query(wsi, &q);
+        status = handshake_check(server, wsi, &q, &ss->hello, err, sizeof(err));
+        params_free(&q);
+    }
+    if (status == 0)
+        return 0;
+    log_info("refused WebSocket from %s: %d %s", ss->hello.addr[0] ? ss->hello.addr : "?", status, err);
+    metrics_add(METRIC_REFUSED, 1);
+    handshake_refuse(wsi, status, err);
+    return -1;
+}
+
+static int server_receive(struct client *c, struct lws *wsi, const void *in, size_t len)
+{
+    if (c->close_status)
+        return 0;
+    if (c->rx.len + len > (size_t)c->server->cfg->ws_max_frame) {
+        static const char reason[] = "message too large";
+        log_info("client %s: closed: a message over %d bytes", c->hello.addr, c->server->cfg->ws_max_frame);
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)reason, sizeof(reason) - 1);
+        return -1;
+    }
+    buf_append(&c->rx, in, len);
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
+        return 0;
+    if (lws_frame_is_binary(wsi))
+        client_send_error(c, NULL, 400, "binary messages are not accepted: send JSON text", NULL);
+    else
+        ops_handle(c, buf_str(&c->rx), c->rx.len);
+    if (c->rx.cap > SERVER_RX_CHUNK)
+        buf_free(&c->rx);
+    else
+        buf_reset(&c->rx);
+    return 0;
+}
+
+static void server_stop_deadline(lws_sorted_usec_list_t *sul)
+{
+    (void)sul;
+    if (server_current->nclients)
+        log_warn("stopping: %zu connections did not close in time", server_current->nclients);
+    server_current->done = true;
+}
+
+/* SIGTERM: every client is closed with 1001 (going away); the loop ends once they are gone. */
+static void server_begin_stop(struct server *server)
+{
+    server->stopping = true;
+    log_info("stopping: closing %zu connections", server->nclients);
+    for (struct client *c = server->clients; c; c = c->next)
+        client_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
+    presence_clear(server);
+    if (server->nclients == 0)
+        server->done = true;
+    else
+        lws_sul_schedule(server->context, 0, &server_stop_timer, server_stop_deadline,
+                         SERVER_STOP_GRACE * LWS_US_PER_SEC);
+}
+
+static void server_tick(lws_sorted_usec_list_t *sul)
+{
+    struct server *server = server_current;
+    time_t now = time(NULL);
+    channels_sweep(server->channels, now);
+    presence_tick(server, now);
+    server_poller_metrics(server);
+    if (now - server->keepalive_at >= server->cfg->ws_ping_interval) {
+        server->keepalive_at = now;
+        sse_keepalive(server);
+    }
+    lws_sul_schedule(server->context, 0, sul, server_tick, LWS_US_PER_SEC);
+}
+
+static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    struct server *server = server_current;
+    struct session *ss = user;
+    switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        inbox_drain(&server->inbox);
+        if (atomic_load(&server_stop_requested) && !server->stopping)
+            server_begin_stop(server);
+        return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return server_filter(server, wsi, ss);
+    case LWS_CALLBACK_ESTABLISHED:
+        ss->client = client_new(server, wsi, CLIENT_WEBSOCKET, &ss->hello);
+        ss->client->address_slot = metrics_address_acquire(ss->hello.addr);
+        server_limit_send_buffer(wsi);
+        if (server->stopping)
+            client_close(ss->client, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
+        log_debug("client %s (%s) connected", ss->hello.addr, ss->hello.id[0] ? ss->hello.id : "anonymous");
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        return ss->client ? server_receive(ss->client, wsi, in, len) : -1;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return ss && ss->client ? client_write(ss->client) : 0;
+    case LWS_CALLBACK_CLOSED:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (ss && ss->client) {
+            client_detach(ss->client);
+            ss->client = NULL;
+            if (server->stopping && server->nclients == 0)
+                server->done = true;
+        }
+        return 0;
+    case LWS_CALLBACK_HTTP:
+        return server_http(server, wsi, ss, in);
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+static const struct lws_protocols server_protocols[] = {
+    { "push", server_callback, sizeof(struct session), SERVER_RX_CHUNK, 0, NULL, 0 },
+    { NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+static void server_lws_log(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    log_write(level == LLL_ERR ? LOG_LEVEL_ERROR : level == LLL_WARN ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG,
+              "lws: %.*s", (int)n, line);
+}
+
+static void *server_signals(void *arg)
+{
+    sigset_t *set = arg;
+    int sig = 0;
+    while (sigwait(set, &sig) != 0)
+        ;
+    log_info("signal %d: shutting down", sig);
+    atomic_store(&server_stop_requested, true);
+    lws_cancel_service(server_current->context);
+    return NULL;
+}
+
+static struct lws_context *server_context(struct server *server, const lws_retry_bo_t *retry)
+{
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    info.port = server->cfg->ws_port;
+    info.iface = server->cfg->ws_bind[0] ? server->cfg->ws_bind : NULL;
+    info.protocols = server_protocols;
+    info.vhost_name = "push-ws";
+    info.server_string = "push-ws";
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+    if (server->cfg->ws_workers > 1)
+        info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE; /* SO_REUSEPORT: siblings share the port */
+    if (strchr(server->cfg->ws_bind, '.'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.retry_and_idle_policy = retry;
+    info.timeout_secs = 10;
+    info.keepalive_timeout = 5;
+    info.max_http_header_pool = 256;
+    info.gid = -1;
+    info.uid = -1;
+    return lws_create_context(&info);
+}
+
+int server_run(const struct config *cfg, int worker)
+{
+    struct server server_storage, *server = &server_storage;
+    memset(server, 0, sizeof(*server));
+    server->cfg = cfg;
+    server->worker = worker;
+    server_current = server;
+    metrics_attach(worker);
+    app_cache_init(cfg->app_cache_ttl);
+
+    /* Only the signal thread takes SIGTERM/SIGINT; every other thread starts with them blocked. */
+    static sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    lws_set_log_level(log_enabled(LOG_LEVEL_DEBUG) ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, server_lws_log);
+    const lws_retry_bo_t retry = {
+        .secs_since_valid_ping = (uint16_t)cfg->ws_ping_interval,
+        .secs_since_valid_hangup = (uint16_t)(cfg->ws_idle_timeout > cfg->ws_ping_interval
+                                              ? cfg->ws_idle_timeout : cfg->ws_ping_interval + 5),
+    };
+    int status = 1;
+    if (db_pool_init(&server->pool, cfg->dsn, cfg->db_pool) < 0)
+        return 1;
+    inbox_init(&server->inbox);
+    server->channels = channels_new(server);
+    server->context = server_context(server, &retry);
+    if (!server->context) {
+        log_error("cannot listen on %s:%d", cfg->ws_bind, cfg->ws_port);
+        goto out;
+    }
+    inbox_set_context(&server->inbox, server->context);
+    pthread_t signal_thread;
+    if (pthread_create(&signal_thread, NULL, server_signals, &stop_signals) != 0) {
+        log_error("cannot start the signal thread");
+        goto out;
+    }
+    pthread_detach(signal_thread);
+    server->poller = poller_new(cfg->dsn, &server->pool);
+    if (!server->poller || poller_start(server->poller) < 0) {
+        log_error("cannot start the poller");
+        goto out;
+    }
+    server->jobs = jobs_new(&server->pool, &server->inbox, cfg->db_pool);
+    if (!server->jobs) {
+        log_error("cannot start database threads");
+        goto out;
+    }
+    lws_sul_schedule(server->context, 0, &server_tick_timer, server_tick, LWS_US_PER_SEC);
+    log_info("worker %d serving ws://%s:%d/push/ws and /push/sse", worker, cfg->ws_bind, cfg->ws_port);
+
+    while (!server->done)
+        if (lws_service(server->context, 0) < 0)
+            break;
+    status = 0;
+out:
+    server->stopping = true;
+    inbox_set_context(&server->inbox, NULL);
+    if (server->context)
+        lws_context_destroy(server->context); /* closes what is left: CLOSED callbacks run */
+    server->context = NULL;
+    jobs_free(server->jobs);                  /* their results come back through the inbox */
+    inbox_drain(&server->inbox);
+    presence_clear(server);
+    channels_free(server->channels);          /* unwatches every channel */
+    poller_free(server->poller);
+    inbox_free(&server->inbox);
+    db_conn_close(&server->lookup);
+    db_pool_free(&server->pool);
+    buf_free(&server->scratch);
+    log_info("worker %d stopped", worker);
+    return status;
+}

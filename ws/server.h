@@ -1,0 +1,60 @@
+/* server.h: one sidecar worker process: the libwebsockets loop, its protocol callback, the
+ * poller, database jobs, channels and clients, and shutdown on SIGTERM. */
+#ifndef PUSH_WS_SERVER_H
+#define PUSH_WS_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+#include "inbox.h"
+
+struct channels;
+struct client;
+struct jobs;
+struct lws_context;
+struct lws;
+struct poller;
+
+struct server {
+    const struct config *cfg;     /* non-owning */
+    int worker;                   /* 0-based worker index */
+    struct lws_context *context;  /* owned */
+    struct db_pool pool;          /* shared by the poller and the jobs */
+    struct db_conn lookup;        /* the loop's own connection for key lookups and metrics */
+    double lookup_retry_at;       /* monotonic seconds before which it is not reconnected */
+    struct inbox inbox;
+    struct jobs *jobs;            /* owned */
+    struct poller *poller;        /* owned */
+    struct channels *channels;    /* owned */
+    struct client *clients;       /* every open connection (non-owning list) */
+    size_t nclients;
+    struct client *presence_dirty;/* clients whose presence must be written (each held) */
+    time_t presence_at;           /* when every present client was last touched */
+    time_t keepalive_at;          /* when idle SSE streams last got a comment line */
+    uint64_t next_serial;         /* for subscriptions */
+    struct buf scratch;           /* where a connection's next write is put together */
+    bool stopping;                /* SIGTERM seen: clients are being closed */
+    bool done;                    /* leave the loop */
+};
+
+/* Serves until SIGTERM/SIGINT. The listening socket is shared with sibling workers when
+ * cfg->ws_workers > 1 (SO_REUSEPORT). Returns the process exit status. */
+int server_run(const struct config *cfg, int worker);
+
+/* The loop's connection for short synchronous lookups, connected on demand; NULL while the
+ * database is unreachable (retried after a pause). */
+struct db_conn *server_lookup_conn(struct server *server);
+
+/* Writes a complete HTTP response on wsi (inside its HTTP callback) and ends the transaction.
+ * Returns 0 to keep the connection, -1 to close it. */
+int server_http_reply(struct lws *wsi, int status, const char *content_type, const char *body, size_t len);
+
+/* Monotonic seconds. */
+double server_now(void);
+
+#endif

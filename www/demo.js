@@ -1,0 +1,355 @@
+/* demo.js: the demo page's logic. ES3 like push.js, so the page itself runs in old IE.
+ *
+ * Settings come from window.PUSH_DEMO (demo-config.js, written by scripts/run) and the query
+ * string, which wins: appkey, host, channel (default "demo"), user (joins at once),
+ * transports (e.g. "xhr,jsonp"). window.demo is an inspection handle for tests and the
+ * console: the connection, and every message onMessage received, in order. */
+(function (window, document) {
+
+var config = window.PUSH_DEMO || {};
+var query = parseQuery(window.location.search);
+var settings = {
+    appkey: query.appkey || config.appkey || "",
+    host: query.host !== undefined ? query.host : (config.host || ""),
+    channel: query.channel || config.channel || "demo",
+    transports: query.transports ? query.transports.split(",") : null
+};
+var MAX_SHOWN = 200;
+var state = { push: null, user: null, shown: {}, presenceTimer: null, statusTimer: null };
+var demo = window.demo = { push: null, received: [], ready: false, errors: [] };
+
+function $(id) {
+    return document.getElementById(id);
+}
+
+function parseQuery(search) {
+    var result = {}, parts = search.replace(/^\?/, "").split("&"), i, at, key;
+    for (i = 0; i < parts.length; i++) {
+        if (parts[i]) {
+            at = parts[i].indexOf("=");
+            key = decodeURIComponent(at < 0 ? parts[i] : parts[i].substring(0, at));
+            result[key] = at < 0 ? "" : decodeURIComponent(parts[i].substring(at + 1).replace(/\+/g, " "));
+        }
+    }
+    return result;
+}
+
+function on(element, event, fn) {
+    element["on" + event] = function (e) {
+        fn(e || window.event);
+        return false;
+    };
+}
+
+function clear(node) {
+    while (node.firstChild) {
+        node.removeChild(node.firstChild);
+    }
+}
+
+function setText(node, text) {
+    clear(node);
+    node.appendChild(document.createTextNode(text));
+}
+
+function show(element, visible) {
+    element.style.display = visible ? "" : "none";
+}
+
+function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) {
+        node.className = className;
+    }
+    if (text !== undefined) {
+        node.appendChild(document.createTextNode(text));
+    }
+    return node;
+}
+
+function pad(n) {
+    return n < 10 ? "0" + n : String(n);
+}
+
+function clock(ms) {
+    var d = ms ? new Date(ms) : new Date();
+    return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+}
+
+/* Messages from this page are {"from", "text"}; anything else (a backend, curl) is shown as
+ * it came. */
+function readContent(content) {
+    var data = null;
+    if (window.JSON && /^\s*\{/.test(content)) {
+        try {
+            data = window.JSON.parse(content);
+        } catch (e) {
+            data = null;
+        }
+    }
+    if (data && typeof data.text === "string") {
+        return { from: typeof data.from === "string" ? data.from : "?", text: data.text };
+    }
+    return { from: null, text: content };
+}
+
+function randomName() {
+    return "guest-" + Math.floor(1000 + Math.random() * 9000);
+}
+
+function cleanName(name) {
+    return name.replace(/[^A-Za-z0-9_.=@\-]/g, "").substring(0, 64);
+}
+
+/* ---- status, presence, toasts ---- */
+
+function setStatus(kind, text) {
+    var node = $("status");
+    node.className = "status status-" + kind;
+    setText(node, text);
+}
+
+function refreshStatus() {
+    var push = state.push;
+    if (!push) {
+        setStatus("idle", "not connected");
+        setText($("transport"), "\u2013");
+        return;
+    }
+    setText($("transport"), push.transport || "\u2013");
+    if (push.state === "connected") {
+        setStatus("up", "connected via " + push.transport);
+    } else if (push.state === "connecting") {
+        setStatus("busy", push.transport ? "connecting via " + push.transport + "\u2026" : "connecting\u2026");
+    } else if (push.state === "failed") {
+        setStatus("down", "failed");
+    } else {
+        setStatus("idle", "disconnected");
+    }
+}
+
+function refreshPresence() {
+    var push = state.push;
+    if (!push || push.state !== "connected") {
+        return;
+    }
+    push.hereNow({
+        channels: [settings.channel],
+        onSuccess: function (result) {
+            var here = result.channels && result.channels[settings.channel];
+            var clients = here ? here.clients : 0, users = here ? here.users || [] : [];
+            var node = $("presence");
+            setText(node, clients + (clients === 1 ? " tab" : " tabs") + " \u00b7 " +
+                users.length + (users.length === 1 ? " person" : " people") + " online");
+            node.title = users.length ? "online: " + users.join(", ") : "clients and distinct users on this channel";
+        }
+    });
+}
+
+function toast(title, text, kind) {
+    var box = $("toasts"), node = element("div", "toast" + (kind ? " toast-" + kind : ""));
+    node.appendChild(element("div", "toast-title", title));
+    node.appendChild(element("div", "toast-text", text));
+    box.appendChild(node);
+    while (box.childNodes.length > 3) {
+        box.removeChild(box.firstChild);
+    }
+    window.setTimeout(function () {
+        node.className += " toast-out";
+        window.setTimeout(function () {
+            if (node.parentNode) {
+                node.parentNode.removeChild(node);
+            }
+        }, 400);
+    }, kind === "error" ? 8000 : 4500);
+}
+
+/* ---- the message list, ordered by seq ---- */
+
+function addMessage(m, live) {
+    if (state.shown[m.seq]) {
+        return;
+    }
+    var list = $("messages"), body = readContent(m.content), item = element("li", "message");
+    item.setAttribute("data-seq", String(m.seq));
+    item.setAttribute("data-source", live ? "live" : "history");
+    if (body.from !== null && body.from === state.user) {
+        item.className += " mine";
+    }
+    item.appendChild(element("span", "time", clock(m.time)));
+    item.appendChild(element("span", "from", body.from === null ? "#" + m.seq : body.from));
+    item.appendChild(element("span", "text", body.text));
+    state.shown[m.seq] = item;
+
+    /* After the last shown message with a smaller seq. */
+    var before = null, i, seq;
+    for (i = list.childNodes.length - 1; i >= 0; i--) {
+        seq = Number(list.childNodes[i].getAttribute("data-seq"));
+        if (seq < m.seq) {
+            break;
+        }
+        before = list.childNodes[i];
+    }
+    list.insertBefore(item, before);
+    while (list.childNodes.length > MAX_SHOWN) {
+        delete state.shown[list.firstChild.getAttribute("data-seq")];
+        list.removeChild(list.firstChild);
+    }
+    show($("empty"), false);
+    if (!before) {
+        list.scrollTop = list.scrollHeight;
+    }
+}
+
+/* ---- connecting ---- */
+
+function join(name) {
+    state.user = name;
+    state.shown = {};
+    clear($("messages"));
+    show($("login"), false);
+    show($("room"), true);
+    show($("empty"), true);
+    setText($("user-name"), name);
+    setText($("channel-name"), settings.channel);
+    setText($("curl-example"), "curl -d appkey=<publish key> -d channel=" + settings.channel +
+        " --data-urlencode content='Hello from a backend' " + apiBase() + "/push/publish");
+    connect();
+    $("message").focus();
+}
+
+function apiBase() {
+    return settings.host || window.location.protocol + "//" + window.location.host;
+}
+
+function connect() {
+    var options = {
+        host: settings.host,
+        appkey: settings.appkey,
+        user: state.user,
+        onConnected: function () {
+            refreshStatus();
+            refreshPresence();
+            /* The server records presence in batches: look again once this page is in. */
+            window.setTimeout(refreshPresence, 2000);
+        },
+        onDisconnected: function () {
+            refreshStatus();
+        },
+        onFailed: function (error) {
+            demo.errors.push(error);
+            refreshStatus();
+            if (error.code === 401 || error.code === 400) {
+                toast("Cannot connect", error.content, "error");
+            }
+        }
+    };
+    if (settings.transports) {
+        options.transports = settings.transports;
+    }
+    var push = state.push = demo.push = window.Push.connect(options);
+    push.subscribe({
+        channel: settings.channel,
+        onMessage: function (m) {
+            var body = readContent(m.content);
+            demo.received.push({ channel: m.channel, seq: m.seq, content: m.content });
+            addMessage(m, true);
+            if (body.from !== state.user) {
+                toast(body.from === null ? settings.channel : body.from, body.text);
+            }
+        },
+        onSuccess: function () {
+            demo.ready = true;
+            loadHistory();
+        },
+        onFailed: function (error) {
+            demo.errors.push(error);
+            toast("Cannot subscribe to " + settings.channel, error.content, "error");
+        }
+    });
+    setText($("toggle"), "Disconnect");
+    refreshStatus();
+    window.clearInterval(state.statusTimer);
+    window.clearInterval(state.presenceTimer);
+    state.statusTimer = window.setInterval(refreshStatus, 1000);
+    state.presenceTimer = window.setInterval(refreshPresence, 10000);
+}
+
+function loadHistory() {
+    state.push.history({
+        channel: settings.channel,
+        limit: 20,
+        onSuccess: function (result) {
+            var messages = result.messages || [];
+            for (var i = 0; i < messages.length; i++) {
+                addMessage(messages[i], false);
+            }
+        }
+    });
+}
+
+function disconnect() {
+    window.clearInterval(state.presenceTimer);
+    if (state.push) {
+        state.push.disconnect();
+    }
+    state.push = demo.push = null;
+    demo.ready = false;
+    setText($("toggle"), "Connect");
+    setText($("presence"), "\u00a0");
+    refreshStatus();
+}
+
+function send() {
+    var input = $("message"), text = input.value;
+    if (!state.push || /^\s*$/.test(text)) {
+        return;
+    }
+    var content = window.JSON ? window.JSON.stringify({ from: state.user, text: text }) : text;
+    $("send-button").disabled = true;
+    state.push.publish({
+        channel: settings.channel,
+        message: content,
+        onSuccess: function () {
+            $("send-button").disabled = false;
+            input.value = "";
+            input.focus();
+        },
+        onFailed: function (error) {
+            $("send-button").disabled = false;
+            toast("Not sent", error.content || "network error", "error");
+        }
+    });
+}
+
+/* ---- start ---- */
+
+on($("login"), "submit", function () {
+    var name = cleanName($("name").value);
+    if (!name) {
+        setText($("login-error"), "A name is 1-64 letters, digits or _ . = @ -");
+        return;
+    }
+    join(name);
+});
+on($("send"), "submit", send);
+on($("toggle"), "click", function () {
+    if (state.push) {
+        disconnect();
+    } else {
+        connect();
+    }
+});
+
+if (!settings.appkey) {
+    setText($("login-error"), "No appkey: start the service with scripts/run (it writes demo-config.js) " +
+        "or open this page as demo.html?appkey=KEY.");
+    $("join").disabled = true;
+} else if (query.user) {
+    join(cleanName(query.user) || randomName());
+} else {
+    $("name").value = randomName();
+    $("name").focus();
+}
+
+}(window, document));
