@@ -32,6 +32,10 @@ setup_build() {
     local dir=$1
     shift
     (cd "$ROOT" && { [ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi >/dev/null 2>&1; }) || return 1
+    if [ -f "$ROOT/config.status" ]; then
+        say "the checkout is configured in place; run 'make distclean' there so $dir can be used"
+        return 1
+    fi
     mkdir -p "$dir"
     local args="$*"
     if [ ! -f "$dir/Makefile" ] || [ "$(cat "$dir/.configure-args" 2>/dev/null)" != "$args" ]; then
