@@ -41,6 +41,7 @@ struct poll_item {
 struct poll_channel {
     const char *name;          /* borrowed from the request's channel list */
     int64_t id;
+    int64_t head;              /* last seq when the channel was opened */
     int64_t cursor;            /* last seq delivered or skipped */
     bool gap;
     bool watched;
@@ -192,14 +193,15 @@ static int poll_parse(struct poll_request *pr)
         pr->client = NULL;
     if (pr->client && !validate_user(pr->client))
         return endpoint_error(ep, 400, "client: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
-    pr->user = params_get(params, "user");
-    if (pr->user && !*pr->user)
-        pr->user = NULL;
-    if (pr->user && !validate_user(pr->user))
+    /* Who the client is: the owner of a polled user-<id> channel (its token is checked), else
+     * the optional user parameter, as the sidecar takes it (user-bound tokens check it). */
+    const char *user = params_get(params, "user");
+    if (user && *user && !validate_user(user))
         return endpoint_error(ep, 400, "user: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
-    /* Polling a user-<id> channel (token-checked below) says who the client is. */
     for (int i = 0; i < pr->nnames && !pr->user; i++)
         pr->user = validate_channel_user(pr->names[i]);
+    if (!pr->user && user && *user)
+        pr->user = user;
     return 0;
 }
 
@@ -268,7 +270,7 @@ static int poll_open_channels(struct poll_request *pr)
         if (!ch)
             continue;
         ch->id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
-        int64_t head = strtoll(PQgetvalue(res, r, 2), NULL, 10);
+        int64_t head = ch->head = strtoll(PQgetvalue(res, r, 2), NULL, 10);
         bool have_oldest = !PQgetisnull(res, r, 3);
         int64_t oldest = have_oldest ? strtoll(PQgetvalue(res, r, 3), NULL, 10) : head + 1;
         int64_t since;
@@ -277,7 +279,7 @@ static int poll_open_channels(struct poll_request *pr)
         } else if (since == 0) {
             ch->cursor = oldest - 1;
         } else if (since > head) {
-            /* Ahead of the channel (its history was reset): start again from the head. */
+            /* Ahead of the channel (a cursor from elsewhere): start again from the head. */
             ch->gap = true;
             ch->cursor = head;
         } else if (since < oldest - 1) {
@@ -480,10 +482,11 @@ static void poll_handle(struct request *req, struct reply *reply)
         goto done;
     if (poll_check_tokens(pr) < 0 || poll_open_channels(pr) < 0)
         goto done;
-    /* Watch first: whatever commits after the catch-up query then arrives as a batch. */
+    /* Watch first: whatever commits after the catch-up query then arrives as a batch. The
+     * catch-up reads up to the head (or answers at once when limit cuts it short). */
     for (int i = 0; i < pr->nnames; i++) {
         struct poll_channel *ch = &pr->channels[i];
-        if (poller_watch(poll_poller, &waiter.watcher, ch->id, ch->cursor) < 0) {
+        if (poller_watch(poll_poller, &waiter.watcher, ch->id, ch->head) < 0) {
             endpoint_error(&pr->ep, 500, "internal error");
             goto done;
         }

@@ -12,10 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
-#define POLLER_FETCH_LIMIT 1000
+#define POLLER_FETCH_LIMIT 1000 /* rows per fetch, as in poller_fetch_sql */
 #define POLLER_BACKOFF_MIN 0.1
 #define POLLER_BACKOFF_MAX 5.0
 
@@ -411,17 +410,23 @@ static void poller_disconnect(struct poller *p, const char *reason)
     poller_announce(p, false);
 }
 
+/* Notes every notification libpq has already read. */
+static void poller_take_notifies(struct poller *p)
+{
+    PGnotify *n;
+    while ((n = PQnotifies(p->listener)) != NULL) {
+        poller_note(p, n->extra);
+        PQfreemem(n);
+    }
+}
+
 /* Reads what the server sent and notes every notification. Returns 0, or -1 when the
  * connection is gone. */
 static int poller_drain(struct poller *p)
 {
     if (!PQconsumeInput(p->listener) || PQstatus(p->listener) != CONNECTION_OK)
         return -1;
-    PGnotify *n;
-    while ((n = PQnotifies(p->listener)) != NULL) {
-        poller_note(p, n->extra);
-        PQfreemem(n);
-    }
+    poller_take_notifies(p);
     return 0;
 }
 
@@ -447,6 +452,7 @@ static void *poller_run(void *arg)
             ever_connected = true;
             atomic_store(&p->listening, true);
             /* Rows committed while nobody listened are found from each channel's head. */
+            poller_take_notifies(p);
             poller_mark_all_dirty(p);
             announce_up = true;
         }

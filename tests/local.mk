@@ -36,7 +36,11 @@ EXTRA_DIST += tests/es3.js tests/browser.sh tests/browser/client-logic.js tests/
 	tests/browser/minify.js package.json package-lock.json
 # WebSocket and SSE sidecar (push-ws), with a C load client for the 5,000-subscriber test.
 check_PROGRAMS += tests/ws-load
-WS_TESTS = tests/ws-basic.sh tests/ws-resume.sh tests/ws-sse.sh tests/ws-slow.sh tests/ws-restart.sh \
-	tests/ws-pg-restart.sh tests/ws-load.sh
+WS_TESTS = tests/ws-basic.sh tests/ws-resume.sh tests/ws-sse.sh tests/ws-slow.sh tests/ws-limits.sh \
+	tests/ws-restart.sh tests/ws-pg-restart.sh tests/ws-workers.sh tests/ws-load.sh
 TESTS += $(WS_TESTS)
 EXTRA_DIST += $(WS_TESTS) tests/ws-lib.sh tests/ws_client.py
+check_PROGRAMS += tests/poller-check
+tests_poller_check_LDADD = $(POLLER_LIBS) $(PUSH_LIBS)
+TESTS += tests/poller.sh
+EXTRA_DIST += tests/poller.sh

@@ -16,14 +16,16 @@ poll_setup
 poll_basic_cases
 
 # Twenty held polls through Apache share the threaded process's fixed connections.
+held=()
 for i in $(seq 20); do
     curl -s -o "$T/held.$i" "$BASE/push/poll?appkey=$S&channel=fanout&since=fanout:0&timeout=30" &
+    held+=($!)
 done
 sleep 2
 is "$($PSQL -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'push-poll'")" 2 \
     "20 waiting polls: push-poll holds 2 PostgreSQL connections (listener + pool)"
 is "$(publish fanout "to all")" 200 "publish to the waiting polls"
-wait
+wait "${held[@]}"
 got=0
 for i in $(seq 20); do
     [ "$(json 'j["messages"][0]["content"]' <"$T/held.$i" 2>/dev/null)" = "to all" ] && got=$((got + 1))

@@ -46,12 +46,15 @@ def poller(args, result):
                                         "since": since, "timeout": args.timeout})
         try:
             status, body = http("GET", "%s/push/poll?%s" % (args.base, query))
-        except OSError:
-            result["errors"] += 1
+        except OSError as e:
+            with result["lock"]:
+                result["errors"] += 1
+                result["error_kinds"][type(e).__name__ + ": " + str(e)[:80]] += 1
             time.sleep(0.2)
             continue
-        result["polls"] += 1
-        result["status"][status] += 1
+        with result["lock"]:
+            result["polls"] += 1
+            result["status"][status] += 1
         if status != 200:
             time.sleep(0.3)
             continue
@@ -84,6 +87,7 @@ def publisher(args, index, result):
 
 def run_loop(args):
     result = {"lock": threading.Lock(), "clients": [], "polls": 0, "errors": 0,
+              "error_kinds": collections.Counter(),
               "status": collections.Counter(), "publish_failures": 0}
     threads = [threading.Thread(target=poller, args=(args, result)) for _ in range(args.pollers)]
     for t in threads:
@@ -109,6 +113,7 @@ def run_loop(args):
         fifo += ok
     print(json.dumps({"clients": len(result["clients"]), "exact": exact, "fifo": fifo,
                       "polls": result["polls"], "errors": result["errors"],
+                      "error_kinds": dict(result["error_kinds"].most_common(3)),
                       "status": {str(k): v for k, v in result["status"].items()},
                       "publish_failures": result["publish_failures"],
                       "short": sorted(len(s) for s, _ in result["clients"])[:5]}))

@@ -194,7 +194,7 @@ poll_concurrency_case() {
 # poll_restart_case POLLERS: PostgreSQL stops and starts while polls wait; the pollers answer
 # 503 or keep waiting, then resume from their cursors and miss nothing.
 poll_restart_case() {
-    local n=$1 out pid i
+    local n=$1 out pid i r
     for i in 1 2 3 4 5; do
         $PSQL -c "SELECT push.publish('$P', 'restart', 'before $i')" >/dev/null
     done
@@ -202,7 +202,10 @@ poll_restart_case() {
     pid=$!
     sleep 2
     pg_stop || diag "pg_stop failed"
-    sleep 3
+    r=$(curl -s -D - -o /dev/null "$BASE/push/poll?appkey=$S&channel=restart&timeout=0" | tr -d '\r')
+    like "$r" '^HTTP/1.1 503' "a new poll while PostgreSQL is down: 503"
+    like "$r" $'\n''Retry-After: [0-9]+' "with Retry-After"
+    sleep 2
     pg_start || bail "PostgreSQL did not start again"
     for i in 6 7 8 9 10; do
         $PSQL -c "SELECT push.publish('$P', 'restart', 'after $i')" >/dev/null

@@ -20,7 +20,7 @@ cat >"$T/then.sh" <<EOT
 for i in \$(seq 300); do
     fds=\$(ls /proc/$POLL_PID/fd | wc -l)
     idle=\$($PSQL -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'push-poll' AND state = 'idle' AND state_change < now() - interval '1 second'")
-    [ "\$fds" -ge 1000 ] && [ "\$idle" -ge 1 ] && break
+    [ "\$fds" -ge 1000 ] && [ "\$idle" -ge 2 ] && break
     sleep 0.1
 done
 echo "\$fds" >"$T/fds"

@@ -4,6 +4,7 @@
 
 PUSH_WS="$top_builddir/ws/push-ws"
 export PYTHONPATH="$top_srcdir/tests${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONDONTWRITEBYTECODE=1  # nothing written into the source tree
 
 # The checks every ws test needs before it starts anything.
 ws_require() {
@@ -47,6 +48,45 @@ publish_range() {
     for i in $(seq "$2" "$3"); do
         printf "SELECT push.publish('%s', '%s', '%s%d');\n" "$PUBLISH_KEY" "$1" "${4:-m}" "$i"
     done | $PSQL >/dev/null
+}
+
+# publish_paced CHANNEL TOTAL: contents n1..nTOTAL about 3 ms apart, one transaction each.
+publish_paced() {
+    local i
+    for i in $(seq "$2"); do
+        printf "SELECT push.publish('%s', '%s', 'n%d'); SELECT pg_sleep(0.003);\n" "$PUBLISH_KEY" "$1" "$i"
+    done | $PSQL >/dev/null
+}
+
+# wait_seq CHANNEL N: waits (up to 10 s) until the channel's head in PostgreSQL reaches N.
+wait_seq() {
+    local _
+    for _ in $(seq 200); do
+        [ "$($PSQL -c "SELECT last_seq FROM push.channel WHERE name = '$1'" 2>/dev/null)" -ge "$2" ] 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# wait_line FILE TEXT: waits (up to 10 s) for a line starting with TEXT in FILE.
+wait_line() {
+    local _
+    for _ in $(seq 100); do grep -q "^$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    return 1
+}
+
+# tap_checks FILE: one TAP line per "ok|not ok<TAB>description" line that the Python side of
+# a test wrote to FILE (other lines are skipped); then its stderr, if any, as diagnostics.
+tap_checks() {
+    local result text
+    while IFS=$'\t' read -r result text; do
+        case $result in
+        ok) ok 0 "$text" ;;
+        "not ok") ok 1 "$text" ;;
+        esac
+    done <"$1"
+    [ -s "$T/py.err" ] && diag "$(cat "$T/py.err")"
+    return 0
 }
 
 # metric NAME: the value of one line of /push/ws/metrics.

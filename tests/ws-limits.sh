@@ -4,7 +4,7 @@
 # idle SSE streams, and refuses connections over ws_max_per_address.
 . "$(dirname "$0")/ws-lib.sh"
 ws_require
-tap_plan 6
+tap_plan 7
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 create_app shop
@@ -86,11 +86,24 @@ async def main():
     check(c.open, "after closing, the address may connect again")
     await c.close()
 
+    # A text frame that is not UTF-8 closes the connection with 1007.
+    raw = mute_client()
+    mask = b"\x01\x02\x03\x04"
+    raw.sendall(bytes([0x81, 0x82]) + mask + bytes(b ^ mask[i] for i, b in enumerate(b"\xff\xfe")))
+    raw.settimeout(5)
+    data = b""
+    try:
+        while b"\x88" not in data:
+            chunk = raw.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass
+    close = data.find(b"\x88")
+    check(close >= 0 and data[close + 2:close + 4] == b"\x03\xef", "a text message that is not UTF-8 closes with 1007")
+
 asyncio.run(main())
 PY
-while IFS=$'\t' read -r result text; do
-    [ "$result" = ok ]
-    ok $? "$text"
-done <"$T/checks"
-[ -s "$T/py.err" ] && diag "$(cat "$T/py.err")"
+tap_checks "$T/checks"
 tap_done

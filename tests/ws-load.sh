@@ -7,7 +7,7 @@ LOAD="$top_builddir/tests/ws-load"
 [ -x "$PUSH_WS" ] || skip_all "ws/push-ws not built"
 [ -x "$LOAD" ] || skip_all "tests/ws-load not built"
 ulimit -n 20000 2>/dev/null || skip_all "cannot raise the open-files limit to 20000"
-tap_plan 7
+tap_plan 8
 
 PROCS=5 PER=1000 MESSAGES=100
 CLIENTS=$((PROCS * PER))
@@ -29,6 +29,8 @@ for _ in $(seq 600); do
 done
 t1=$(date +%s.%N)
 is "$(metric push_ws_subscriptions)" $CLIENTS "$CLIENTS clients subscribed (connected in $(printf '%.1f' "$(echo "$t1 - $t0" | bc)") s)"
+w0=$(metric 'push_ws_worker_connections{worker="0"}') w1=$(metric 'push_ws_worker_connections{worker="1"}')
+ok "$([ "${w0:-0}" -ge 1500 ] && [ "${w1:-0}" -ge 1500 ] && echo 0 || echo 1)" "both workers hold connections ($w0 and $w1)"
 
 # 100 messages, each its own transaction.
 publish_range fanout 1 $MESSAGES

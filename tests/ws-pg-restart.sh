@@ -51,7 +51,7 @@ async def main():
 asyncio.run(main())
 PY
 PY_PID=$!
-for _ in $(seq 100); do grep -q ready "$T/result" && break; sleep 0.1; done
+wait_line "$T/result" ready
 
 # The publisher keeps going through the restart: a failed publish is tried again.
 publisher() {
@@ -66,10 +66,7 @@ publisher() {
 }
 publisher &
 PUB_PID=$!
-for _ in $(seq 200); do
-    [ "$($PSQL -c "SELECT last_seq FROM push.channel WHERE name = 'stream'" 2>/dev/null)" -ge 60 ] 2>/dev/null && break
-    sleep 0.05
-done
+wait_seq stream 60
 pg_stop
 sleep 1
 pg_start || { echo "Bail out! PostgreSQL did not start again"; exit 1; }

@@ -116,9 +116,5 @@ if base:
 else:
     print("ok\t# SKIP lighttpd or fcgi/push-api missing")
 PY
-while IFS=$'\t' read -r result text; do
-    [ "$result" = ok ]
-    ok $? "$text"
-done <"$T/checks"
-[ -s "$T/py.err" ] && diag "$(cat "$T/py.err")"
+tap_checks "$T/checks"
 tap_done

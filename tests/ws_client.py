@@ -1,6 +1,7 @@
 """tests/ws_client.py: WebSocket helpers for the push-ws tests (python3-websockets, asyncio)."""
 import asyncio
 import json
+import sys
 import time
 
 import websockets
@@ -74,3 +75,52 @@ async def messages(ws, channel, count, timeout=20):
 def in_order(frames, first, last):
     """True when frames are exactly seqs first..last, in order."""
     return [f["seq"] for f in frames] == list(range(first, last + 1))
+
+
+async def follow(url, channel, total, ready):
+    """Follows channel until seq total, reconnecting (0.2 s apart) and resubscribing from the
+    last seq whenever the connection goes. Returns (seqs received, reconnects)."""
+    seqs, reconnects, last = [], -1, 0
+    while last < total:
+        try:
+            ws = await connect(url)
+        except Exception:
+            await asyncio.sleep(0.2)
+            continue
+        reconnects += 1
+        try:
+            await subscribe(ws, channel, since=last)
+            ready.set()
+            async for text in ws:
+                m = json.loads(text)
+                if m.get("op") == "message":
+                    seqs.append(m["seq"])
+                    last = m["seq"]
+                    if last >= total:
+                        break
+        except Exception:
+            pass
+        await ws.close()
+    return seqs, reconnects
+
+
+def followers(argv):
+    """URL CHANNEL CLIENTS TOTAL: prints "ready" once every follower is subscribed, then
+    "exact N" (followers that got 1..TOTAL exactly once, in order) and "reconnected N"."""
+    url, channel, clients, total = argv[0], argv[1], int(argv[2]), int(argv[3])
+
+    async def main():
+        events = [asyncio.Event() for _ in range(clients)]
+        tasks = [asyncio.create_task(follow(url, channel, total, e)) for e in events]
+        for e in events:
+            await e.wait()
+        print("ready", flush=True)
+        results = await asyncio.wait_for(asyncio.gather(*tasks), 120)
+        print("exact %d" % sum(1 for seqs, _ in results if seqs == list(range(1, total + 1))))
+        print("reconnected %d" % sum(1 for _, r in results if r >= 1), flush=True)
+
+    asyncio.run(main())
+
+
+if __name__ == "__main__":
+    followers(sys.argv[1:])

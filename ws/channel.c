@@ -34,6 +34,12 @@ static const struct db_statement channel_open_sql = {
     2,
 };
 
+static const struct db_statement channel_head_sql = {
+    "ws_channel_head",
+    "SELECT last_seq FROM push.channel WHERE id = $1",
+    1,
+};
+
 static const struct db_statement channel_fetch_sql = {
     "ws_channel_fetch",
     "SELECT seq, (extract(epoch from created_at) * 1000)::bigint, content FROM push.message"
@@ -64,11 +70,6 @@ struct channels *channels_new(struct server *server)
     t->by_name = xcalloc(t->nbuckets, sizeof(*t->by_name));
     t->by_id = xcalloc(t->nbuckets, sizeof(*t->by_id));
     return t;
-}
-
-size_t channels_count(const struct channels *t)
-{
-    return t->count;
 }
 
 static void channels_link_id(struct channels *t, struct channel *ch)
@@ -267,8 +268,6 @@ struct fetch_job {
     uint64_t serial;           /* the subscription the read is for */
     int64_t channel_id;
     int64_t after;
-    int status;                /* 0, or the HTTP-style status of a failure */
-    char error[160];
     struct frame **frames;     /* owned references */
     size_t count;
 };
@@ -276,11 +275,6 @@ struct fetch_job {
 static void fetch_run(struct job *job, struct db_conn *db)
 {
     struct fetch_job *j = (struct fetch_job *)job;
-    if (!db) {
-        j->status = 503;
-        snprintf(j->error, sizeof(j->error), "database unavailable, retry later");
-        return;
-    }
     char id[24], after[24], limit[16];
     snprintf(id, sizeof(id), "%lld", (long long)j->channel_id);
     snprintf(after, sizeof(after), "%lld", (long long)j->after);
@@ -288,10 +282,7 @@ static void fetch_run(struct job *job, struct db_conn *db)
     const char *params[] = { id, after, limit };
     PGresult *res = db_exec(db, &channel_fetch_sql, params);
     if (!db_ok(res)) {
-        j->status = db_status(res, db->pg);
-        snprintf(j->error, sizeof(j->error), "%s", db_error_text(res, j->status));
-        log_warn("channel %s: read after %lld failed: %s", j->channel->name, (long long)j->after,
-                 PQresultErrorMessage(res));
+        job_fail(job, "reading a channel", res, db->pg);
         PQclear(res);
         return;
     }
@@ -357,7 +348,7 @@ static void fetch_done_fill(struct job *job)
     struct channel *ch = j->channel;
     ch->filling = false;
     if (ch->state == CHANNEL_READY) {
-        if (j->status == 0) {
+        if (j->job.status == 0) {
             channel_take_rows(ch, j->frames, j->count, true);
             if (j->count == CHANNEL_FETCH_LIMIT)
                 ch->fill_again = true;
@@ -404,6 +395,18 @@ static int sub_reply(struct sub *s, bool gap)
     return rc;
 }
 
+/* Ends a subscription with an error reply. The subscription goes first: the reply may cut a
+ * slow client off, which would free it. */
+static void sub_fail(struct sub *s, int status, const char *error)
+{
+    struct client *c = s->client;
+    struct channel *ch = s->channel;  /* lives on: channels are freed by the sweep only */
+    struct json_object *id = s->request_id ? json_object_get(s->request_id) : NULL;
+    client_remove_sub(c, s);
+    client_send_error(c, id, status, error, ch->name);
+    json_object_put(id);
+}
+
 static void sub_fetch(struct sub *s)
 {
     s->fetching = true;
@@ -440,12 +443,20 @@ void channel_pump(struct sub *s)
     }
 }
 
+static void sub_check_head(struct sub *s);
+
 /* Starts a subscription on a ready channel: live at once, or a replay first. */
 static void sub_start(struct sub *s)
 {
     struct channel *ch = s->channel;
-    if (!s->has_since || s->since >= ch->head) {
-        s->next_seq = (s->has_since ? s->since : ch->head) + 1;
+    if (s->has_since && s->since > ch->head) {
+        /* Ahead of what this process has seen: a notification still on its way, or a channel
+         * whose history was reset. PostgreSQL tells which. */
+        sub_check_head(s);
+        return;
+    }
+    if (!s->has_since || s->since == ch->head) {
+        s->next_seq = ch->head + 1;
         s->state = SUB_LIVE;
         (void)sub_reply(s, false);
         return;
@@ -470,9 +481,8 @@ static void fetch_done_sub(struct job *job)
         goto out;
     struct channel *ch = s->channel;
     s->fetching = false;
-    if (j->status) {
-        client_send_error(c, s->request_id, j->status, j->error, ch->name);
-        client_remove_sub(c, s);
+    if (j->job.status) {
+        sub_fail(s, j->job.status, j->job.error);
         goto out;
     }
     sub_drop_replay(s);
@@ -492,6 +502,68 @@ out:
     fetch_free(j);
 }
 
+/* Reads a channel's head in PostgreSQL for a subscription whose since is ahead of ours. */
+struct head_job {
+    struct job job;
+    struct channel *channel;   /* holds a reference */
+    struct client *client;     /* holds a reference */
+    uint64_t serial;
+    int64_t channel_id;
+    int64_t last_seq;
+};
+
+static void head_run(struct job *job, struct db_conn *db)
+{
+    struct head_job *j = (struct head_job *)job;
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", (long long)j->channel_id);
+    const char *params[] = { id };
+    PGresult *res = db_exec(db, &channel_head_sql, params);
+    if (!db_ok(res) || PQntuples(res) != 1) {
+        job_fail(job, "reading a channel's head", res, db->pg);
+    } else {
+        j->last_seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    }
+    PQclear(res);
+}
+
+static void head_done(struct job *job)
+{
+    struct head_job *j = (struct head_job *)job;
+    struct client *c = j->client;
+    struct sub *s = c->wsi ? client_find_sub(c, j->channel->name) : NULL;
+    if (s && s->serial == j->serial) {
+        if (j->job.status) {
+            sub_fail(s, j->job.status, j->job.error);
+        } else {
+            /* Beyond the real head the channel's history was reset: start again from the
+             * head, as long-poll does; else deliver after since as it arrives. */
+            bool reset = s->since > j->last_seq;
+            s->next_seq = (reset ? s->channel->head : s->since) + 1;
+            s->state = SUB_REPLAY; /* what arrived meanwhile is in the ring */
+            if (sub_reply(s, reset) == 0)
+                channel_pump(s);
+        }
+    }
+    channel_release(j->channel);
+    client_release(c);
+    free(j);
+}
+
+static void sub_check_head(struct sub *s)
+{
+    struct head_job *j = xcalloc(1, sizeof(*j));
+    j->job.run = head_run;
+    j->job.done = head_done;
+    j->channel = s->channel;
+    s->channel->refs++;
+    j->client = s->client;
+    client_hold(s->client);
+    j->serial = s->serial;
+    j->channel_id = s->channel->id;
+    jobs_submit(s->channel->server->jobs, &j->job);
+}
+
 /* ---- opening ---- */
 
 struct open_job {
@@ -499,8 +571,6 @@ struct open_job {
     struct channel *channel;   /* holds a reference */
     int app_id;
     char name[VALIDATE_CHANNEL_MAX + 1];
-    int status;
-    char error[160];
     int64_t id;
     int64_t last_seq;
 };
@@ -508,19 +578,12 @@ struct open_job {
 static void open_run(struct job *job, struct db_conn *db)
 {
     struct open_job *j = (struct open_job *)job;
-    if (!db) {
-        j->status = 503;
-        snprintf(j->error, sizeof(j->error), "database unavailable, retry later");
-        return;
-    }
     char app_id[16];
     snprintf(app_id, sizeof(app_id), "%d", j->app_id);
     const char *params[] = { app_id, j->name };
     PGresult *res = db_exec(db, &channel_open_sql, params);
     if (!db_ok(res) || PQntuples(res) != 1) {
-        j->status = db_ok(res) ? 500 : db_status(res, db->pg);
-        snprintf(j->error, sizeof(j->error), "%s", db_error_text(res, j->status));
-        log_warn("channel %s: open failed: %s", j->name, PQresultErrorMessage(res));
+        job_fail(job, "opening a channel", res, db->pg);
     } else {
         j->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         j->last_seq = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
@@ -533,9 +596,8 @@ static void channel_fail_subs(struct channel *ch, int status, const char *error)
 {
     struct sub *next;
     for (struct sub *s = ch->subs; s; s = next) {
-        next = s->next;
-        client_send_error(s->client, s->request_id, status, error, ch->name);
-        client_remove_sub(s->client, s);
+        next = s->next; /* another client's: one subscription per channel and client */
+        sub_fail(s, status, error);
     }
 }
 
@@ -547,8 +609,8 @@ static void open_done(struct job *job)
     ch->state = CHANNEL_CLOSED;
     if (server->stopping) {
         /* nothing to start */
-    } else if (j->status) {
-        channel_fail_subs(ch, j->status, j->error);
+    } else if (j->job.status) {
+        channel_fail_subs(ch, j->job.status, j->job.error);
     } else {
         ch->id = j->id;
         ch->head = j->last_seq;
@@ -645,8 +707,9 @@ struct batch_entry {
 static void batch_handle(struct inbox_entry *entry)
 {
     struct batch_entry *b = (struct batch_entry *)entry;
-    struct channel *ch = channels_find_id(b->server->channels, b->channel_id);
-    if (ch && ch->state == CHANNEL_READY && !b->server->stopping) {
+    /* Once stopping, the channel table may be gone already. */
+    struct channel *ch = b->server->stopping ? NULL : channels_find_id(b->server->channels, b->channel_id);
+    if (ch && ch->state == CHANNEL_READY) {
         if (b->refill || !channel_take_rows(ch, b->frames, b->count, false))
             channel_fill(ch);
     }

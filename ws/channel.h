@@ -42,7 +42,7 @@ struct channel {
 };
 
 enum sub_state {
-    SUB_WAITING = 0,  /* the channel is opening */
+    SUB_WAITING = 0,  /* the channel is opening, or a since ahead of its head is checked */
     SUB_REPLAY,       /* sending next_seq.. from the ring or the database */
     SUB_LIVE,         /* caught up: new messages are queued as they arrive */
 };
@@ -87,8 +87,5 @@ void channel_pump(struct sub *sub);
 
 /* Frees channels nobody has subscribed to for a while. */
 void channels_sweep(struct channels *channels, time_t now);
-
-/* Counts for metrics. */
-size_t channels_count(const struct channels *channels);
 
 #endif

@@ -101,9 +101,10 @@ int handshake_check(struct server *server, struct lws *wsi, const struct params 
         return 401;
     }
     char origin[APP_ORIGIN_MAX] = "";
-    bool has_origin = lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) > 0;
-    if (!app_origin_allowed(&app, has_origin ? origin : NULL)) {
-        snprintf(err, errlen, "origin: %s is not allowed for this app", origin);
+    bool has_origin = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
+    if (has_origin && (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0 ||
+                       !app_origin_allowed(&app, origin))) {
+        snprintf(err, errlen, "origin: %s is not allowed for this app", origin[0] ? origin : "(too long)");
         return 403;
     }
     hello->app_id = app.id;

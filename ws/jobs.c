@@ -5,8 +5,8 @@
 #include "log.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +15,6 @@ struct jobs {
     pthread_cond_t wake;
     struct job *head, *tail;
     bool stopping;
-    atomic_int pending;
     struct db_pool *pool;    /* non-owning */
     struct inbox *inbox;     /* non-owning */
     pthread_t *threads;
@@ -29,10 +28,28 @@ static void jobs_deliver(struct inbox_entry *entry)
     job->done(job);
 }
 
+void job_fail(struct job *job, const char *what, const PGresult *res, PGconn *pg)
+{
+    job->status = db_ok(res) ? 500 : db_status(res, pg);
+    snprintf(job->error, sizeof(job->error), "%s", db_error_text(res, job->status));
+    if (job->status >= 500)
+        log_warn("%s failed: %s", what, db_ok(res) ? "unexpected result" : PQresultErrorMessage(res));
+}
+
+/* Runs job on db, or fails it with 503 when there is no connection. */
+static void jobs_run(struct job *job, struct db_conn *db)
+{
+    if (db) {
+        job->run(job, db);
+        return;
+    }
+    job->status = 503;
+    snprintf(job->error, sizeof(job->error), "database unavailable, retry later");
+}
+
 static void jobs_finish(struct jobs *jobs, struct job *job)
 {
     job->entry.handle = jobs_deliver;
-    atomic_fetch_sub(&jobs->pending, 1);
     inbox_post(jobs->inbox, &job->entry);
 }
 
@@ -52,7 +69,7 @@ static void *jobs_worker(void *arg)
         bool stopping = jobs->stopping;
         pthread_mutex_unlock(&jobs->lock);
         struct db_conn *db = stopping ? NULL : db_pool_acquire(jobs->pool);
-        job->run(job, db);
+        jobs_run(job, db);
         db_pool_release(jobs->pool, db);
         jobs_finish(jobs, job);
         pthread_mutex_lock(&jobs->lock);
@@ -86,7 +103,6 @@ struct jobs *jobs_new(struct db_pool *pool, struct inbox *inbox, int threads)
 void jobs_submit(struct jobs *jobs, struct job *job)
 {
     job->next = NULL;
-    atomic_fetch_add(&jobs->pending, 1);
     pthread_mutex_lock(&jobs->lock);
     if (jobs->tail)
         jobs->tail->next = job;
@@ -95,11 +111,6 @@ void jobs_submit(struct jobs *jobs, struct job *job)
     jobs->tail = job;
     pthread_cond_signal(&jobs->wake);
     pthread_mutex_unlock(&jobs->lock);
-}
-
-int jobs_pending(struct jobs *jobs)
-{
-    return atomic_load(&jobs->pending);
 }
 
 void jobs_free(struct jobs *jobs)
@@ -116,7 +127,7 @@ void jobs_free(struct jobs *jobs)
     while (jobs->head) {
         struct job *job = jobs->head;
         jobs->head = job->next;
-        job->run(job, NULL);
+        jobs_run(job, NULL);
         jobs_finish(jobs, job);
     }
     pthread_mutex_destroy(&jobs->lock);

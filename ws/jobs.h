@@ -11,13 +11,19 @@
 /* Embedded first in a job of any kind. */
 struct job {
     struct inbox_entry entry;  /* used to come back to the loop */
-    /* Worker thread: the work. db is NULL when the database cannot be reached (answer 503).
-     * Must not touch loop-thread state. */
+    /* Worker thread: the work, on a connection (not run when the database cannot be reached:
+     * status is 503 then). Must not touch loop-thread state. */
     void (*run)(struct job *job, struct db_conn *db);
     /* Loop thread: uses the result and frees the job. */
     void (*done)(struct job *job);
+    int status;                /* 0, or the HTTP-style status of a failure */
+    char error[200];           /* client-safe text of that failure */
     struct job *next;          /* queue link */
 };
+
+/* Records a failed statement in job (status from SQLSTATE, client-safe text) and logs it
+ * when it is the server's fault. Worker thread. */
+void job_fail(struct job *job, const char *what, const PGresult *res, PGconn *pg);
 
 struct jobs;
 
@@ -29,10 +35,7 @@ struct jobs *jobs_new(struct db_pool *pool, struct inbox *inbox, int threads);
 /* Queues a job; it comes back through done in any case. Loop thread. */
 void jobs_submit(struct jobs *jobs, struct job *job);
 
-/* Number of jobs queued or running. */
-int jobs_pending(struct jobs *jobs);
-
-/* Lets running jobs finish, runs the queued ones with db = NULL, joins the threads and frees.
+/* Lets running jobs finish, fails the queued ones with 503, joins the threads and frees.
  * Finished jobs are left in the inbox for the caller to drain. NULL is a no-op. */
 void jobs_free(struct jobs *jobs);
 

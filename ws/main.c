@@ -12,12 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+/* Connections waiting to be accepted. */
+#define MAIN_LISTEN_BACKLOG 4096
 /* Seconds the supervisor waits for workers after passing SIGTERM on. */
 #define MAIN_STOP_WAIT 10
 
@@ -30,8 +34,9 @@ static void main_usage(void)
            "  GET /push/sse?appkey=K&channel=C[,C..][&since=CURSOR][&token=T]\n"
            "      the same messages as text/event-stream (Last-Event-ID resumes)\n"
            "  GET /push/ws/metrics                          Prometheus text\n\n"
-           "With --workers N (or ws_workers) N processes share the port (SO_REUSEPORT),\n"
-           "each with its own LISTEN connection. SIGTERM closes every client with 1001.\n\n");
+           "With --workers N (or ws_workers) N processes share the port (a SO_REUSEPORT\n"
+           "socket each), each with its own LISTEN connection and memory of recent messages.\n"
+           "SIGTERM closes every client with 1001.\n\n");
     config_print_keys();
 }
 
@@ -46,7 +51,47 @@ static void main_raise_fd_limit(void)
     }
 }
 
-static pid_t main_spawn(const struct config *cfg, int worker)
+/* Opens one listening socket on ws_bind:ws_port (with SO_REUSEPORT when share is set, so
+ * that each worker can have its own and the kernel spreads connections over them).
+ * Returns it, or -1 after logging why. */
+static int main_listen(const struct config *cfg, bool share)
+{
+    struct addrinfo hints, *list;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char port[8];
+    snprintf(port, sizeof(port), "%d", cfg->ws_port);
+    int rc = getaddrinfo(cfg->ws_bind[0] ? cfg->ws_bind : NULL, port, &hints, &list);
+    if (rc != 0) {
+        log_error("ws_bind %s: %s", cfg->ws_bind, gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1, err = 0, one = 1;
+    for (struct addrinfo *ai = list; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+            (share && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) ||
+            bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, MAIN_LISTEN_BACKLOG) != 0) {
+            err = errno;
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(list);
+    if (fd < 0)
+        log_error("cannot listen on %s:%d: %s", cfg->ws_bind, cfg->ws_port, strerror(err));
+    return fd;
+}
+
+/* Starts worker with its own socket of listen_fds (the supervisor keeps them all open, so a
+ * restarted worker finds the connections that arrived meanwhile). */
+static pid_t main_spawn(const struct config *cfg, int worker, const int *listen_fds)
 {
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -59,14 +104,17 @@ static pid_t main_spawn(const struct config *cfg, int worker)
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent)
         _exit(0);
+    for (int i = 0; i < cfg->ws_workers; i++)
+        if (i != worker)
+            close(listen_fds[i]);
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
-    _exit(server_run(cfg, worker));
+    _exit(server_run(cfg, worker, listen_fds[worker]));
 }
 
 /* Starts the workers, restarts one that dies (after a second), passes SIGTERM on. */
-static int main_supervise(const struct config *cfg)
+static int main_supervise(const struct config *cfg, const int *listen_fds)
 {
     int n = cfg->ws_workers;
     pid_t *pids = calloc((size_t)n, sizeof(*pids));
@@ -84,7 +132,7 @@ static int main_supervise(const struct config *cfg)
     while (!stopping) {
         time_t now = time(NULL);
         for (int i = 0; i < n; i++)
-            if (pids[i] <= 0 && now >= restart_at[i] && (pids[i] = main_spawn(cfg, i)) < 0)
+            if (pids[i] <= 0 && now >= restart_at[i] && (pids[i] = main_spawn(cfg, i, listen_fds)) < 0)
                 restart_at[i] = now + 1;
         struct timespec wait = { 1, 0 };
         int sig = sigtimedwait(&set, NULL, &wait);
@@ -210,7 +258,16 @@ int main(int argc, char **argv)
         log_error("cannot map shared memory for metrics: %s", strerror(errno));
         return 1;
     }
-    if (cfg.ws_workers == 1)
-        return server_run(&cfg, 0);
-    return main_supervise(&cfg);
+    if (cfg.ws_workers == 1) {
+        int fd = main_listen(&cfg, false);
+        return fd < 0 ? 1 : server_run(&cfg, 0, fd);
+    }
+    int listen_fds[64];
+    for (int i = 0; i < cfg.ws_workers; i++)
+        if ((listen_fds[i] = main_listen(&cfg, true)) < 0)
+            return 1;
+    int status = main_supervise(&cfg, listen_fds);
+    for (int i = 0; i < cfg.ws_workers; i++)
+        close(listen_fds[i]);
+    return status;
 }

@@ -108,6 +108,12 @@ void metrics_format(struct buf *out, double notify_usage)
     }
     buf_printf(out, "# HELP push_ws_workers sidecar worker processes\n# TYPE push_ws_workers gauge\n"
                     "push_ws_workers %d\n", metrics_workers);
+    buf_puts(out, "# HELP push_ws_worker_connections connections (WebSocket and SSE) of each worker\n"
+                  "# TYPE push_ws_worker_connections gauge\n");
+    for (int w = 0; w < metrics_workers; w++)
+        buf_printf(out, "push_ws_worker_connections{worker=\"%d\"} %lld\n", w,
+                   (long long)(atomic_load(&metrics_slots[w].values[METRIC_WS_CONNECTIONS]) +
+                               atomic_load(&metrics_slots[w].values[METRIC_SSE_CONNECTIONS])));
     if (notify_usage >= 0)
         buf_printf(out, "# HELP push_ws_notify_queue_usage pg_notification_queue_usage() of the database\n"
                         "# TYPE push_ws_notify_queue_usage gauge\npush_ws_notify_queue_usage %g\n",

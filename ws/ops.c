@@ -52,28 +52,18 @@ struct query_job {
     const struct db_statement *statement;
     char *params[OPS_MAX_PARAMS];    /* owned; NULL = SQL NULL */
     PGresult *result;                /* owned; set when the statement succeeded */
-    int status;
-    char error[200];
     void (*reply)(struct query_job *q);
 };
 
 static void query_run(struct job *job, struct db_conn *db)
 {
     struct query_job *q = (struct query_job *)job;
-    if (!db) {
-        q->status = 503;
-        snprintf(q->error, sizeof(q->error), "database unavailable, retry later");
-        return;
-    }
     PGresult *res = db_exec(db, q->statement, (const char *const *)q->params);
     if (db_ok(res)) {
         q->result = res;
         return;
     }
-    q->status = db_status(res, db->pg);
-    snprintf(q->error, sizeof(q->error), "%s", db_error_text(res, q->status));
-    if (q->status >= 500)
-        log_warn("%s failed: %s", q->statement->name, PQresultErrorMessage(res));
+    job_fail(job, q->statement->name, res, db->pg);
     PQclear(res);
 }
 
@@ -81,8 +71,8 @@ static void query_done(struct job *job)
 {
     struct query_job *q = (struct query_job *)job;
     if (q->client->wsi) {
-        if (q->status)
-            client_send_error(q->client, q->id, q->status, q->error, q->channel);
+        if (q->job.status)
+            client_send_error(q->client, q->id, q->job.status, q->job.error, q->channel);
         else
             q->reply(q);
     }

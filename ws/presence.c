@@ -40,8 +40,6 @@ struct presence_job {
 static void presence_run(struct job *job, struct db_conn *db)
 {
     struct presence_job *p = (struct presence_job *)job;
-    if (!db)
-        return; /* best effort: touches come again, rows expire */
     PGresult *res = db_exec_simple(db, "BEGIN");
     bool ok = db_ok(res);
     PQclear(res);
@@ -64,6 +62,7 @@ static void presence_run(struct job *job, struct db_conn *db)
     PQclear(res);
 }
 
+/* Best effort: a failed write is redone by the next touch, and stale rows expire. */
 static void presence_done(struct job *job)
 {
     struct presence_job *p = (struct presence_job *)job;

@@ -1,5 +1,6 @@
 /* server.c: one sidecar worker process: the libwebsockets loop, its protocol callback, the
  * poller, database jobs, channels and clients, and shutdown on SIGTERM. */
+#define _GNU_SOURCE /* accept4 */
 #include "server.h"
 #include "app.h"
 #include "channel.h"
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <time.h>
 
 /* Seconds SIGTERM waits for clients to take their close frame. */
@@ -32,6 +34,8 @@
 #define SERVER_LOOKUP_RETRY 2.0
 /* A client message is received in pieces of this size (lws allocates it per connection). */
 #define SERVER_RX_CHUNK 4096
+/* Connections taken per wake-up of the listening socket. */
+#define SERVER_ACCEPT_BURST 16
 /* Kernel send buffer per connection (doubled by Linux). Bounded, so that a reader that stops
  * fills its ws_queue soon and memory per connection stays small; autotuning could let one
  * stalled connection hold megabytes. */
@@ -48,7 +52,7 @@ static lws_sorted_usec_list_t server_tick_timer;
 static lws_sorted_usec_list_t server_stop_timer;
 static struct server *server_current;  /* the process's server, for the timers */
 
-double server_now(void)
+static double server_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -130,19 +134,44 @@ static int server_metrics(struct server *server, struct lws *wsi)
     return rc;
 }
 
-static void server_limit_send_buffer(struct lws *wsi)
+/* The listening socket is readable: accepts what is waiting (a few at a time, between other
+ * work) and hands each connection to lws. */
+static void server_accept(struct server *server)
 {
-    int size = SERVER_SEND_BUFFER;
-    if (setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) != 0)
-        log_debug("SO_SNDBUF: %s", strerror(errno));
+    for (int i = 0; i < SERVER_ACCEPT_BURST; i++) {
+        int fd = accept4(server->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                /* Out of descriptors: stop polling the socket until the next tick. */
+                log_warn("accept: %s; pausing new connections for a second", strerror(errno));
+                lws_rx_flow_control(server->listener, 0);
+                server->accept_paused = true;
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
+                log_warn("accept: %s", strerror(errno));
+            }
+            return;
+        }
+        int size = SERVER_SEND_BUFFER;
+        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) != 0)
+            log_debug("SO_SNDBUF: %s", strerror(errno));
+        if (!lws_adopt_socket_vhost(server->vhost, fd)) {
+            log_warn("cannot take a new connection into the loop");
+            close(fd);
+        }
+    }
 }
 
 static int server_http(struct server *server, struct lws *wsi, struct session *ss, const char *path)
 {
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
         return server_http_error(wsi, 405, "method: only GET is served here");
-    if (strcmp(path, "/push/ws/metrics") == 0)
+    if (strcmp(path, "/push/ws/metrics") == 0) {
+        /* For the operator's scraper on the sidecar's own port, not for the public behind the
+         * web server (which adds X-Forwarded-For). */
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) > 0)
+            return server_http_error(wsi, 403, "metrics are served on the sidecar's own port only");
         return server_metrics(server, wsi);
+    }
     if (strcmp(path, "/push/sse") != 0)
         return server_http_error(wsi, 404, "not found: the sidecar serves /push/ws, /push/sse and /push/ws/metrics");
     if (server->stopping)
@@ -155,7 +184,6 @@ static int server_http(struct server *server, struct lws *wsi, struct session *s
         return close ? -1 : 0;
     }
     ss->client = c;
-    server_limit_send_buffer(wsi);
     return 0;
 }
 
@@ -223,6 +251,9 @@ static void server_begin_stop(struct server *server)
 {
     server->stopping = true;
     log_info("stopping: closing %zu connections", server->nclients);
+    /* New connections wait in the socket's queue for the next start. */
+    if (server->listener)
+        lws_set_timeout(server->listener, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     for (struct client *c = server->clients; c; c = c->next)
         client_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
     presence_clear(server);
@@ -240,6 +271,10 @@ static void server_tick(lws_sorted_usec_list_t *sul)
     channels_sweep(server->channels, now);
     presence_tick(server, now);
     server_poller_metrics(server);
+    if (server->accept_paused && server->listener) {
+        server->accept_paused = false;
+        lws_rx_flow_control(server->listener, 1);
+    }
     if (now - server->keepalive_at >= server->cfg->ws_ping_interval) {
         server->keepalive_at = now;
         sse_keepalive(server);
@@ -262,7 +297,6 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     case LWS_CALLBACK_ESTABLISHED:
         ss->client = client_new(server, wsi, CLIENT_WEBSOCKET, &ss->hello);
         ss->client->address_slot = metrics_address_acquire(ss->hello.addr);
-        server_limit_send_buffer(wsi);
         if (server->stopping)
             client_close(ss->client, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
         log_debug("client %s (%s) connected", ss->hello.addr, ss->hello.id[0] ? ss->hello.id : "anonymous");
@@ -283,6 +317,14 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         return 0;
     case LWS_CALLBACK_HTTP:
         return server_http(server, wsi, ss, in);
+    case LWS_CALLBACK_RAW_RX_FILE:
+        if (wsi == server->listener)
+            server_accept(server);
+        return 0;
+    case LWS_CALLBACK_RAW_CLOSE_FILE:
+        if (wsi == server->listener)
+            server->listener = NULL;
+        return 0;
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
@@ -314,20 +356,16 @@ static void *server_signals(void *arg)
     return NULL;
 }
 
-static struct lws_context *server_context(struct server *server, const lws_retry_bo_t *retry)
+static struct lws_context *server_context(const lws_retry_bo_t *retry)
 {
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
-    info.port = server->cfg->ws_port;
-    info.iface = server->cfg->ws_bind[0] ? server->cfg->ws_bind : NULL;
+    /* Connections come from the shared listening socket (server_accept), not from lws. */
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = server_protocols;
     info.vhost_name = "push-ws";
     info.server_string = "push-ws";
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
-    if (server->cfg->ws_workers > 1)
-        info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE; /* SO_REUSEPORT: siblings share the port */
-    if (strchr(server->cfg->ws_bind, '.'))
-        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.retry_and_idle_policy = retry;
     info.timeout_secs = 10;
     info.keepalive_timeout = 5;
@@ -337,12 +375,13 @@ static struct lws_context *server_context(struct server *server, const lws_retry
     return lws_create_context(&info);
 }
 
-int server_run(const struct config *cfg, int worker)
+int server_run(const struct config *cfg, int worker, int listen_fd)
 {
     struct server server_storage, *server = &server_storage;
     memset(server, 0, sizeof(*server));
     server->cfg = cfg;
     server->worker = worker;
+    server->listen_fd = listen_fd;
     server_current = server;
     metrics_attach(worker);
     app_cache_init(cfg->app_cache_ttl);
@@ -366,9 +405,13 @@ int server_run(const struct config *cfg, int worker)
         return 1;
     inbox_init(&server->inbox);
     server->channels = channels_new(server);
-    server->context = server_context(server, &retry);
-    if (!server->context) {
-        log_error("cannot listen on %s:%d", cfg->ws_bind, cfg->ws_port);
+    server->context = server_context(&retry);
+    server->vhost = server->context ? lws_get_vhost_by_name(server->context, "push-ws") : NULL;
+    lws_sock_file_fd_type listen_desc = { .filefd = listen_fd };
+    server->listener = server->vhost ? lws_adopt_descriptor_vhost(server->vhost, LWS_ADOPT_RAW_FILE_DESC,
+                                                                  listen_desc, "push", NULL) : NULL;
+    if (!server->listener) {
+        log_error("cannot start the event loop");
         goto out;
     }
     inbox_set_context(&server->inbox, server->context);

@@ -16,14 +16,19 @@
 struct channels;
 struct client;
 struct jobs;
-struct lws_context;
 struct lws;
+struct lws_context;
+struct lws_vhost;
 struct poller;
 
 struct server {
     const struct config *cfg;     /* non-owning */
     int worker;                   /* 0-based worker index */
     struct lws_context *context;  /* owned */
+    struct lws_vhost *vhost;      /* the context's only vhost */
+    int listen_fd;                /* this worker's listening socket (the loop closes its copy) */
+    struct lws *listener;         /* listen_fd adopted into the loop, NULL once closed */
+    bool accept_paused;           /* out of descriptors: accepting resumes at the next tick */
     struct db_pool pool;          /* shared by the poller and the jobs */
     struct db_conn lookup;        /* the loop's own connection for key lookups and metrics */
     double lookup_retry_at;       /* monotonic seconds before which it is not reconnected */
@@ -42,9 +47,9 @@ struct server {
     bool done;                    /* leave the loop */
 };
 
-/* Serves until SIGTERM/SIGINT. The listening socket is shared with sibling workers when
- * cfg->ws_workers > 1 (SO_REUSEPORT). Returns the process exit status. */
-int server_run(const struct config *cfg, int worker);
+/* Serves connections accepted from listen_fd (this worker's listening socket; siblings have
+ * their own on the same port) until SIGTERM/SIGINT. Returns the process exit status. */
+int server_run(const struct config *cfg, int worker, int listen_fd);
 
 /* The loop's connection for short synchronous lookups, connected on demand; NULL while the
  * database is unreachable (retried after a pause). */
@@ -53,8 +58,5 @@ struct db_conn *server_lookup_conn(struct server *server);
 /* Writes a complete HTTP response on wsi (inside its HTTP callback) and ends the transaction.
  * Returns 0 to keep the connection, -1 to close it. */
 int server_http_reply(struct lws *wsi, int status, const char *content_type, const char *body, size_t len);
-
-/* Monotonic seconds. */
-double server_now(void);
 
 #endif
