@@ -44,6 +44,7 @@ fanout() {
     rm -f "$T"/load.[0-9]*
 }
 
+fanout 1 1 20 0.01 >/dev/null  # warm-up: prepared statements, first channel
 fanout 1 1 200 0.01
 fanout 1000 2 100 0.01
 fanout 5000 5 100 0.01
