@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "log.h"
 
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,13 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Server notices and asynchronous errors ("terminating connection") go to the log. */
+static void db_log_notice(void *arg, const char *message)
+{
+    (void)arg;
+    log_warn("database: %s", message);
+}
+
 PGconn *db_connect(const char *dsn)
 {
     PGconn *pg = PQconnectdb(dsn);
@@ -23,8 +31,19 @@ PGconn *db_connect(const char *dsn)
         PQfinish(pg);
         return NULL;
     }
+    PQsetNoticeProcessor(pg, db_log_notice, NULL);
     PQsetClientEncoding(pg, "UTF8");
     return pg;
+}
+
+/* An idle connection has nothing to read unless the server has closed it (a restart sends
+ * an error, then EOF): consume it so the status shows the loss before a query is lost. */
+static bool db_alive(PGconn *pg)
+{
+    struct pollfd pfd = { PQsocket(pg), POLLIN, 0 };
+    if (pfd.fd >= 0 && poll(&pfd, 1, 0) > 0 && !PQconsumeInput(pg))
+        return false;
+    return PQstatus(pg) == CONNECTION_OK;
 }
 
 int db_pool_init(struct db_pool *pool, const char *dsn, int size)
@@ -83,7 +102,7 @@ struct db_conn *db_pool_acquire(struct db_pool *pool)
     }
     pool->busy[slot] = true;
     struct db_conn *conn = &pool->conns[slot];
-    if (conn->pg && PQstatus(conn->pg) != CONNECTION_OK)
+    if (conn->pg && !db_alive(conn->pg))
         db_conn_close(conn);
     if (!conn->pg) {
         /* While the database is known down, fail fast instead of every request waiting. */
