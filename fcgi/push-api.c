@@ -2,6 +2,7 @@
 #include "endpoint.h"
 #include "gateway.h"
 #include "log.h"
+#include "message.h"
 #include "validate.h"
 
 #include <json-c/json.h>
@@ -13,12 +14,6 @@
 
 static int api_presence_ttl = 60;
 
-static const struct db_statement api_publish_sql = {
-    "api_publish",
-    "SELECT push.publish($1, $2, $3, $4), (extract(epoch from now()) * 1000)::bigint",
-    4,
-};
-
 static const struct db_statement api_batch_sql = {
     "api_batch",
     "SELECT b.channel, b.seq, (extract(epoch from now()) * 1000)::bigint FROM push.publish_batch($1,"
@@ -26,17 +21,6 @@ static const struct db_statement api_batch_sql = {
     " ARRAY(SELECT v FROM json_array_elements_text($3::json) WITH ORDINALITY AS e(v, i) ORDER BY i),"
     " $4) AS b",
     4,
-};
-
-static const struct db_statement api_history_sql = {
-    "api_history",
-    "SELECT c.last_seq, h.seq, h.content, h.time FROM push.channel c LEFT JOIN LATERAL ("
-    " SELECT m.seq, m.content, (extract(epoch from m.created_at) * 1000)::bigint AS time"
-    " FROM push.message m WHERE m.channel_id = c.id"
-    " AND ($3::bigint IS NULL OR m.seq < $3) AND ($4::bigint IS NULL OR m.seq > $4)"
-    " ORDER BY CASE WHEN $4::bigint IS NULL THEN -m.seq ELSE m.seq END LIMIT $5::int) h ON true"
-    " WHERE c.app_id = $1 AND c.name = $2 ORDER BY h.seq",
-    5,
 };
 
 static const struct db_statement api_status_sql = {
@@ -177,7 +161,7 @@ static void api_publish(struct request *req, struct reply *reply)
         goto out;
     }
     const char *params[] = { params_get(&req->params, "appkey"), channel, content->value, sender };
-    PGresult *res = db_exec(ep.db, &api_publish_sql, params);
+    PGresult *res = db_exec(ep.db, &message_publish_sql, params);
     if (!db_ok(res)) {
         endpoint_fail_db(&ep, res);
         goto out;
@@ -211,7 +195,7 @@ static void api_history(struct request *req, struct reply *reply)
     snprintf(limit_text, sizeof(limit_text), "%lld", limit);
     const char *params[] = { app_id, channel, before >= 0 ? before_text : NULL,
                              after >= 0 ? after_text : NULL, limit_text };
-    PGresult *res = db_exec(ep.db, &api_history_sql, params);
+    PGresult *res = db_exec(ep.db, &message_history_sql, params);
     if (!db_ok(res)) {
         endpoint_fail_db(&ep, res);
         goto out;
@@ -222,13 +206,9 @@ static void api_history(struct request *req, struct reply *reply)
         last_seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
         if (PQgetisnull(res, i, 1))
             continue;
-        struct json_object *m = json_object_new_object();
-        json_object_object_add(m, "channel", json_object_new_string(channel));
-        json_object_object_add(m, "seq", json_object_new_int64(strtoll(PQgetvalue(res, i, 1), NULL, 10)));
-        json_object_object_add(m, "content", json_object_new_string_len(PQgetvalue(res, i, 2),
-                                                                        PQgetlength(res, i, 2)));
-        json_object_object_add(m, "time", json_object_new_int64(strtoll(PQgetvalue(res, i, 3), NULL, 10)));
-        json_object_array_add(messages, m);
+        json_object_array_add(messages, message_object(NULL, channel, strtoll(PQgetvalue(res, i, 1), NULL, 10),
+                                                       PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2),
+                                                       strtoll(PQgetvalue(res, i, 3), NULL, 10)));
     }
     PQclear(res);
     json_object_object_add(obj, "channel", json_object_new_string(channel));

@@ -5,6 +5,7 @@
 #include "endpoint.h"
 #include "gateway.h"
 #include "log.h"
+#include "message.h"
 #include "poller.h"
 #include "validate.h"
 
@@ -426,12 +427,8 @@ static void poll_reply(struct poll_request *pr)
         if (!next)
             break;
         const struct poll_item *it = &next->items[next->sent++];
-        struct json_object *m = json_object_new_object();
-        json_object_object_add(m, "channel", json_object_new_string(next->name));
-        json_object_object_add(m, "seq", json_object_new_int64(it->seq));
-        json_object_object_add(m, "content", json_object_new_string_len(it->content, (int)it->content_len));
-        json_object_object_add(m, "time", json_object_new_int64(it->time_ms));
-        json_object_array_add(messages, m);
+        json_object_array_add(messages, message_object(NULL, next->name, it->seq, it->content,
+                                                       it->content_len, it->time_ms));
         next->cursor = it->seq;
     }
     bool more = false;

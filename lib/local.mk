@@ -8,6 +8,7 @@ lib_libpush_a_SOURCES = \
 	lib/cursor.c lib/cursor.h \
 	lib/db.c lib/db.h \
 	lib/log.c lib/log.h \
+	lib/message.c lib/message.h \
 	lib/params.c lib/params.h \
 	lib/reply.c lib/reply.h \
 	lib/validate.c lib/validate.h

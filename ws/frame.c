@@ -1,6 +1,7 @@
 /* frame.c: an outgoing text frame, built once and shared by every connection that sends it. */
 #include "frame.h"
 #include "buf.h"
+#include "message.h"
 #include "reply.h"
 
 #include <json-c/json.h>
@@ -49,12 +50,7 @@ struct frame *frame_from_json(const char *op, struct json_object *obj)
 struct frame *frame_message(const char *channel, int64_t seq, const char *content,
                             size_t content_len, int64_t time_ms)
 {
-    struct json_object *obj = json_object_new_object();
-    json_object_object_add(obj, "op", json_object_new_string("message"));
-    json_object_object_add(obj, "channel", json_object_new_string(channel));
-    json_object_object_add(obj, "seq", json_object_new_int64(seq));
-    json_object_object_add(obj, "content", json_object_new_string_len(content, (int)content_len));
-    json_object_object_add(obj, "time", json_object_new_int64(time_ms));
+    struct json_object *obj = message_object("message", channel, seq, content, content_len, time_ms);
     struct frame *f = frame_from_json("message", obj);
     json_object_put(obj);
     snprintf(f->channel, sizeof(f->channel), "%s", channel);

@@ -7,6 +7,7 @@
 #include "handshake.h"
 #include "jobs.h"
 #include "log.h"
+#include "message.h"
 #include "presence.h"
 #include "server.h"
 #include "validate.h"
@@ -18,23 +19,6 @@
 #include <string.h>
 
 #define OPS_MAX_PARAMS 5
-
-static const struct db_statement ops_publish_sql = {
-    "ws_publish",
-    "SELECT push.publish($1, $2, $3, $4), (extract(epoch from now()) * 1000)::bigint",
-    4,
-};
-
-static const struct db_statement ops_history_sql = {
-    "ws_history",
-    "SELECT h.seq, h.content, h.time FROM push.channel c CROSS JOIN LATERAL ("
-    " SELECT m.seq, m.content, (extract(epoch from m.created_at) * 1000)::bigint AS time"
-    " FROM push.message m WHERE m.channel_id = c.id"
-    " AND ($3::bigint IS NULL OR m.seq < $3) AND ($4::bigint IS NULL OR m.seq > $4)"
-    " ORDER BY CASE WHEN $4::bigint IS NULL THEN -m.seq ELSE m.seq END LIMIT $5::int) h"
-    " WHERE c.app_id = $1 AND c.name = $2 ORDER BY h.seq",
-    5,
-};
 
 static const struct db_statement ops_presence_sql = {
     "ws_presence",
@@ -254,7 +238,7 @@ static void ops_publish(struct client *c, struct json_object *req, struct json_o
         client_send_error(c, id, 400, "content: not valid UTF-8 text (or contains NUL)", channel);
         return;
     }
-    struct query_job *q = query_new(c, id, channel, &ops_publish_sql, ops_publish_reply);
+    struct query_job *q = query_new(c, id, channel, &message_publish_sql, ops_publish_reply);
     q->params[0] = xstrdup(c->hello.appkey);
     q->params[1] = xstrdup(channel);
     q->params[2] = xstrdup(content);
@@ -267,13 +251,11 @@ static void ops_history_reply(struct query_job *q)
     struct json_object *obj = ops_reply_object("history", q->id, q->channel);
     struct json_object *messages = json_object_new_array();
     for (int i = 0; i < PQntuples(q->result); i++) {
-        struct json_object *m = json_object_new_object();
-        json_object_object_add(m, "channel", json_object_new_string(q->channel));
-        json_object_object_add(m, "seq", json_object_new_int64(strtoll(PQgetvalue(q->result, i, 0), NULL, 10)));
-        json_object_object_add(m, "content", json_object_new_string_len(PQgetvalue(q->result, i, 1),
-                                                                        PQgetlength(q->result, i, 1)));
-        json_object_object_add(m, "time", json_object_new_int64(strtoll(PQgetvalue(q->result, i, 2), NULL, 10)));
-        json_object_array_add(messages, m);
+        if (PQgetisnull(q->result, i, 1))
+            continue;
+        json_object_array_add(messages, message_object(NULL, q->channel, strtoll(PQgetvalue(q->result, i, 1), NULL, 10),
+                                                       PQgetvalue(q->result, i, 2), (size_t)PQgetlength(q->result, i, 2),
+                                                       strtoll(PQgetvalue(q->result, i, 3), NULL, 10)));
     }
     json_object_object_add(obj, "messages", messages);
     ops_send(q->client, "history", obj);
@@ -295,7 +277,7 @@ static void ops_history(struct client *c, struct json_object *req, struct json_o
         client_send_error(c, id, 400, bad, channel);
         return;
     }
-    struct query_job *q = query_new(c, id, channel, &ops_history_sql, ops_history_reply);
+    struct query_job *q = query_new(c, id, channel, &message_history_sql, ops_history_reply);
     q->params[0] = ops_number(c->hello.app_id);
     q->params[1] = xstrdup(channel);
     q->params[2] = has_before ? ops_number(before) : NULL;

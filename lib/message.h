@@ -1,0 +1,25 @@
+/* message.h: a message as every transport shows it, and the statements that publish and read
+ * them, shared by push-api, push-poll and push-ws. */
+#ifndef PUSH_MESSAGE_H
+#define PUSH_MESSAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+
+struct json_object;
+
+/* {"op": op (when not NULL), "channel", "seq", "content", "time"}. Caller owns the object. */
+struct json_object *message_object(const char *op, const char *channel, int64_t seq,
+                                   const char *content, size_t content_len, int64_t time_ms);
+
+/* $1 key, $2 channel, $3 content, $4 sender -> (seq, time ms). */
+extern const struct db_statement message_publish_sql;
+
+/* $1 app id, $2 channel, $3 before (or NULL), $4 after (or NULL), $5 limit ->
+ * (last_seq, seq, content, time ms) ascending by seq; one row with NULL seq when the channel
+ * has no messages in range, none when the channel does not exist. */
+extern const struct db_statement message_history_sql;
+
+#endif
