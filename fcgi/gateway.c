@@ -245,17 +245,8 @@ int gateway_main(const struct gateway_program *program, int argc, char **argv)
     }
     gateway_prog = program;
     struct config cfg;
-    char err[512];
-    if (config_load(&cfg, config_path, err, sizeof(err)) < 0) {
-        fprintf(stderr, "%s: %s\n", program->name, err);
+    if (config_start(&cfg, program->name, config_path) < 0)
         return 1;
-    }
-    enum log_level level = LOG_LEVEL_INFO;
-    if (log_level_parse(cfg.log_level, &level) < 0) {
-        fprintf(stderr, "%s: log_level: unknown level \"%s\"\n", program->name, cfg.log_level);
-        return 1;
-    }
-    log_init(program->name, level);
     if (threads)
         cfg.threads = (int)threads;
 

@@ -519,19 +519,8 @@ done:
 }
 
 /* Lets one process hold as many requests as it has threads: each holds a socket. */
-static void poll_raise_fd_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-            log_warn("cannot raise the open file limit: %s", strerror(errno));
-    }
-}
-
 static int poll_start(const struct config *cfg)
 {
-    poll_raise_fd_limit();
     if (endpoint_init(cfg) < 0)
         return -1;
     poll_poller = poller_new(cfg->dsn, endpoint_pool());

@@ -1,11 +1,13 @@
 /* config.c: settings from one file plus PUSH_* environment overrides, declared in one table. */
 #include "config.h"
+#include "log.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -185,4 +187,26 @@ void config_print_keys(void)
         printf("  %-22s %-28s %-12s %s\n", config_keys[i].name, config_keys[i].env,
                config_fallback(i), config_keys[i].help);
     printf("The file is --config FILE, else $PUSH_CONFIG, else %s/push/push.conf.\n", SYSCONFDIR);
+}
+
+int config_start(struct config *cfg, const char *program, const char *path)
+{
+    char err[512];
+    if (config_load(cfg, path, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s: %s\n", program, err);
+        return -1;
+    }
+    enum log_level level = LOG_LEVEL_INFO;
+    if (log_level_parse(cfg->log_level, &level) < 0) {
+        fprintf(stderr, "%s: log_level: unknown level \"%s\"\n", program, cfg->log_level);
+        return -1;
+    }
+    log_init(program, level);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            log_warn("cannot raise the open-files limit: %s", strerror(errno));
+    }
+    return 0;
 }

@@ -33,6 +33,12 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
  * Call before config_load. Returns 0, or -1 for an unknown key. */
 int config_default(const char *name, const char *value) __attribute__((warn_unused_result));
 
+/* What every server does first: config_load, then the log at cfg->log_level under the name
+ * program (not copied), then the open-files soft limit raised to the hard one (each client is
+ * a descriptor). Returns 0, or -1 after printing why to stderr. */
+int config_start(struct config *cfg, const char *program, const char *path)
+    __attribute__((warn_unused_result));
+
 /* Prints the key table (name, variable, default, description) for --help. */
 void config_print_keys(void);
 

@@ -41,16 +41,6 @@ static void main_usage(void)
 }
 
 /* Lets one process hold as many connections as the hard limit allows. */
-static void main_raise_fd_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            log_warn("cannot raise the open-files limit: %s", strerror(errno));
-    }
-}
-
 /* Opens one listening socket on ws_bind:ws_port (with SO_REUSEPORT when share is set, so
  * that each worker can have its own and the kernel spreads connections over them).
  * Returns it, or -1 after logging why. */
@@ -231,11 +221,8 @@ int main(int argc, char **argv)
         return 2;
     }
     struct config cfg;
-    char err[512];
-    if (config_load(&cfg, config_path, err, sizeof(err)) < 0) {
-        fprintf(stderr, "push-ws: %s\n", err);
+    if (config_start(&cfg, "push-ws", config_path) < 0)
         return 1;
-    }
     if (workers)
         cfg.ws_workers = (int)workers;
     if (port)
@@ -247,13 +234,6 @@ int main(int argc, char **argv)
         }
         strcpy(cfg.ws_bind, bind);
     }
-    enum log_level level = LOG_LEVEL_INFO;
-    if (log_level_parse(cfg.log_level, &level) < 0) {
-        fprintf(stderr, "push-ws: log_level: unknown level \"%s\"\n", cfg.log_level);
-        return 1;
-    }
-    log_init("push-ws", level);
-    main_raise_fd_limit();
     if (metrics_init(cfg.ws_workers) < 0) {
         log_error("cannot map shared memory for metrics: %s", strerror(errno));
         return 1;

@@ -9,6 +9,18 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION push.fail(int, text) IS 'raises SQLSTATE PU<status> with the given message';
 
+CREATE FUNCTION push.check_channels(p_names text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1 .. coalesce(cardinality(p_names), 0) LOOP
+        IF NOT push.channel_valid(p_names[i]) THEN
+            PERFORM push.fail(400, 'channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]');
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION push.check_channels(text[]) IS 'raises PU400 naming channel unless every name is valid';
+
 CREATE FUNCTION push.app_create(p_name text, p_origins text[] DEFAULT '{}', p_client_publish bool DEFAULT false,
                                 p_max_message_bytes int DEFAULT 65536, p_publish_rate int DEFAULT 0)
 RETURNS TABLE(app_id int, publish_key text, subscribe_key text, secret text)
@@ -236,11 +248,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_names text[] := ARRAY(SELECT unnest(p_names));
 BEGIN
-    FOR i IN 1 .. cardinality(v_names) LOOP
-        IF NOT push.channel_valid(v_names[i]) THEN
-            PERFORM push.fail(400, 'channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]');
-        END IF;
-    END LOOP;
+    PERFORM push.check_channels(v_names);
     -- Missing channels are created in name order, like push.publish_batch locks them. When none is
     -- missing nothing is written, so opening known channels works in a read-only transaction too.
     IF EXISTS (SELECT 1 FROM unnest(v_names) AS n

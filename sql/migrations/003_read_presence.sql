@@ -83,11 +83,7 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_names text[] := ARRAY(SELECT unnest(p_channels));
 BEGIN
-    FOR i IN 1 .. cardinality(v_names) LOOP
-        IF NOT push.channel_valid(v_names[i]) THEN
-            PERFORM push.fail(400, 'channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]');
-        END IF;
-    END LOOP;
+    PERFORM push.check_channels(v_names);
     IF p_ttl IS NULL OR p_ttl <= interval '0' THEN
         PERFORM push.fail(400, 'ttl: must be more than zero');
     END IF;
