@@ -44,3 +44,5 @@ check_PROGRAMS += tests/poller-check
 tests_poller_check_LDADD = $(POLLER_LIBS) $(PUSH_LIBS)
 TESTS += tests/poller.sh
 EXTRA_DIST += tests/poller.sh
+TESTS += tests/pushctl.sh
+EXTRA_DIST += tests/pushctl.sh

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# tests/pushctl.sh: the operator's tool against a real database: migrate, apps, publish,
+# history, tail, tokens, prune, stats, and clear errors.
+. "$(dirname "$0")/lib.sh"
+tap_plan 22
+start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
+CTL=$top_builddir/cli/pushctl
+
+out=$("$CTL" migrate)
+like "$out" 'schema version [1-9][0-9]* \(0 applied now\)' "migrate again applies nothing"
+out=$("$CTL" app create shop --origin https://shop.example --client-publish)
+like "$out" 'publish key: +BC-[0-9a-f]{32}' "app create prints the publish key"
+like "$out" 'subscribe key: +BS-[0-9a-f]{32}' "and the subscribe key"
+key=$(echo "$out" | awk '/publish key:/ {print $3}')
+is "$($PSQL -c "SELECT count(*) FROM push.app WHERE publish_key_hash = sha256(convert_to('$key', 'UTF8'))")" 1 "only the key's SHA-256 is stored"
+is "$($PSQL -c "SELECT count(*) FROM push.app a WHERE row_to_json(a)::text LIKE '%${key#BC-}%'")" 0 "the key itself is stored nowhere"
+"$CTL" app create shop >/dev/null 2>"$T/err"
+is "$?" 1 "a second app of the same name fails"
+like "$(cat "$T/err")" 'name: ' "and says why"
+eval "$("$CTL" app create other --format env)"
+like "$PUSH_PUBLISH_KEY" '^BC-' "--format env prints shell variables"
+like "$("$CTL" app list)" 'shop.*https://shop.example.*t' "app list shows origins and client publish"
+like "$("$CTL" app show shop)" 'client_publish +t' "app show"
+"$CTL" app show nosuch >/dev/null 2>&1
+is "$?" 1 "app show of an unknown app fails"
+
+is "$("$CTL" publish news 'hello world' --key "$key")" "news:1" "publish prints channel:seq"
+is "$(PUSH_PUBLISH_KEY=$key "$CTL" publish news second)" "news:2" "the key may come from PUSH_PUBLISH_KEY"
+"$CTL" publish news x --key BS-nope >/dev/null 2>"$T/err"
+is "$?:$(cat "$T/err")" "1:pushctl: publish: appkey: unknown key" "a bad key fails with the database's reason"
+like "$("$CTL" history news --app shop)" $'1\t[0-9T:.-]+Z\t\thello world' "history prints seq, time, sender, content"
+
+"$CTL" tail news --app shop --since 1 >"$T/tail" 2>&1 &
+tail_pid=$!
+track_pid $tail_pid
+sleep 0.5
+"$CTL" publish news third --key "$key" >/dev/null
+wait_for grep -q third "$T/tail"
+ok $? "tail prints what is published after it starts"
+like "$(head -1 "$T/tail")" $'^2\t' "tail --since 1 starts with seq 2"
+kill $tail_pid
+
+tok=$("$CTL" token user-alice --app shop --ttl 60)
+like "$tok" '^[0-9a-f]{64}:[0-9]+$' "token is <hex>:<expires>"
+exp=${tok#*:}
+is "$tok" "$($PSQL -c "SELECT push.token(id, 'user-alice', $exp, 'alice') FROM push.app WHERE name = 'shop'")" "the same token as push.token() in SQL"
+
+$PSQL -c "UPDATE push.message SET created_at = now() - interval '10 days' WHERE seq = 1" >/dev/null
+like "$("$CTL" prune --retention '7 days')" '^pruned 1 messages' "prune deletes what is older than the retention"
+like "$("$CTL" stats --app shop)" $'shop\tnews\t3\t2' "stats: last_seq 3, 2 kept"
+"$CTL" frobnicate >/dev/null 2>&1
+is "$?" 2 "an unknown command exits 2"
+tap_done
