@@ -46,3 +46,5 @@ TESTS += tests/poller.sh
 EXTRA_DIST += tests/poller.sh
 TESTS += tests/pushctl.sh
 EXTRA_DIST += tests/pushctl.sh
+TESTS += tests/programs.sh
+EXTRA_DIST += tests/programs.sh
