@@ -2,4 +2,3 @@
 noinst_LIBRARIES += poller/libpoller.a
 poller_libpoller_a_SOURCES = poller/poller.c poller/poller.h
 POLLER_LIBS = poller/libpoller.a
-EXTRA_DIST += poller/README-hosting.md
