@@ -9,16 +9,7 @@ const acorn = require('acorn');
 
 const root = path.resolve(__dirname, '..');
 const www = (name) => path.join(root, 'www', name);
-let count = 0;
-let failed = 0;
-function ok(cond, name, detail) {
-  count++;
-  console.log(`${cond ? 'ok' : 'not ok'} ${count} - ${name}`);
-  if (!cond) {
-    failed++;
-    if (detail) for (const line of String(detail).split('\n')) console.log(`# ${line}`);
-  }
-}
+const { ok, done } = require('./tap.js');
 
 const scripts = ['push.js', 'push.min.js', 'demo.js'];
 
@@ -76,12 +67,10 @@ async function main() {
   }
   ok(external.length === 0, 'www/ loads nothing from another site', external.join(', '));
 
-  console.log(`1..${count}`);
-  process.exit(failed ? 1 : 0);
+  done();
 }
 
 main().catch((e) => {
   ok(false, e.stack);
-  console.log(`1..${count}`);
-  process.exit(1);
+  done(true);
 });

@@ -32,7 +32,7 @@ EXTRA_DIST += $(SQL_TESTS) $(SQL_SHELL_TESTS)
 # Browser client: ES3 parse and freshness of push.min.js, push.js's rules in node with fakes,
 # and push.js with the demo page in Chromium against the whole stack (needs npm ci).
 TESTS += tests/es3.js tests/browser/client-logic.js tests/browser.sh
-EXTRA_DIST += tests/es3.js tests/browser.sh tests/browser/client-logic.js tests/browser/push.test.js \
+EXTRA_DIST += tests/tap.js tests/es3.js tests/browser.sh tests/browser/client-logic.js tests/browser/push.test.js \
 	tests/browser/minify.js package.json package-lock.json
 # WebSocket and SSE sidecar (push-ws), with a C load client for the 5,000-subscriber test.
 check_PROGRAMS += tests/ws-load

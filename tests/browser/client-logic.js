@@ -7,21 +7,7 @@ const path = require('path');
 const vm = require('vm');
 
 const source = fs.readFileSync(path.join(__dirname, '..', '..', 'www', 'push.js'), 'utf8');
-let count = 0;
-let failed = 0;
-function ok(cond, name, detail) {
-  count++;
-  console.log(`${cond ? 'ok' : 'not ok'} ${count} - ${name}`);
-  if (!cond) {
-    failed++;
-    if (detail !== undefined) console.log(`# ${JSON.stringify(detail)}`);
-  }
-}
-function is(got, expected, name) {
-  const a = JSON.stringify(got);
-  const b = JSON.stringify(expected);
-  ok(a === b, name, a === b ? undefined : { got, expected });
-}
+const { ok, is } = require('../tap.js');
 
 // A browser: fake clock, sockets, requests and script tags; push.js loaded into it.
 function makeBrowser({ websocket = true, jsonpOnly = false } = {}) {
@@ -320,5 +306,4 @@ function collector() {
   ok(held && held.params().channel === 'open' && held.params().since === 'open:1', 'the others go on polling', held && held.params());
 }
 
-console.log(`1..${count}`);
-process.exit(failed ? 1 : 0);
+require('../tap.js').done();

@@ -24,24 +24,7 @@ const ARTIFACTS = env.PUSH_ARTIFACTS || path.join(__dirname, '..', 'artifacts');
 const HAVE_WS = fs.existsSync(env.PUSH_WS_BIN || '');
 
 // ---- TAP ----
-let count = 0;
-let failed = 0;
-function ok(cond, name, detail) {
-  count++;
-  console.log(`${cond ? 'ok' : 'not ok'} ${count} - ${name}`);
-  if (!cond) {
-    failed++;
-    if (detail !== undefined) diag(typeof detail === 'string' ? detail : JSON.stringify(detail));
-  }
-  return cond;
-}
-function skip(name, reason) {
-  count++;
-  console.log(`ok ${count} - ${name} # SKIP ${reason}`);
-}
-function diag(text) {
-  for (const line of String(text).split('\n')) console.log(`# ${line}`);
-}
+const { ok, skip, diag, done } = require('../tap.js');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -301,10 +284,12 @@ async function fallbackSuite() {
       appkey: window.PUSH_DEMO.appkey, wsOpenTimeout: 1500, wsRetry: 3000, backoff: 200, backoffMax: 1000,
       onConnected: (info) => window.fallback.transports.push(info.transport),
     });
-    window.fallback.push.subscribe({ channel: ch, onMessage: (m) => window.fallback.received.push({ seq: m.seq, content: m.content }) });
+    window.fallback.push.subscribe({ channel: ch, onSuccess: () => { window.fallback.subscribed = true; },
+      onMessage: (m) => window.fallback.received.push({ seq: m.seq, content: m.content }) });
   }, channel);
+  // "From now" is where the server confirms the subscription: wait for it before the kill.
   await until('the second connection', () => page.evaluate(() => window.fallback.push.transport === 'websocket' &&
-    window.fallback.push.state === 'connected'), 10000);
+    window.fallback.push.state === 'connected' && window.fallback.subscribed === true), 10000);
   const fb = () => page.evaluate(() => window.fallback.received);
 
   await killSidecar();
@@ -390,13 +375,11 @@ async function main() {
   } finally {
     await browser.close();
   }
-  console.log(`1..${count}`);
-  process.exit(failed ? 1 : 0);
+  done();
 }
 
 main().catch((e) => {
   ok(false, `browser test: ${e.message}`);
   diag(e.stack);
-  console.log(`1..${count}`);
-  process.exit(1);
+  done(true);
 });
