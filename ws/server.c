@@ -72,6 +72,8 @@ struct db_conn *server_lookup_conn(struct server *server)
             server->lookup_retry_at = server_now() + SERVER_LOOKUP_RETRY;
             return NULL;
         }
+        /* This connection is used on the event loop: a stuck query must not hold it long. */
+        PQclear(db_exec_simple(db, "SET statement_timeout = 2000"));
     }
     return db;
 }
