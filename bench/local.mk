@@ -1,5 +1,5 @@
 # bench/local.mk: `make bench` runs every bench/*.sh against throw-away servers and prints figures.
-BENCH_PROGRAMS_SH = bench/publish.sh
+BENCH_PROGRAMS_SH = bench/publish.sh bench/poll.sh
 BENCH_PROGRAMS_SH += bench/ws-fanout.sh
 EXTRA_DIST += $(BENCH_PROGRAMS_SH)
 
