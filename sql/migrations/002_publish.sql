@@ -290,9 +290,7 @@ DECLARE
     v_id bigint;
     v_epoch int;
 BEGIN
-    IF NOT push.channel_valid(p_channel) THEN
-        PERFORM push.fail(400, 'channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]');
-    END IF;
+    PERFORM push.check_channels(ARRAY[p_channel]);
     UPDATE push.channel SET epoch = epoch + 1, updated_at = now()
     WHERE app_id = p_app_id AND name = p_channel
     RETURNING id, epoch INTO v_id, v_epoch;
@@ -315,9 +313,7 @@ DECLARE
     v_user text := p_user;
     v_secret text;
 BEGIN
-    IF NOT push.channel_valid(p_channel) THEN
-        PERFORM push.fail(400, 'channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]');
-    END IF;
+    PERFORM push.check_channels(ARRAY[p_channel]);
     IF p_expires IS NULL OR p_expires < 0 THEN
         PERFORM push.fail(400, 'expires: must be a Unix time in seconds');
     END IF;

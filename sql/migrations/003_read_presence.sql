@@ -11,9 +11,7 @@ BEGIN
     IF NOT push.user_valid(p_user) THEN
         PERFORM push.fail(400, 'user: must be 1-64 bytes of [A-Za-z0-9_.=@-]');
     END IF;
-    IF NOT push.channel_valid(p_channel) THEN
-        PERFORM push.fail(400, 'channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]');
-    END IF;
+    PERFORM push.check_channels(ARRAY[p_channel]);
     IF p_seq IS NULL OR p_seq < 0 THEN
         PERFORM push.fail(400, 'seq: must be 0 or more');
     END IF;
