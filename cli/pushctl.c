@@ -198,25 +198,12 @@ out:
     return rc;
 }
 
-static void origins_array(const struct pushctl *c, struct buf *out)
-{
-    buf_puts(out, "{");
-    for (int i = 0; i < c->norigins; i++) {
-        buf_puts(out, i ? ",\"" : "\"");
-        for (const char *s = c->origins[i]; *s; s++) {
-            if (*s == '"' || *s == '\\')
-                buf_puts(out, "\\");
-            buf_append(out, s, 1);
-        }
-        buf_puts(out, "\"");
-    }
-    buf_puts(out, "}");
-}
-
 static int cmd_app_create(struct pushctl *c, const char *name)
 {
     struct buf origins = BUF_INIT;
-    origins_array(c, &origins);
+    for (int i = 0; i < c->norigins; i++)
+        db_array_add(&origins, c->origins[i]);
+    db_array_end(&origins);
     char max_bytes[24], rate[24];
     snprintf(max_bytes, sizeof(max_bytes), "%lld", c->max_bytes);
     snprintf(rate, sizeof(rate), "%lld", c->rate);

@@ -226,7 +226,7 @@ static void api_presence(struct request *req, struct reply *reply)
         return;
     char **names = NULL;
     int n = params_get_list(&req->params, "channel", &names, 64);
-    struct json_object *list = json_object_new_array();
+    struct buf array = BUF_INIT;
     if (n <= 0) {
         endpoint_error(&ep, 400, n < 0 ? "channel: at most 64 channels" : "channel: missing");
         goto out;
@@ -238,20 +238,14 @@ static void api_presence(struct request *req, struct reply *reply)
         }
         if (endpoint_check_token(&ep, names[i], params_get(&req->params, "user")) < 0)
             goto out;
-        json_object_array_add(list, json_object_new_string(names[i]));
+        db_array_add(&array, names[i]);
     }
-    /* A JSON array literal cast to text[] through json: one parameter for any count. */
-    struct buf array = BUF_INIT;
-    buf_puts(&array, "{");
-    for (int i = 0; i < n; i++)
-        buf_printf(&array, "%s\"%s\"", i ? "," : "", names[i]);
-    buf_puts(&array, "}");
+    db_array_end(&array);
     char app_id[16], ttl[16];
     snprintf(app_id, sizeof(app_id), "%d", ep.app.id);
     snprintf(ttl, sizeof(ttl), "%d", api_presence_ttl);
     const char *params[] = { app_id, buf_str(&array), ttl };
     PGresult *res = db_exec(ep.db, &api_presence_sql, params);
-    buf_free(&array);
     if (!db_ok(res)) {
         endpoint_fail_db(&ep, res);
         goto out;
@@ -268,7 +262,7 @@ static void api_presence(struct request *req, struct reply *reply)
     json_object_object_add(obj, "channels", channels);
     reply_json(reply, obj, req->callback);
 out:
-    json_object_put(list);
+    buf_free(&array);
     params_list_free(names, n);
     endpoint_close(&ep);
 }

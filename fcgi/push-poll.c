@@ -238,15 +238,6 @@ static int poll_check_tokens(struct poll_request *pr)
     return rc;
 }
 
-static void poll_text_array(char **names, int n, struct buf *out)
-{
-    /* Channel names hold no quotes, commas or backslashes, so quoting is enough. */
-    buf_puts(out, "{");
-    for (int i = 0; i < n; i++)
-        buf_printf(out, "%s\"%s\"", i ? "," : "", names[i]);
-    buf_puts(out, "}");
-}
-
 /* Opens the channels (creating missing ones) and places each cursor: from since, from the
  * head when absent, from the oldest kept for 0. Records presence. Returns 0 or -1 (replied). */
 static int poll_open_channels(struct poll_request *pr)
@@ -255,8 +246,9 @@ static int poll_open_channels(struct poll_request *pr)
     char app_id[16];
     snprintf(app_id, sizeof(app_id), "%d", ep->app.id);
     struct buf names = BUF_INIT;
-    poll_text_array(pr->names, pr->nnames, &names);
-    const char *params[] = { app_id, buf_str(&names) };
+    for (int i = 0; i < pr->nnames; i++)
+        db_array_add(&names, pr->names[i]);
+    const char *params[] = { app_id, db_array_end(&names) };
     PGresult *res = db_exec(ep->db, &poll_open_sql, params);
     if (!db_ok(res)) {
         buf_free(&names);
@@ -313,17 +305,16 @@ static int poll_catch_up(struct poll_request *pr)
 {
     struct endpoint *ep = &pr->ep;
     struct buf ids = BUF_INIT, afters = BUF_INIT;
-    buf_puts(&ids, "{");
-    buf_puts(&afters, "{");
+    char number[24];
     for (int i = 0; i < pr->nnames; i++) {
-        buf_printf(&ids, "%s%" PRId64, i ? "," : "", pr->channels[i].id);
-        buf_printf(&afters, "%s%" PRId64, i ? "," : "", pr->channels[i].cursor);
+        snprintf(number, sizeof(number), "%" PRId64, pr->channels[i].id);
+        db_array_add(&ids, number);
+        snprintf(number, sizeof(number), "%" PRId64, pr->channels[i].cursor);
+        db_array_add(&afters, number);
     }
-    buf_puts(&ids, "}");
-    buf_puts(&afters, "}");
     char limit[24];
     snprintf(limit, sizeof(limit), "%lld", pr->limit + 1);
-    const char *params[] = { buf_str(&ids), buf_str(&afters), limit };
+    const char *params[] = { db_array_end(&ids), db_array_end(&afters), limit };
     PGresult *res = db_exec(ep->db, &poll_catch_up_sql, params);
     buf_free(&ids);
     buf_free(&afters);

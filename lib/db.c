@@ -210,3 +210,20 @@ const char *db_error_text(const PGresult *res, int status)
     }
     return status == 503 ? "database unavailable, retry later" : "internal error";
 }
+
+void db_array_add(struct buf *array, const char *item)
+{
+    buf_puts(array, array->len ? ",\"" : "{\"");
+    for (const char *s = item; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            buf_puts(array, "\\");
+        buf_append(array, s, 1);
+    }
+    buf_puts(array, "\"");
+}
+
+const char *db_array_end(struct buf *array)
+{
+    buf_puts(array, array->len ? "}" : "{}");
+    return buf_str(array);
+}

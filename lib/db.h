@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
+
 /* A statement callers declare once (static const) and run by pointer. */
 struct db_statement {
     const char *name; /* unique per program */
@@ -62,6 +64,12 @@ int db_status(const PGresult *res, PGconn *pg);
 /* Client-safe text for a failed result: the message of PUnnn errors, else a generic phrase.
  * Borrowed from res or static. */
 const char *db_error_text(const PGresult *res, int status);
+
+/* The one writer of PostgreSQL array literals for text[] and bigint[] parameters:
+ * db_array_add appends one element (quoted, with '"' and '\\' escaped), db_array_end closes
+ * the literal ("{}" when nothing was added) and returns it, borrowed from array. */
+void db_array_add(struct buf *array, const char *item);
+const char *db_array_end(struct buf *array);
 
 /* Closes the connection's PGconn and forgets its prepared statements. */
 void db_conn_close(struct db_conn *conn);

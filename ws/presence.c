@@ -138,8 +138,8 @@ void presence_tick(struct server *server, time_t now)
             presence_item_fill(it, c, false);
             struct buf array = BUF_INIT;
             for (struct sub *s = c->subs; s; s = s->client_next)
-                buf_printf(&array, "%s%s", array.len ? "," : "{", s->channel->name);
-            buf_puts(&array, "}");
+                db_array_add(&array, s->channel->name);
+            db_array_end(&array);
             it->channels = array.data;
         }
         client_release(c);
