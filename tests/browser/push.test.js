@@ -126,6 +126,9 @@ async function waitReady(page, transport) {
       window.demo.push.state === 'connected'), transport), 20000);
 }
 
+// waitReady as an assertion's value: true when ready, false (with the reason) on timeout.
+const isReady = (page, transport) => waitReady(page, transport).then(() => true, (e) => { diag(e.message); return false; });
+
 const received = (page) => page.evaluate(() => window.demo.received);
 
 // Every seq once, ascending, no holes, from the first received on.
@@ -181,8 +184,7 @@ async function transportSuite(transport) {
     return;
   }
   const a = await openDemo(`transports=${transport}&user=alice&channel=${channel}`);
-  await waitReady(a, transport);
-  ok(true, `${transport}: page A subscribed to ${channel}`);
+  if (!ok(await isReady(a, transport), `${transport}: page A subscribed to ${channel}`)) return;
   ok(await a.textContent('#transport') === transport, `${transport}: the page shows the transport in use`);
 
   const seq1 = await curlPublish(channel, `hello ${transport} from curl`);
@@ -274,8 +276,7 @@ async function fallbackSuite() {
   }
   const channel = 'room-fallback';
   const page = await openDemo(`user=dora&channel=${channel}`);
-  await waitReady(page, 'websocket');
-  ok(true, 'default transports: the page picks websocket');
+  if (!ok(await isReady(page, 'websocket'), 'default transports: the page picks websocket')) return;
 
   // A second connection on the same page with short timers, to see the return to WebSocket.
   await page.evaluate((ch) => {
@@ -336,7 +337,7 @@ async function crossOriginSuite() {
     const channel = `cross-${transport}`;
     const page = await openDemo(`transports=${transport}&user=erin&channel=${channel}&host=${encodeURIComponent(BASE)}`,
       CROSS_BASE);
-    const ready = await waitReady(page, transport).then(() => true, (e) => { diag(e.message); return false; });
+    const ready = await isReady(page, transport);
     ok(ready, `cross-origin ${transport}: a page on ${CROSS_BASE} subscribes through ${BASE}`);
     if (ready) {
       const seq = await curlPublish(channel, `cross ${transport}`);
