@@ -3,7 +3,7 @@
 # push-api against a real PostgreSQL: every row of the error table, JSONP and CORS.
 . "$(dirname "$0")/lib.sh"
 command -v lighttpd >/dev/null || skip_all "lighttpd not installed"
-tap_plan 75
+tap_plan 77
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
@@ -121,6 +121,11 @@ like "$r" '"content":"origin: ' "names origin"
 hdr=$(curl -s -o /dev/null -D - -H 'Origin: https://any.example' "$BASE/push/history?appkey=$PAGE_S&channel=room")
 like "$hdr" 'Access-Control-Allow-Origin: \*' "no list: any origin, as *"
 case "$hdr" in *Allow-Credentials*) ok 1 "never with credentials" ;; *) ok 0 "never with credentials" ;; esac
+
+# CORS preflight
+hdr=$(curl -s -o /dev/null -D - -X OPTIONS -H 'Origin: https://shop.example' -H 'Access-Control-Request-Method: POST' "$BASE/push/publish")
+like "$hdr" 'HTTP/1.1 204' "preflight: 204"
+like "$hdr" 'Access-Control-Allow-Methods: GET,POST' "preflight lists the endpoint's methods"
 
 # batch
 r=$(http POST "$BASE/push/publish" -H 'Content-Type: application/json' \
