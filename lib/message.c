@@ -23,6 +23,13 @@ const struct db_statement message_publish_sql = {
     4,
 };
 
+const struct db_statement message_after_sql = {
+    "message_after",
+    "SELECT seq, content, (extract(epoch from created_at) * 1000)::bigint FROM push.message"
+    " WHERE channel_id = $1 AND seq > $2 ORDER BY seq LIMIT $3::int",
+    3,
+};
+
 /* Two index-ordered branches, one of them switched off by $4: the latest rows walk the
  * primary key backwards, rows after a seq walk it forwards; neither sorts the channel. */
 const struct db_statement message_history_sql = {

@@ -17,6 +17,10 @@ struct json_object *message_object(const char *op, const char *channel, int64_t 
 /* $1 key, $2 channel, $3 content, $4 sender -> (seq, time ms). */
 extern const struct db_statement message_publish_sql;
 
+/* $1 channel id, $2 after seq, $3 limit -> (seq, content, time ms) ascending by seq: the rows
+ * a subscriber has not seen. */
+extern const struct db_statement message_after_sql;
+
 /* $1 app id, $2 channel, $3 before (or NULL), $4 after (or NULL), $5 limit ->
  * (last_seq, seq, content, time ms) ascending by seq; one row with NULL seq when the channel
  * has no messages in range, none when the channel does not exist. */

@@ -3,6 +3,7 @@
 #include "poller.h"
 #include "buf.h"
 #include "log.h"
+#include "message.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -14,7 +15,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define POLLER_FETCH_LIMIT 1000 /* rows per fetch, as in poller_fetch_sql */
+#define POLLER_FETCH_LIMIT 1000 /* rows per fetch */
 #define POLLER_BACKOFF_MIN 0.1
 #define POLLER_BACKOFF_MAX 5.0
 
@@ -55,13 +56,6 @@ struct poller {
     size_t nnodes;
     struct poller_node *calling;   /* the node whose callback runs now, or NULL */
     struct poller_stats stats;
-};
-
-static const struct db_statement poller_fetch_sql = {
-    "poller_fetch",
-    "SELECT seq, content, (extract(epoch from created_at) * 1000)::bigint FROM push.message "
-    "WHERE channel_id = $1 AND seq > $2 ORDER BY seq LIMIT 1000",
-    2,
 };
 
 void poller_batch_hold(struct poller_batch *batch)
@@ -266,11 +260,12 @@ static int poller_fetch(struct poller *p, struct poller_channel *ch)
         struct db_conn *conn = db_pool_acquire(p->pool);
         if (!conn)
             return -1;
-        char id_text[24], after_text[24];
+        char id_text[24], after_text[24], limit_text[16];
         snprintf(id_text, sizeof(id_text), "%" PRId64, ch->id);
         snprintf(after_text, sizeof(after_text), "%" PRId64, after);
-        const char *params[] = { id_text, after_text };
-        PGresult *res = db_exec(conn, &poller_fetch_sql, params);
+        snprintf(limit_text, sizeof(limit_text), "%d", POLLER_FETCH_LIMIT);
+        const char *params[] = { id_text, after_text, limit_text };
+        PGresult *res = db_exec(conn, &message_after_sql, params);
         if (!db_ok(res)) {
             log_warn("poller: fetching channel %" PRId64 " after %" PRId64 " failed: %s",
                      ch->id, after, PQresultErrorMessage(res));

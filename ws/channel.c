@@ -7,6 +7,7 @@
 #include "frame.h"
 #include "jobs.h"
 #include "log.h"
+#include "message.h"
 #include "metrics.h"
 #include "server.h"
 
@@ -38,13 +39,6 @@ static const struct db_statement channel_head_sql = {
     "ws_channel_head",
     "SELECT last_seq FROM push.channel WHERE id = $1",
     1,
-};
-
-static const struct db_statement channel_fetch_sql = {
-    "ws_channel_fetch",
-    "SELECT seq, (extract(epoch from created_at) * 1000)::bigint, content FROM push.message"
-    " WHERE channel_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-    3,
 };
 
 /* ---- the table ---- */
@@ -280,7 +274,7 @@ static void fetch_run(struct job *job, struct db_conn *db)
     snprintf(after, sizeof(after), "%lld", (long long)j->after);
     snprintf(limit, sizeof(limit), "%d", CHANNEL_FETCH_LIMIT);
     const char *params[] = { id, after, limit };
-    PGresult *res = db_exec(db, &channel_fetch_sql, params);
+    PGresult *res = db_exec(db, &message_after_sql, params);
     if (!db_ok(res)) {
         job_fail(job, "reading a channel", res, db->pg);
         PQclear(res);
@@ -290,8 +284,8 @@ static void fetch_run(struct job *job, struct db_conn *db)
     j->frames = xcalloc((size_t)n + 1, sizeof(*j->frames));
     for (int i = 0; i < n; i++)
         j->frames[i] = frame_message(j->channel->name, strtoll(PQgetvalue(res, i, 0), NULL, 10),
-                                     PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2),
-                                     strtoll(PQgetvalue(res, i, 1), NULL, 10));
+                                     PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1),
+                                     strtoll(PQgetvalue(res, i, 2), NULL, 10));
     j->count = (size_t)n;
     PQclear(res);
 }
