@@ -83,8 +83,8 @@ int endpoint_check_token(struct endpoint *ep, const char *channel, const char *u
 {
     if (ep->app.role == APP_ROLE_PUBLISH || !validate_channel_needs_token(channel))
         return 0;
-    enum auth_result result = auth_token_verify(ep->app.secret, channel, user,
-                                                params_get(&ep->req->params, "token"), time(NULL));
+    const char *token = params_get(&ep->req->params, "token");
+    enum auth_result result = auth_tokens_verify(ep->app.secret, channel, user, &token, 1, time(NULL));
     if (result == AUTH_OK)
         return 0;
     char text[300];

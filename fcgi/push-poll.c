@@ -221,16 +221,12 @@ static int poll_check_tokens(struct poll_request *pr)
         const char *channel = pr->names[i];
         if (!validate_channel_needs_token(channel))
             continue;
-        const char *user = validate_channel_user(channel);
-        enum auth_result first = AUTH_MISSING, result = AUTH_MISSING;
-        for (int t = 0; t < ntokens && result != AUTH_OK; t++) {
-            result = auth_token_verify(ep->app.secret, channel, user ? user : pr->user, tokens[t], now);
-            if (t == 0)
-                first = result;
-        }
+        enum auth_result result = auth_tokens_verify(ep->app.secret, channel, pr->user,
+                                                     (const char *const *)tokens,
+                                                     ntokens > 0 ? (size_t)ntokens : 0, now);
         if (result != AUTH_OK) {
             char text[300];
-            snprintf(text, sizeof(text), "%s (%s)", auth_result_text(first), channel);
+            snprintf(text, sizeof(text), "%s (%s)", auth_result_text(result), channel);
             rc = endpoint_error(ep, 403, text);
         }
     }

@@ -78,6 +78,20 @@ enum auth_result auth_token_verify(const char *secret, const char *channel, cons
     return AUTH_OK;
 }
 
+enum auth_result auth_tokens_verify(const char *secret, const char *channel, const char *user,
+                                    const char *const *tokens, size_t ntokens, int64_t now)
+{
+    enum auth_result result = AUTH_MISSING;
+    for (size_t i = 0; i < ntokens && result != AUTH_OK; i++) {
+        if (!tokens[i] || !*tokens[i])
+            continue;
+        enum auth_result r = auth_token_verify(secret, channel, user, tokens[i], now);
+        if (r == AUTH_OK || result == AUTH_MISSING || r == AUTH_EXPIRED)
+            result = r;
+    }
+    return result;
+}
+
 const char *auth_result_text(enum auth_result result)
 {
     switch (result) {

@@ -33,6 +33,11 @@ int auth_token_make(const char *secret, const char *channel, int64_t expires, co
 enum auth_result auth_token_verify(const char *secret, const char *channel, const char *user,
                                    const char *token, int64_t now);
 
+/* Checks channel against each of tokens (NULL and empty entries are skipped): AUTH_OK when
+ * one matches, else the most telling failure (an expired token over the others). */
+enum auth_result auth_tokens_verify(const char *secret, const char *channel, const char *user,
+                                    const char *const *tokens, size_t ntokens, int64_t now);
+
 /* Text for an error reply ("token: expired", ...). */
 const char *auth_result_text(enum auth_result result);
 

@@ -127,17 +127,8 @@ int handshake_authorize(const struct client_hello *hello, const char *channel,
 {
     if (hello->publisher || !validate_channel_needs_token(channel))
         return 0;
-    enum auth_result result = AUTH_MISSING;
-    time_t now = time(NULL);
-    for (size_t i = 0; i < ntokens && result != AUTH_OK; i++) {
-        if (!tokens[i] || !*tokens[i])
-            continue;
-        enum auth_result r = auth_token_verify(hello->secret, channel, hello->user[0] ? hello->user : NULL,
-                                               tokens[i], now);
-        /* Report the most telling failure when several tokens are tried. */
-        if (r == AUTH_OK || result == AUTH_MISSING || r == AUTH_EXPIRED)
-            result = r;
-    }
+    enum auth_result result = auth_tokens_verify(hello->secret, channel, hello->user[0] ? hello->user : NULL,
+                                                 tokens, ntokens, time(NULL));
     if (result == AUTH_OK)
         return 0;
     snprintf(err, errlen, "%s (%s)", auth_result_text(result), channel);

@@ -27,6 +27,15 @@ int main(void)
     ok(auth_token_make("s3cret", "user-alice", 2000000000, "bob", token, sizeof(token)) == 0, "token for bob");
     ok(auth_token_verify("s3cret", "user-alice", "bob", token, 1000) == AUTH_MISMATCH, "bob's token cannot open alice's channel");
 
+    char good[AUTH_TOKEN_MAX], old_token[AUTH_TOKEN_MAX];
+    ok(auth_token_make("s3cret", "private-x", 2000000000, NULL, good, sizeof(good)) == 0 &&
+       auth_token_make("s3cret", "private-x", 500, NULL, old_token, sizeof(old_token)) == 0, "two tokens");
+    const char *several[] = { "junk", NULL, "", old_token, good };
+    ok(auth_tokens_verify("s3cret", "private-x", NULL, several, 5, 1000) == AUTH_OK, "any matching token of several opens");
+    ok(auth_tokens_verify("s3cret", "private-x", NULL, several, 4, 1000) == AUTH_EXPIRED,
+       "without a good one, an expired token is the reason given");
+    ok(auth_tokens_verify("s3cret", "private-x", NULL, several + 1, 2, 1000) == AUTH_MISSING, "only empty entries: missing");
+
     ok(auth_equal("abc", "abc") && !auth_equal("abc", "abd") && !auth_equal("abc", "abcd"), "constant-time equality");
     return tap_done();
 }
