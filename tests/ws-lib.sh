@@ -93,3 +93,21 @@ tap_checks() {
 metric() {
     curl -s "$WS_HTTP/push/ws/metrics" | awk -v n="$1" '$1 == n { print $2 }'
 }
+
+# stream_start CLIENTS TOTAL: clients that follow channel "stream" from its start, reconnecting
+# and resubscribing from their last seq, and a paced publisher of TOTAL messages.
+stream_start() {
+    $PY "$top_srcdir/tests/ws_client.py" "$WS_URL/push/ws?appkey=$SUBSCRIBE_KEY" stream "$1" "$2" \
+        >"$T/result" 2>"$T/py.err" &
+    STREAM_CLIENTS_PID=$!
+    wait_line "$T/result" ready
+    publish_paced stream "$2" &
+    STREAM_PUBLISHER_PID=$!
+}
+
+# Waits for the publisher and the clients; their verdict lines are in $T/result.
+stream_wait() {
+    wait "$STREAM_PUBLISHER_PID"
+    wait "$STREAM_CLIENTS_PID"
+    [ -s "$T/py.err" ] && diag "$(cat "$T/py.err")"
+}

@@ -12,21 +12,14 @@ create_app shop
 start_ws || { echo "Bail out! push-ws did not start"; exit 1; }
 
 # Clients that keep reconnecting (0.2 s apart) and resubscribing from their last seq.
-$PY "$top_srcdir/tests/ws_client.py" "$WS_URL/push/ws?appkey=$SUBSCRIBE_KEY" stream $CLIENTS $TOTAL \
-    >"$T/result" 2>"$T/py.err" &
-PY_PID=$!
-wait_line "$T/result" ready
-publish_paced stream $TOTAL &
-PUB_PID=$!
+stream_start $CLIENTS $TOTAL
 # Kill the sidecar once about a third has gone out, then start it again on the same port.
 wait_seq stream 100
 killed_at=$($PSQL -c "SELECT last_seq FROM push.channel WHERE name = 'stream'")
 stop_ws KILL
 sleep 0.5
 start_ws || { echo "Bail out! push-ws did not restart"; exit 1; }
-wait "$PUB_PID"
-wait "$PY_PID"
-[ -s "$T/py.err" ] && diag "$(cat "$T/py.err")"
+stream_wait
 diag "killed at seq $killed_at of $TOTAL"
 is "$WS_STATUS" 137 "push-ws was killed with SIGKILL mid-stream"
 ok "$([ "$killed_at" -lt "$TOTAL" ] && echo 0 || echo 1)" "the kill came before the last message"

@@ -17,17 +17,10 @@ wait_for two_workers
 first=$(workers | head -1)
 
 # Clients that keep reconnecting and resubscribing from their last seq; one worker is killed.
-$PY "$top_srcdir/tests/ws_client.py" "$WS_URL/push/ws?appkey=$SUBSCRIBE_KEY" stream $CLIENTS $TOTAL \
-    >"$T/result" 2>"$T/py.err" &
-PY_PID=$!
-wait_line "$T/result" ready
-publish_paced stream $TOTAL &
-PUB_PID=$!
+stream_start $CLIENTS $TOTAL
 wait_seq stream 60
 kill -KILL "$first"
-wait "$PUB_PID"
-wait "$PY_PID"
-[ -s "$T/py.err" ] && diag "$(cat "$T/py.err")"
+stream_wait
 like "$(grep reconnected "$T/result")" "reconnected [1-9]" "the killed worker's clients reconnected"
 is "$(grep exact "$T/result")" "exact $CLIENTS" "every client got seqs 1..$TOTAL exactly once, in order"
 wait_for two_workers
