@@ -4,6 +4,7 @@
 #include "log.h"
 #include "reply.h"
 
+#include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,39 +62,24 @@ static void app_cache_put(const char *hash, const struct app *app)
     pthread_mutex_unlock(&app_cache_lock);
 }
 
-/* Parses a text[] in PostgreSQL's output form, {a,b,"c d"}; origins hold no quotes or commas. */
-static void app_parse_origins(struct app *app, const char *text)
+/* Fills the origins from a JSON array of strings (the lookup's array_to_json). */
+static void app_parse_origins(struct app *app, const char *json)
 {
     app->norigins = 0;
-    if (!text || text[0] != '{')
-        return;
-    const char *s = text + 1;
-    while (*s && *s != '}' && app->norigins < APP_MAX_ORIGINS) {
-        bool quoted = *s == '"';
-        if (quoted)
-            s++;
-        size_t n = 0;
-        char *dst = app->origins[app->norigins];
-        while (*s && (quoted ? *s != '"' : (*s != ',' && *s != '}'))) {
-            if (quoted && *s == '\\' && s[1])
-                s++;
-            if (n + 1 < APP_ORIGIN_MAX)
-                dst[n++] = *s;
-            s++;
-        }
-        dst[n] = '\0';
-        if (quoted && *s == '"')
-            s++;
-        app->norigins++;
-        if (*s == ',')
-            s++;
+    struct json_object *list = json_tokener_parse(json);
+    size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
+    for (size_t i = 0; i < n && app->norigins < APP_MAX_ORIGINS; i++) {
+        const char *origin = json_object_get_string(json_object_array_get_idx(list, i));
+        snprintf(app->origins[app->norigins++], APP_ORIGIN_MAX, "%s", origin ? origin : "");
     }
+    json_object_put(list);
     app_fix_pointers(app);
 }
 
 static const struct db_statement app_lookup_sql = {
     "app_lookup",
-    "SELECT app_id, role, name, secret, origins, client_publish, max_message_bytes, publish_rate "
+    "SELECT app_id, role, name, secret, array_to_json(origins), client_publish, max_message_bytes, "
+    "publish_rate "
     "FROM push.key_lookup($1)",
     1,
 };
