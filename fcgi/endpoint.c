@@ -10,22 +10,22 @@
 #include <string.h>
 #include <time.h>
 
-static struct db_pool endpoint_db;
+static struct db_pool endpoint_db_pool;
 
 int endpoint_init(const struct config *cfg)
 {
     app_cache_init(cfg->app_cache_ttl);
-    return db_pool_init(&endpoint_db, cfg->dsn, cfg->db_pool);
+    return db_pool_init(&endpoint_db_pool, cfg->dsn, cfg->db_pool);
 }
 
 void endpoint_shutdown(void)
 {
-    db_pool_free(&endpoint_db);
+    db_pool_free(&endpoint_db_pool);
 }
 
 struct db_pool *endpoint_pool(void)
 {
-    return &endpoint_db;
+    return &endpoint_db_pool;
 }
 
 int endpoint_error(struct endpoint *ep, int code, const char *content)
@@ -36,7 +36,16 @@ int endpoint_error(struct endpoint *ep, int code, const char *content)
     return -1;
 }
 
-int endpoint_open(struct endpoint *ep, struct request *req, struct reply *reply)
+struct db_conn *endpoint_db(struct endpoint *ep)
+{
+    if (!ep->db)
+        ep->db = db_pool_acquire(&endpoint_db_pool);
+    if (!ep->db)
+        endpoint_error(ep, 503, "database unavailable, retry later");
+    return ep->db;
+}
+
+int endpoint_open_app(struct endpoint *ep, struct request *req, struct reply *reply)
 {
     memset(ep, 0, sizeof(*ep));
     ep->req = req;
@@ -44,16 +53,17 @@ int endpoint_open(struct endpoint *ep, struct request *req, struct reply *reply)
     const char *key = params_get(&req->params, "appkey");
     if (!key || !*key)
         return endpoint_error(ep, 400, "appkey: missing");
-    ep->db = db_pool_acquire(&endpoint_db);
-    if (!ep->db)
-        return endpoint_error(ep, 503, "database unavailable, retry later");
-    int status = 500;
-    int found = app_lookup(ep->db, key, &ep->app, &status);
-    if (found <= 0) {
-        endpoint_close(ep);
-        return found == 0 ? endpoint_error(ep, 401, "appkey: unknown key")
-                          : endpoint_error(ep, status, status == 503 ? "database unavailable, retry later"
-                                                                     : "internal error");
+    if (!app_cache_find(key, &ep->app)) {
+        if (!endpoint_db(ep))
+            return -1;
+        int status = 500;
+        int found = app_lookup(ep->db, key, &ep->app, &status);
+        if (found <= 0) {
+            endpoint_close(ep);
+            return found == 0 ? endpoint_error(ep, 401, "appkey: unknown key")
+                              : endpoint_error(ep, status, status == 503 ? "database unavailable, retry later"
+                                                                         : "internal error");
+        }
     }
     if (!reply_cors(reply, req->origin, ep->app.origin_list, (size_t)ep->app.norigins)) {
         endpoint_close(ep);
@@ -62,10 +72,19 @@ int endpoint_open(struct endpoint *ep, struct request *req, struct reply *reply)
     return 0;
 }
 
+int endpoint_open(struct endpoint *ep, struct request *req, struct reply *reply)
+{
+    if (endpoint_open_app(ep, req, reply) < 0)
+        return -1;
+    if (!endpoint_db(ep))
+        return -1;
+    return 0;
+}
+
 void endpoint_close(struct endpoint *ep)
 {
     if (ep->db)
-        db_pool_release(&endpoint_db, ep->db);
+        db_pool_release(&endpoint_db_pool, ep->db);
     ep->db = NULL;
 }
 

@@ -28,6 +28,15 @@ struct db_pool *endpoint_pool(void);
  * 403 origin, 503 database) and nothing held. */
 int endpoint_open(struct endpoint *ep, struct request *req, struct reply *reply)
     __attribute__((warn_unused_result));
+/* endpoint_open without the connection: the app comes from the key cache when it can, and a
+ * connection is taken only to look a key up (kept in ep->db then). Same results. */
+int endpoint_open_app(struct endpoint *ep, struct request *req, struct reply *reply)
+    __attribute__((warn_unused_result));
+
+/* The endpoint's connection, taken from the pool when it has none yet. Returns it, or NULL
+ * with a 503 reply. */
+struct db_conn *endpoint_db(struct endpoint *ep);
+
 /* Gives the connection back. Safe after a failed open. */
 void endpoint_close(struct endpoint *ep);
 

@@ -6,6 +6,7 @@
 #include "validate.h"
 
 #include <errno.h>
+#include <fastcgi.h>
 #include <fcgiapp.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,7 +112,95 @@ static void gateway_write_reply(FCGX_Request *fr, const struct reply *reply)
         FCGX_PutStr(reply->body.data ? reply->body.data : "", (int)reply->body.len, fr->out);
 }
 
-static void gateway_serve(FCGX_Request *fr)
+/* A held request's answer must not wait on a stuck web server forever. */
+#define GATEWAY_HELD_SEND_TIMEOUT 10
+
+struct gateway_held *gateway_hold(struct request *req, struct reply *reply)
+{
+    FCGX_Request *fr = req->fcgx;
+    /* Consume the input to its end (the empty stdin record), so that anything readable on
+     * the connection from now on means the web server hung up or aborted the request. */
+    while (FCGX_GetChar(fr->in) != EOF)
+        ;
+    if (FCGX_GetError(fr->in) != 0 || fr->ipcFd < 0)
+        return NULL;
+    struct gateway_held *held = xcalloc(1, sizeof(*held));
+    held->reply = *reply;
+    *reply = (struct reply)REPLY_INIT;
+    snprintf(held->callback, sizeof(held->callback), "%s", req->callback ? req->callback : "");
+    snprintf(held->remote_addr, sizeof(held->remote_addr), "%s", req->remote_addr ? req->remote_addr : "");
+    held->head = strcmp(req->method, "HEAD") == 0;
+    held->fd = fr->ipcFd;
+    held->request_id = fr->requestId;
+    struct timeval tv = { GATEWAY_HELD_SEND_TIMEOUT, 0 };
+    if (setsockopt(held->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+        log_debug("held request: SO_SNDTIMEO: %s", strerror(errno));
+    req->held = true;
+    /* The held record is the descriptor and what was copied above: libfcgi's buffers and
+     * parameters go now (the answer is written as FastCGI records by gateway_answer). The
+     * strings of req are freed with them: the handler must not use them after this. */
+    return held;
+}
+
+/* Appends one FastCGI record of type with content, padded to 8 bytes. */
+static void gateway_record(struct buf *out, int type, int request_id, const char *content, size_t len)
+{
+    size_t padding = (8 - len % 8) % 8;
+    unsigned char header[8] = { FCGI_VERSION_1, (unsigned char)type, (unsigned char)(request_id >> 8),
+                                (unsigned char)request_id, (unsigned char)(len >> 8),
+                                (unsigned char)len, (unsigned char)padding, 0 };
+    static const char zeros[8];
+    buf_append(out, header, sizeof(header));
+    buf_append(out, content, len);
+    buf_append(out, zeros, padding);
+}
+
+/* Appends data as stdout records of at most 65535 bytes each. */
+static void gateway_stdout(struct buf *out, int request_id, const char *data, size_t len)
+{
+    while (len > 0) {
+        size_t n = len > 65535 ? 65535 : len;
+        gateway_record(out, FCGI_STDOUT, request_id, data, n);
+        data += n;
+        len -= n;
+    }
+}
+
+void gateway_answer(struct gateway_held *held)
+{
+    struct buf head = BUF_INIT, out = BUF_INIT;
+    buf_printf(&head, "Status: %d\r\n%sContent-Length: %zu\r\n\r\n", held->reply.status,
+               buf_str(&held->reply.headers), held->reply.body.len);
+    gateway_stdout(&out, held->request_id, head.data, head.len);
+    if (!held->head)
+        gateway_stdout(&out, held->request_id, held->reply.body.data, held->reply.body.len);
+    gateway_record(&out, FCGI_STDOUT, held->request_id, "", 0);
+    static const char complete[8] = { 0, 0, 0, 0, FCGI_REQUEST_COMPLETE, 0, 0, 0 };
+    gateway_record(&out, FCGI_END_REQUEST, held->request_id, complete, sizeof(complete));
+    for (size_t done = 0; done < out.len;) {
+        ssize_t n = write(held->fd, out.data + done, out.len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            log_debug("held request: answer not sent: %s", n < 0 ? strerror(errno) : "short write");
+            break;
+        }
+        done += (size_t)n;
+    }
+    buf_free(&head);
+    buf_free(&out);
+    gateway_drop(held);
+}
+
+void gateway_drop(struct gateway_held *held)
+{
+    close(held->fd);
+    reply_free(&held->reply);
+    free(held);
+}
+
+/* Serves one request. Returns true when a handler held it (fr now belongs to the holder). */
+static bool gateway_serve(FCGX_Request *fr)
 {
     struct request req;
     memset(&req, 0, sizeof(req));
@@ -157,32 +247,49 @@ static void gateway_serve(FCGX_Request *fr)
     } else {
         route->handler(&req, &reply);
     }
-    log_debug("%s %s -> %d", req.method, req.path, reply.status);
-    gateway_write_reply(fr, &reply);
+    if (!req.held) {
+        log_debug("%s %s -> %d", req.method, req.path, reply.status);
+        gateway_write_reply(fr, &reply);
+    }
     reply_free(&reply);
     params_free(&req.params);
+    return req.held;
 }
 
 static void *gateway_worker(void *arg)
 {
     (void)arg;
-    FCGX_Request fr;
-    if (FCGX_InitRequest(&fr, gateway_socket, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-        log_error("FCGX_InitRequest failed");
-        return NULL;
-    }
+    FCGX_Request *fr = NULL;
     while (!gateway_stopping()) {
+        if (!fr) {
+            /* A fresh request record: the last one was handed to a holder. */
+            fr = xmalloc(sizeof(*fr));
+            if (FCGX_InitRequest(fr, gateway_socket, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+                log_error("FCGX_InitRequest failed");
+                free(fr);
+                return NULL;
+            }
+        }
         pthread_mutex_lock(&gateway_accept_lock);
-        int rc = gateway_stopping() ? -1 : FCGX_Accept_r(&fr);
+        int rc = gateway_stopping() ? -1 : FCGX_Accept_r(fr);
         pthread_mutex_unlock(&gateway_accept_lock);
         if (rc < 0)
             break;
         atomic_fetch_add(&gateway_busy, 1);
-        gateway_serve(&fr);
-        FCGX_Finish_r(&fr);
+        if (gateway_serve(fr)) {
+            /* Held: the holder owns the descriptor; libfcgi's buffers go now. */
+            FCGX_Free(fr, 0);
+            free(fr);
+            fr = NULL;
+        } else {
+            FCGX_Finish_r(fr);
+        }
         atomic_fetch_sub(&gateway_busy, 1);
     }
-    FCGX_Free(&fr, 0);
+    if (fr) {
+        FCGX_Free(fr, 1);
+        free(fr);
+    }
     return NULL;
 }
 
@@ -295,14 +402,18 @@ int gateway_main(const struct gateway_program *program, int argc, char **argv)
         started++;
     }
     pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     if (started == 0)
         return 1;
     log_info("serving with %d threads%s%s", started, socket_path ? " on " : "",
              socket_path ? socket_path : "");
 
+    /* The signals stay blocked between the check and the wait: none can slip in unseen. */
+    sigset_t wait_mask = old_mask;
+    sigdelset(&wait_mask, SIGTERM);
+    sigdelset(&wait_mask, SIGINT);
     while (!gateway_stopping())
-        pause();
+        sigsuspend(&wait_mask);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     log_info("shutting down");
     if (program->stop)
         program->stop();

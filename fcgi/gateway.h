@@ -20,6 +20,21 @@ struct request {
     const char *callback;     /* validated JSONP callback (GET only) or NULL; borrowed from params */
     struct params params;     /* query string + body, owned */
     void *fcgx;               /* the FCGX_Request, non-owning */
+    bool held;                /* gateway_hold took it: the worker does not answer it */
+};
+
+/* A request kept past its handler (a long-poll): a descriptor and this record, no thread.
+ * Whoever answers it (a wake-up, a deadline, shutdown) fills reply's body and calls
+ * gateway_answer, from any thread; a request whose web-server connection closed is ended
+ * with gateway_drop. */
+struct gateway_held {
+    struct reply reply;        /* the handler's headers so far; the body is the answerer's */
+    char callback[72];         /* validated JSONP callback, or "" */
+    char remote_addr[64];      /* REMOTE_ADDR, or "" */
+    int fd;                    /* the connection to the web server: readable or hung up once the
+                                * client went away (lighttpd closes it) */
+    bool head;                 /* HEAD: no body is sent */
+    int request_id;            /* the FastCGI request id the answer carries */
 };
 
 /* Fills reply for req. Runs on a worker thread; may block (long-poll). */
@@ -47,6 +62,19 @@ struct gateway_program {
  * configuration; serves until SIGTERM/SIGINT. Without --socket it serves the socket a web
  * server passes on descriptor 0 (lighttpd, mod_fcgid). Returns the process exit status. */
 int gateway_main(const struct gateway_program *program, int argc, char **argv);
+
+/* Keeps req after the handler returns: reads the rest of its input, moves reply's headers into
+ * the new record and lets the worker accept the next request with a fresh FCGX_Request; the
+ * request's strings (params, method) are freed when the handler returns, as for any request.
+ * Returns the record (the caller owns it until gateway_answer or gateway_drop), or NULL when
+ * the request cannot be held (its input failed; the handler replies as usual). */
+struct gateway_held *gateway_hold(struct request *req, struct reply *reply);
+
+/* Writes held->reply, ends the request and frees held. Safe from any thread. */
+void gateway_answer(struct gateway_held *held);
+
+/* Ends the request without an answer (its client is gone): closes the connection, frees held. */
+void gateway_drop(struct gateway_held *held);
 
 /* True once shutdown has begun (handlers holding a request should return soon). */
 bool gateway_stopping(void);

@@ -14,6 +14,7 @@ fcgi_push_api_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
 fcgi_push_api_LDADD = fcgi/libendpoint.a $(GATEWAY_LIBS) $(PUSH_LIBS)
 
 pkglibexec_PROGRAMS += fcgi/push-poll
-fcgi_push_poll_SOURCES = fcgi/push-poll.c
+fcgi_push_poll_SOURCES = fcgi/push-poll.c fcgi/feed.c fcgi/feed.h fcgi/held.c fcgi/held.h \
+	fcgi/touch.c fcgi/touch.h
 fcgi_push_poll_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
 fcgi_push_poll_LDADD = fcgi/libendpoint.a $(POLLER_LIBS) $(GATEWAY_LIBS) $(PUSH_LIBS)

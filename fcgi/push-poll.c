@@ -1,37 +1,37 @@
-/* push-poll.c: the FastCGI long-poll program: GET /push/poll holds a request until a message
- * arrives through the process's one LISTEN/NOTIFY poller or the timeout passes. */
+/* push-poll.c: the FastCGI long-poll program: GET /push/poll answers at once when messages are
+ * pending, else holds the request as a descriptor (no thread) until a message arrives through
+ * the process's one LISTEN/NOTIFY poller, the timeout passes or the client goes away. */
 #include "auth.h"
 #include "cursor.h"
 #include "endpoint.h"
+#include "feed.h"
 #include "gateway.h"
+#include "held.h"
 #include "log.h"
 #include "message.h"
 #include "poller.h"
+#include "touch.h"
 #include "validate.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #define POLL_TIMEOUT_DEFAULT 25
 #define POLL_TIMEOUT_MAX 55
 #define POLL_LIMIT_DEFAULT 100
 #define POLL_LIMIT_MAX 1000
+#define POLL_RING_BYTES (1024 * 1024)  /* content bytes kept per channel at most */
+#define POLL_FEED_IDLE 300             /* seconds a channel nobody polls stays followed */
 
-/* Held requests do little on their own stack; sanitizers need more room. */
-#if defined(__SANITIZE_ADDRESS__)
-#define POLL_THREAD_STACK (512 * 1024)
-#else
-#define POLL_THREAD_STACK (128 * 1024)
-#endif
-
-/* One message ready to go out; content borrowed from a PGresult or a poller batch. */
+/* One message ready to go out; content borrowed from a PGresult or a pinned feed item. */
 struct poll_item {
     int64_t seq;
     int64_t time_ms;
@@ -39,47 +39,41 @@ struct poll_item {
     size_t content_len;
 };
 
+struct poll_request;
+
 struct poll_channel {
-    const char *name;          /* borrowed from the request's channel list */
-    int64_t id;
-    int64_t head;              /* last seq when the channel was opened */
-    int64_t cursor;            /* last seq delivered or skipped */
+    const char *name;              /* borrowed from the request's names */
+    struct feed *feed;             /* one reference once placed, or NULL */
+    int64_t cursor;                /* last seq delivered or skipped */
     bool gap;
-    bool watched;
-    struct poll_item *items;   /* owned array, in seq order, all > the cursor sent in */
+    struct poll_item *items;       /* owned array, in seq order, all > the cursor sent in */
     size_t count, cap;
-    size_t sent;               /* items taken into the response */
+    size_t sent;                   /* items taken into the response */
+    /* While held: in the feed's waiting list, guarded by poll_lock. */
+    struct poll_request *owner;
+    struct poll_channel *wait_prev, *wait_next;
+    bool waiting;
 };
 
-/* A request waiting for batches; lives on the request thread's stack. */
-struct poll_waiter {
-    struct poller_watcher watcher;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    struct poller_batch **batches;  /* held, owned array; guarded by lock */
-    size_t nbatches, cap;
-    bool stopped;                   /* guarded by lock */
-    struct poll_waiter *prev, *next; /* guarded by poll_waiters_lock */
-};
-
+/* One poll, from its parse to its answer. Lives on as the held record when it waits. */
 struct poll_request {
-    struct endpoint ep;
-    char **names;              /* owned list from params_get_list */
+    struct held_request held;      /* first: the set hands it back */
+    struct endpoint ep;            /* only while a worker serves it */
+    char **names;                  /* owned list from params_get_list */
     int nnames;
     struct poll_channel *channels; /* owned, nnames entries */
     struct cursor since;
     long long timeout, limit;
-    const char *client;        /* borrowed from params, or NULL */
-    const char *user;          /* borrowed, or NULL */
-    PGresult *catch_up;        /* owned; items point into it */
-    struct poller_batch **batches; /* held, owned; items point into them */
-    size_t nbatches;
+    const char *client;            /* borrowed from params, or NULL */
+    const char *user;              /* borrowed, or NULL */
+    PGresult *catch_up;            /* owned; items point into it */
+    struct feed_item *pins;        /* owned feed items the items point into */
+    size_t npins, pins_cap;
 };
 
 static struct poller *poll_poller;
-static pthread_mutex_t poll_waiters_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct poll_waiter *poll_waiters;
-static bool poll_stopping;
+/* Guards every feed's waiting list and the waiting links of held requests. */
+static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const struct db_statement poll_open_sql = {
     "poll_open",
@@ -87,20 +81,17 @@ static const struct db_statement poll_open_sql = {
     2,
 };
 
-static const struct db_statement poll_presence_sql = {
-    "poll_presence",
-    "SELECT push.presence_touch($1, $2::text[], $3, $4)",
-    4,
-};
-
-/* Up to $3 rows of each channel $1[i] after $2[i], by channel then seq. */
+/* The rows after $2[i] of each channel $1[i], at most $3 rows in all: merged by time as the
+ * reply is, keeping each channel's rows a prefix in seq order (by its running newest time). */
 static const struct db_statement poll_catch_up_sql = {
     "poll_catch_up",
-    "SELECT c.i, m.seq, m.content, (extract(epoch from m.created_at) * 1000)::bigint"
+    "SELECT i, seq, content, t FROM ("
+    " SELECT c.i, m.seq, m.content, (extract(epoch from m.created_at) * 1000)::bigint AS t,"
+    "  max(m.created_at) OVER (PARTITION BY c.i ORDER BY m.seq) AS run"
     " FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS c(id, after, i)"
     " CROSS JOIN LATERAL (SELECT seq, content, created_at FROM push.message"
-    "  WHERE channel_id = c.id AND seq > c.after ORDER BY seq LIMIT $3::int) m"
-    " ORDER BY c.i, m.seq",
+    "  WHERE channel_id = c.id AND seq > c.after ORDER BY seq LIMIT $3::int) m) r"
+    " ORDER BY run, i, seq LIMIT $3::int",
     3,
 };
 
@@ -129,6 +120,7 @@ static void poll_take(struct poll_channel *ch, int64_t seq, int64_t time_ms, con
     poll_item_add(ch, seq, time_ms, content, content_len);
 }
 
+
 static size_t poll_pending(const struct poll_request *pr)
 {
     size_t n = 0;
@@ -137,21 +129,167 @@ static size_t poll_pending(const struct poll_request *pr)
     return n;
 }
 
-/* Poller callbacks: keep the batch and wake the request thread. */
-static void poll_on_batch(struct poller_watcher *w, struct poller_batch *batch)
+/* Takes what ch's feed holds after its cursor (up to limit + 1). Returns 0, or -1 when the
+ * ring does not reach back to the cursor. */
+static int poll_take_ring(struct poll_request *pr, struct poll_channel *ch)
 {
-    struct poll_waiter *waiter = w->ctx;
-    pthread_mutex_lock(&waiter->lock);
-    if (waiter->nbatches == waiter->cap) {
-        waiter->cap = waiter->cap ? waiter->cap * 2 : 4;
-        waiter->batches = xrealloc(waiter->batches, waiter->cap * sizeof(*waiter->batches));
+    size_t max = (size_t)pr->limit + 1;
+    if (pr->pins_cap - pr->npins < max) {
+        pr->pins_cap = pr->npins + max;
+        pr->pins = xrealloc(pr->pins, pr->pins_cap * sizeof(*pr->pins));
     }
-    poller_batch_hold(batch);
-    waiter->batches[waiter->nbatches++] = batch;
-    pthread_cond_signal(&waiter->wake);
-    pthread_mutex_unlock(&waiter->lock);
+    int64_t head;
+    int n = feed_read(ch->feed, ch->cursor, max, pr->pins + pr->npins, &head);
+    if (n < 0)
+        return -1;
+    for (int k = 0; k < n; k++) {
+        const struct poller_message *m = pr->pins[pr->npins + (size_t)k].message;
+        poll_take(ch, m->seq, m->time_ms, m->content, m->content_len);
+    }
+    pr->npins += (size_t)n;
+    return 0;
 }
 
+static void poll_forget_placement(struct poll_request *pr)
+{
+    for (int i = 0; i < pr->nnames; i++) {
+        struct poll_channel *ch = &pr->channels[i];
+        feeds_put(ch->feed);
+        ch->feed = NULL;
+        ch->count = ch->sent = 0;
+        ch->gap = false;
+        ch->cursor = 0;
+    }
+    feed_items_release(pr->pins, pr->npins);
+    pr->npins = 0;
+}
+
+/* Places every cursor and takes what is pending from memory alone: each channel followed by
+ * this process, each cursor inside its ring (or absent: from the head), the listener up.
+ * Returns 0, or -1 when PostgreSQL must be asked (nothing is kept). */
+static int poll_place_from_memory(struct poll_request *pr)
+{
+    /* Without the listener the rings may be behind: the database tells, or answers 503. */
+    if (!poller_listening(poll_poller))
+        return -1;
+    for (int i = 0; i < pr->nnames; i++) {
+        struct poll_channel *ch = &pr->channels[i];
+        ch->feed = feeds_get(pr->ep.app.id, ch->name);
+        if (!ch->feed)
+            goto miss;
+        int64_t since;
+        if (!cursor_get(&pr->since, ch->name, &since)) {
+            ch->cursor = feed_head(ch->feed);
+            continue;
+        }
+        if (since == 0)
+            goto miss;  /* from the oldest kept: only the database knows it */
+        ch->cursor = since;
+        if (poll_take_ring(pr, ch) < 0)
+            goto miss;
+    }
+    return 0;
+miss:
+    poll_forget_placement(pr);
+    return -1;
+}
+
+/* Opens the channels through SQL (creating missing ones), follows each, places each cursor:
+ * from since, from the head when absent, from the oldest kept for 0; then takes what is
+ * pending from the rings, and reads the rest in one query of at most limit + 1 rows.
+ * Returns 0 or -1 (replied). */
+static int poll_place_from_database(struct poll_request *pr)
+{
+    struct endpoint *ep = &pr->ep;
+    struct db_conn *db = endpoint_db(ep);
+    if (!db)
+        return -1;
+    char app_id[16];
+    snprintf(app_id, sizeof(app_id), "%d", ep->app.id);
+    struct buf names = BUF_INIT;
+    for (int i = 0; i < pr->nnames; i++)
+        db_array_add(&names, pr->names[i]);
+    const char *params[] = { app_id, db_array_end(&names) };
+    PGresult *res = db_exec(db, &poll_open_sql, params);
+    buf_free(&names);
+    if (!db_ok(res)) {
+        endpoint_fail_db(ep, res);
+        return -1;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        struct poll_channel *ch = NULL;
+        for (int i = 0; i < pr->nnames && !ch; i++)
+            if (strcmp(pr->names[i], PQgetvalue(res, r, 0)) == 0)
+                ch = &pr->channels[i];
+        if (!ch || ch->feed)
+            continue;
+        int64_t id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+        int64_t head = strtoll(PQgetvalue(res, r, 2), NULL, 10);
+        bool have_oldest = !PQgetisnull(res, r, 3);
+        int64_t oldest = have_oldest ? strtoll(PQgetvalue(res, r, 3), NULL, 10) : head + 1;
+        ch->feed = feeds_add(ep->app.id, ch->name, id, head);
+        int64_t since;
+        if (!cursor_get(&pr->since, ch->name, &since)) {
+            ch->cursor = head;
+        } else if (since == 0) {
+            ch->cursor = oldest - 1;
+        } else if (since > head) {
+            /* Ahead of the channel (a cursor from elsewhere): start again from the head. */
+            ch->gap = true;
+            ch->cursor = head;
+        } else if (since < oldest - 1) {
+            ch->gap = true;
+            ch->cursor = oldest - 1;
+        } else {
+            ch->cursor = since;
+        }
+    }
+    PQclear(res);
+
+    /* Cursors inside a ring are served from it; the others in one query. Arrays are indexed
+     * like the channels; a channel the ring serves asks for nothing (id 0 has no rows). */
+    struct buf ids = BUF_INIT, afters = BUF_INIT;
+    char number[24];
+    bool ask = false;
+    for (int i = 0; i < pr->nnames; i++) {
+        struct poll_channel *ch = &pr->channels[i];
+        if (!ch->feed) {
+            buf_free(&ids);
+            buf_free(&afters);
+            return endpoint_error(ep, 500, "internal error");
+        }
+        bool from_ring = poll_take_ring(pr, ch) == 0;
+        ask = ask || !from_ring;
+        snprintf(number, sizeof(number), "%" PRId64, from_ring ? 0 : feed_id(ch->feed));
+        db_array_add(&ids, number);
+        snprintf(number, sizeof(number), "%" PRId64, ch->cursor);
+        db_array_add(&afters, number);
+    }
+    if (ask) {
+        char limit[24];
+        snprintf(limit, sizeof(limit), "%lld", pr->limit + 1);
+        const char *catch_up[] = { db_array_end(&ids), db_array_end(&afters), limit };
+        res = db_exec(db, &poll_catch_up_sql, catch_up);
+        if (!db_ok(res)) {
+            buf_free(&ids);
+            buf_free(&afters);
+            endpoint_fail_db(ep, res);
+            return -1;
+        }
+        for (int r = 0; r < PQntuples(res); r++) {
+            long index = strtol(PQgetvalue(res, r, 0), NULL, 10) - 1;
+            if (index < 0 || index >= pr->nnames)
+                continue;
+            poll_take(&pr->channels[index], strtoll(PQgetvalue(res, r, 1), NULL, 10),
+                      strtoll(PQgetvalue(res, r, 3), NULL, 10), PQgetvalue(res, r, 2),
+                      (size_t)PQgetlength(res, r, 2));
+        }
+        pr->catch_up = res;
+    }
+    buf_free(&ids);
+    buf_free(&afters);
+    return 0;
+}
 /* Request parameters, checked before anything touches the database. Returns 0 or -1 (replied). */
 static int poll_parse(struct poll_request *pr)
 {
@@ -234,171 +372,9 @@ static int poll_check_tokens(struct poll_request *pr)
     return rc;
 }
 
-/* Opens the channels (creating missing ones) and places each cursor: from since, from the
- * head when absent, from the oldest kept for 0. Records presence. Returns 0 or -1 (replied). */
-static int poll_open_channels(struct poll_request *pr)
-{
-    struct endpoint *ep = &pr->ep;
-    char app_id[16];
-    snprintf(app_id, sizeof(app_id), "%d", ep->app.id);
-    struct buf names = BUF_INIT;
-    for (int i = 0; i < pr->nnames; i++)
-        db_array_add(&names, pr->names[i]);
-    const char *params[] = { app_id, db_array_end(&names) };
-    PGresult *res = db_exec(ep->db, &poll_open_sql, params);
-    if (!db_ok(res)) {
-        buf_free(&names);
-        endpoint_fail_db(ep, res);
-        return -1;
-    }
-    for (int r = 0; r < PQntuples(res); r++) {
-        struct poll_channel *ch = NULL;
-        for (int i = 0; i < pr->nnames && !ch; i++)
-            if (strcmp(pr->names[i], PQgetvalue(res, r, 0)) == 0)
-                ch = &pr->channels[i];
-        if (!ch)
-            continue;
-        ch->id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
-        int64_t head = ch->head = strtoll(PQgetvalue(res, r, 2), NULL, 10);
-        bool have_oldest = !PQgetisnull(res, r, 3);
-        int64_t oldest = have_oldest ? strtoll(PQgetvalue(res, r, 3), NULL, 10) : head + 1;
-        int64_t since;
-        if (!cursor_get(&pr->since, ch->name, &since)) {
-            ch->cursor = head;
-        } else if (since == 0) {
-            ch->cursor = oldest - 1;
-        } else if (since > head) {
-            /* Ahead of the channel (a cursor from elsewhere): start again from the head. */
-            ch->gap = true;
-            ch->cursor = head;
-        } else if (since < oldest - 1) {
-            ch->gap = true;
-            ch->cursor = oldest - 1;
-        } else {
-            ch->cursor = since;
-        }
-    }
-    PQclear(res);
-
-    int rc = 0;
-    if (pr->client) {
-        const char *presence[] = { app_id, buf_str(&names), pr->client, pr->user };
-        res = db_exec(ep->db, &poll_presence_sql, presence);
-        if (db_ok(res)) {
-            PQclear(res);
-        } else {
-            endpoint_fail_db(ep, res);
-            rc = -1;
-        }
-    }
-    buf_free(&names);
-    return rc;
-}
-
-/* Reads what each channel has after its cursor, up to limit + 1 rows each (the extra row
- * tells that more remain). Returns 0 or -1 (replied). */
-static int poll_catch_up(struct poll_request *pr)
-{
-    struct endpoint *ep = &pr->ep;
-    struct buf ids = BUF_INIT, afters = BUF_INIT;
-    char number[24];
-    for (int i = 0; i < pr->nnames; i++) {
-        snprintf(number, sizeof(number), "%" PRId64, pr->channels[i].id);
-        db_array_add(&ids, number);
-        snprintf(number, sizeof(number), "%" PRId64, pr->channels[i].cursor);
-        db_array_add(&afters, number);
-    }
-    char limit[24];
-    snprintf(limit, sizeof(limit), "%lld", pr->limit + 1);
-    const char *params[] = { db_array_end(&ids), db_array_end(&afters), limit };
-    PGresult *res = db_exec(ep->db, &poll_catch_up_sql, params);
-    buf_free(&ids);
-    buf_free(&afters);
-    if (!db_ok(res)) {
-        endpoint_fail_db(ep, res);
-        return -1;
-    }
-    for (int r = 0; r < PQntuples(res); r++) {
-        long index = strtol(PQgetvalue(res, r, 0), NULL, 10) - 1;
-        if (index < 0 || index >= pr->nnames)
-            continue;
-        poll_take(&pr->channels[index], strtoll(PQgetvalue(res, r, 1), NULL, 10),
-                  strtoll(PQgetvalue(res, r, 3), NULL, 10), PQgetvalue(res, r, 2),
-                  (size_t)PQgetlength(res, r, 2));
-    }
-    pr->catch_up = res;
-    return 0;
-}
-
-/* Moves the waiter's batches into the request and takes their new messages. */
-static void poll_take_batches(struct poll_request *pr, struct poll_waiter *waiter)
-{
-    for (size_t b = 0; b < waiter->nbatches; b++) {
-        struct poller_batch *batch = waiter->batches[b];
-        pr->batches = xrealloc(pr->batches, (pr->nbatches + 1) * sizeof(*pr->batches));
-        pr->batches[pr->nbatches++] = batch;
-        for (int i = 0; i < pr->nnames; i++) {
-            if (pr->channels[i].id != batch->channel_id)
-                continue;
-            for (size_t m = 0; m < batch->count; m++)
-                poll_take(&pr->channels[i], batch->messages[m].seq, batch->messages[m].time_ms,
-                          batch->messages[m].content, batch->messages[m].content_len);
-        }
-    }
-    waiter->nbatches = 0;
-}
-
-static struct timespec poll_deadline(long long seconds)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += seconds;
-    return ts;
-}
-
-/* Waits until a batch brings something new, the deadline passes or the program stops. */
-static void poll_wait(struct poll_request *pr, struct poll_waiter *waiter, struct timespec deadline)
-{
-    pthread_mutex_lock(&poll_waiters_lock);
-    bool stopping = poll_stopping;
-    if (!stopping) {
-        waiter->next = poll_waiters;
-        if (poll_waiters)
-            poll_waiters->prev = waiter;
-        poll_waiters = waiter;
-    }
-    pthread_mutex_unlock(&poll_waiters_lock);
-    if (stopping)
-        return;
-
-    pthread_mutex_lock(&waiter->lock);
-    for (;;) {
-        if (waiter->nbatches > 0) {
-            poll_take_batches(pr, waiter);
-            if (poll_pending(pr) > 0)
-                break;
-        }
-        if (waiter->stopped)
-            break;
-        int rc = pthread_cond_timedwait(&waiter->wake, &waiter->lock, &deadline);
-        if (rc == ETIMEDOUT && waiter->nbatches == 0)
-            break;
-    }
-    pthread_mutex_unlock(&waiter->lock);
-
-    pthread_mutex_lock(&poll_waiters_lock);
-    if (waiter->prev)
-        waiter->prev->next = waiter->next;
-    else
-        poll_waiters = waiter->next;
-    if (waiter->next)
-        waiter->next->prev = waiter->prev;
-    pthread_mutex_unlock(&poll_waiters_lock);
-}
-
 /* The response: up to limit messages, merged across channels by time, each channel in seq
- * order; the cursor after what was sent for every polled channel. */
-static void poll_reply(struct poll_request *pr)
+ * order; the cursor after what was sent for every polled channel. Fills out. */
+static void poll_reply(struct poll_request *pr, struct reply *out, const char *callback)
 {
     struct json_object *obj = reply_object(200, "OK");
     struct json_object *messages = json_object_new_array();
@@ -437,97 +413,244 @@ static void poll_reply(struct poll_request *pr)
     json_object_object_add(obj, "more", json_object_new_boolean(more));
     json_object_object_add(obj, "gap", gap);
     buf_free(&text);
-    reply_json(pr->ep.reply, obj, pr->ep.req->callback);
+    reply_json(out, obj, callback);
+}
+
+
+static void poll_request_free(struct poll_request *pr)
+{
+    endpoint_close(&pr->ep);
+    for (int i = 0; pr->channels && i < pr->nnames; i++) {
+        feeds_put(pr->channels[i].feed);
+        free(pr->channels[i].items);
+    }
+    free(pr->channels);
+    feed_items_release(pr->pins, pr->npins);
+    free(pr->pins);
+    PQclear(pr->catch_up);
+    params_list_free(pr->names, pr->nnames);
+    free(pr);
+}
+
+/* Waiting links; called with poll_lock held. */
+
+static void poll_link(struct poll_request *pr)
+{
+    for (int i = 0; i < pr->nnames; i++) {
+        struct poll_channel *ch = &pr->channels[i];
+        struct poll_channel **list = (struct poll_channel **)feed_waiting(ch->feed);
+        ch->owner = pr;
+        ch->wait_prev = NULL;
+        ch->wait_next = *list;
+        if (*list)
+            (*list)->wait_prev = ch;
+        *list = ch;
+        ch->waiting = true;
+    }
+}
+
+static void poll_unlink(struct poll_request *pr)
+{
+    for (int i = 0; i < pr->nnames; i++) {
+        struct poll_channel *ch = &pr->channels[i];
+        if (!ch->waiting)
+            continue;
+        struct poll_channel **list = (struct poll_channel **)feed_waiting(ch->feed);
+        if (ch->wait_prev)
+            ch->wait_prev->wait_next = ch->wait_next;
+        else
+            *list = ch->wait_next;
+        if (ch->wait_next)
+            ch->wait_next->wait_prev = ch->wait_prev;
+        ch->waiting = false;
+    }
+}
+
+/* True when some channel's feed has moved past the request's cursor. */
+static bool poll_ready(struct poll_request *pr)
+{
+    for (int i = 0; i < pr->nnames; i++)
+        if (feed_head(pr->channels[i].feed) > pr->channels[i].cursor)
+            return true;
+    return false;
+}
+
+/* Answers a held request that its answerer claimed and unlinked: whatever the rings hold after
+ * its cursors (a cursor the ring no longer reaches gets nothing: the client's next poll asks
+ * the database). Frees pr. */
+static void poll_answer(struct poll_request *pr)
+{
+    struct gateway_held *gw = pr->held.gw;
+    for (int i = 0; i < pr->nnames; i++)
+        if (poll_take_ring(pr, &pr->channels[i]) < 0)
+            log_debug("poll: %s: cursor %" PRId64 " left the ring", pr->channels[i].name,
+                      pr->channels[i].cursor);
+    poll_reply(pr, &gw->reply, gw->callback[0] ? gw->callback : NULL);
+    gateway_answer(gw);
+    poll_request_free(pr);
+}
+
+/* Feed callback (poller thread): answers every request waiting on f that is now behind. */
+static void poll_on_new(struct feed *f)
+{
+    struct poll_request **ready = NULL;
+    size_t count = 0, cap = 0;
+    int64_t head = feed_head(f);
+    pthread_mutex_lock(&poll_lock);
+    struct poll_channel *ch = *(struct poll_channel **)feed_waiting(f);
+    while (ch) {
+        struct poll_channel *next = ch->wait_next;
+        struct poll_request *pr = ch->owner;
+        if (head > ch->cursor && held_claim(&pr->held)) {
+            /* Unlinking pr may unlink next too when it is pr's: never, a feed is polled once
+             * per request (names are unique). */
+            poll_unlink(pr);
+            if (count == cap) {
+                cap = cap ? cap * 2 : 64;
+                ready = xrealloc(ready, cap * sizeof(*ready));
+            }
+            ready[count++] = pr;
+        }
+        ch = next;
+    }
+    pthread_mutex_unlock(&poll_lock);
+    for (size_t i = 0; i < count; i++)
+        poll_answer(ready[i]);
+    free(ready);
+}
+
+static void poll_on_deadline(struct held_request *r)
+{
+    struct poll_request *pr = (struct poll_request *)r;
+    pthread_mutex_lock(&poll_lock);
+    poll_unlink(pr);
+    pthread_mutex_unlock(&poll_lock);
+    poll_answer(pr);
+}
+
+static void poll_on_hangup(struct held_request *r)
+{
+    struct poll_request *pr = (struct poll_request *)r;
+    pthread_mutex_lock(&poll_lock);
+    poll_unlink(pr);
+    pthread_mutex_unlock(&poll_lock);
+    log_debug("poll: client %s went away", pr->held.gw->remote_addr);
+    gateway_drop(pr->held.gw);
+    poll_request_free(pr);
+}
+
+/* Hands the request to the held set. Returns 0 when it is no longer the worker's (held, or
+ * answered: refused by a cap, or ready meanwhile), or -1 when it could not be held (the worker
+ * answers it now). */
+static int poll_hold(struct poll_request *pr, struct request *req, struct reply *reply)
+{
+    struct gateway_held *gw = gateway_hold(req, reply);
+    if (!gw)
+        return -1;
+    endpoint_close(&pr->ep);
+    pr->held.gw = gw;
+    pr->held.deadline_ms = held_now_ms() + pr->timeout * 1000;
+    pthread_mutex_lock(&poll_lock);
+    poll_link(pr);
+    enum held_result held = held_add(&pr->held);
+    if (held != HELD_OK) {
+        poll_unlink(pr);
+        pthread_mutex_unlock(&poll_lock);
+        const char *callback = gw->callback[0] ? gw->callback : NULL;
+        if (held == HELD_ADDRESS_FULL) {
+            reply_header(&gw->reply, "Retry-After", "5");
+            reply_error(&gw->reply, 429, "poll: too many polls held for this address", callback);
+        } else {
+            reply_header(&gw->reply, "Retry-After", "5");
+            reply_error(&gw->reply, 503, "poll: the server holds as many polls as it can, retry later",
+                        callback);
+        }
+        gateway_answer(gw);
+        poll_request_free(pr);
+        return 0;
+    }
+    /* A message may have arrived between reading the ring and linking. */
+    bool now = poll_ready(pr) && held_claim(&pr->held);
+    if (now)
+        poll_unlink(pr);
+    pthread_mutex_unlock(&poll_lock);
+    if (now)
+        poll_answer(pr);
+    return 0;
 }
 
 static void poll_handle(struct request *req, struct reply *reply)
 {
     struct poll_request *pr = xcalloc(1, sizeof(*pr));
-    struct poll_waiter waiter;
-    memset(&waiter, 0, sizeof(waiter));
-    pthread_mutex_init(&waiter.lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&waiter.wake, &attr);
-    pthread_condattr_destroy(&attr);
-    waiter.watcher.on_batch = poll_on_batch;
-    waiter.watcher.ctx = &waiter;
-
     pr->ep.req = req;
     pr->ep.reply = reply;
     if (poll_parse(pr) < 0)
         goto done;
-    struct timespec deadline = poll_deadline(pr->timeout);
     pr->channels = xcalloc((size_t)pr->nnames, sizeof(*pr->channels));
     for (int i = 0; i < pr->nnames; i++)
         pr->channels[i].name = pr->names[i];
-    if (endpoint_open(&pr->ep, req, reply) < 0)
+    if (endpoint_open_app(&pr->ep, req, reply) < 0)
         goto done;
-    if (poll_check_tokens(pr) < 0 || poll_open_channels(pr) < 0)
+    if (poll_check_tokens(pr) < 0)
         goto done;
-    /* Watch first: whatever commits after the catch-up query then arrives as a batch. The
-     * catch-up reads up to the head (or answers at once when limit cuts it short). */
-    for (int i = 0; i < pr->nnames; i++) {
-        struct poll_channel *ch = &pr->channels[i];
-        if (poller_watch(poll_poller, &waiter.watcher, ch->id, ch->head) < 0) {
-            endpoint_error(&pr->ep, 500, "internal error");
-            goto done;
-        }
-        ch->watched = true;
-    }
-    if (poll_catch_up(pr) < 0)
+    if (poll_place_from_memory(pr) < 0 && poll_place_from_database(pr) < 0)
         goto done;
     endpoint_close(&pr->ep);
-    if (poll_pending(pr) == 0 && pr->timeout > 0)
-        poll_wait(pr, &waiter, deadline);
-    poll_reply(pr);
-
+    if (pr->client)
+        touch_queue(pr->ep.app.id, pr->names, pr->nnames, pr->client, pr->user);
+    /* The borrowed request strings are gone once the worker moves on. */
+    pr->client = pr->user = NULL;
+    if (poll_pending(pr) == 0 && pr->timeout > 0 && !gateway_stopping() &&
+        poll_hold(pr, req, reply) == 0)
+        return;
+    poll_reply(pr, reply, req->callback);
 done:
-    endpoint_close(&pr->ep);
-    for (int i = 0; pr->channels && i < pr->nnames; i++)
-        if (pr->channels[i].watched)
-            poller_unwatch(poll_poller, &waiter.watcher, pr->channels[i].id);
-    /* Unwatched: no callback runs any more, the waiter can go. */
-    for (size_t b = 0; b < waiter.nbatches; b++)
-        poller_batch_release(waiter.batches[b]);
-    free(waiter.batches);
-    pthread_mutex_destroy(&waiter.lock);
-    pthread_cond_destroy(&waiter.wake);
-    for (size_t b = 0; b < pr->nbatches; b++)
-        poller_batch_release(pr->batches[b]);
-    free(pr->batches);
-    PQclear(pr->catch_up);
-    for (int i = 0; pr->channels && i < pr->nnames; i++)
-        free(pr->channels[i].items);
-    free(pr->channels);
-    params_list_free(pr->names, pr->nnames);
-    free(pr);
+    poll_request_free(pr);
 }
 
-/* Lets one process hold as many requests as it has threads: each holds a socket. */
+/* Once a second: the batched presence touches, and channels nobody polls any more. */
+static void *poll_maintain(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        sleep(1);
+        if (touch_flush(endpoint_pool()) < 0)
+            log_debug("poll: presence flush failed");
+        feeds_sweep(time(NULL), POLL_FEED_IDLE);
+    }
+    return NULL;
+}
+
 static int poll_start(const struct config *cfg)
 {
     if (endpoint_init(cfg) < 0)
         return -1;
     poll_poller = poller_new(cfg->dsn, endpoint_pool());
-    if (!poll_poller || poller_start(poll_poller) < 0)
+    if (!poll_poller)
         return -1;
+    poller_on_app_change(poll_poller, app_cache_clear);
+    feeds_init(poll_poller, (size_t)cfg->poll_ring, POLL_RING_BYTES, poll_on_new);
+    static const struct held_callbacks callbacks = { poll_on_deadline, poll_on_hangup };
+    if (held_start(&callbacks, (size_t)cfg->poll_max_held, (size_t)cfg->poll_max_per_address) < 0)
+        return -1;
+    if (poller_start(poll_poller) < 0)
+        return -1;
+    pthread_t thread;
+    int rc = pthread_create(&thread, NULL, poll_maintain, NULL);
+    if (rc != 0) {
+        log_error("poll: cannot start the maintenance thread: %s", strerror(rc));
+        return -1;
+    }
+    pthread_detach(thread);
     return 0;
 }
 
-/* Wakes every held request so it answers now with what it has. */
+/* Answers every held request now with what it has. */
 static void poll_stop(void)
 {
-    pthread_mutex_lock(&poll_waiters_lock);
-    poll_stopping = true;
-    for (struct poll_waiter *w = poll_waiters; w; w = w->next) {
-        pthread_mutex_lock(&w->lock);
-        w->stopped = true;
-        pthread_cond_signal(&w->wake);
-        pthread_mutex_unlock(&w->lock);
-    }
-    pthread_mutex_unlock(&poll_waiters_lock);
+    held_expire_all();
+    if (touch_flush(endpoint_pool()) < 0)
+        log_debug("poll: presence flush failed");
 }
 
 static const struct gateway_route poll_routes[] = {
@@ -541,13 +664,15 @@ int main(int argc, char **argv)
         "Long-poll subscribe (GET /push/poll) over PostgreSQL LISTEN/NOTIFY, one listener per process.",
         poll_routes,
         sizeof(poll_routes) / sizeof(poll_routes[0]),
-        POLL_THREAD_STACK,
+        0,
         poll_start,
         poll_stop,
     };
-    /* Threads are cheap here (small stacks, no connection each): hold many requests per process.
-     * Every held request shares the one pool connection for its short queries. */
-    if (config_default("threads", "512") < 0 || config_default("db_pool", "1") < 0)
+    /* Held polls cost no thread: a few threads parse and place requests; they share two
+     * connections for the cold path (channels never seen, old cursors). App changes are
+     * notified, so keys stay cached longer than elsewhere. */
+    if (config_default("threads", "8") < 0 || config_default("db_pool", "2") < 0 ||
+        config_default("app_cache_ttl", "300") < 0)
         return 1;
     /* Names the listener and pool connections in pg_stat_activity unless the operator did. */
     setenv("PGAPPNAME", "push-poll", 0);

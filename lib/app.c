@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#define APP_CACHE_SLOTS 64
+#define APP_CACHE_SLOTS 1024
 
 struct app_cache_entry {
     char key_hash[AUTH_HASH_HEX];
@@ -48,6 +48,21 @@ static bool app_cache_get(const char *hash, struct app *out)
     if (found)
         app_fix_pointers(out);
     return found;
+}
+
+void app_cache_clear(void)
+{
+    pthread_mutex_lock(&app_cache_lock);
+    for (size_t i = 0; i < APP_CACHE_SLOTS; i++)
+        app_cache[i].expires = 0;
+    pthread_mutex_unlock(&app_cache_lock);
+}
+
+bool app_cache_find(const char *key, struct app *out)
+{
+    char hash[AUTH_HASH_HEX];
+    auth_key_hash(key, hash);
+    return app_cache_get(hash, out);
 }
 
 static void app_cache_put(const char *hash, const struct app *app)

@@ -1,4 +1,5 @@
-/* app.h: an application resolved from a publish or subscribe key, with a short-lived cache. */
+/* app.h: an application resolved from a publish or subscribe key, with a cache that a TTL and
+ * app-change notifications keep fresh. */
 #ifndef PUSH_APP_H
 #define PUSH_APP_H
 
@@ -29,6 +30,12 @@ struct app {
 
 /* Sets how long a lookup is remembered (seconds, 0 = never). Call once at start-up. */
 void app_cache_init(int ttl_seconds);
+
+/* Forgets every cached lookup (an app changed). Safe from any thread. */
+void app_cache_clear(void);
+
+/* Finds the app of key in the cache only. Returns true when found (out filled). */
+bool app_cache_find(const char *key, struct app *out);
 
 /* Finds the app of key, from the cache or with push.key_lookup().
  * Returns 1 found (out filled), 0 unknown key, or -1 with *status set (503/500) on a

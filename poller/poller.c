@@ -55,6 +55,7 @@ struct poller {
     size_t nchannels;
     size_t nnodes;
     struct poller_node *calling;   /* the node whose callback runs now, or NULL */
+    void (*on_app_change)(void);   /* or NULL; set before start */
     struct poller_stats stats;
 };
 
@@ -392,6 +393,18 @@ static int poller_connect(struct poller *p)
         return -1;
     }
     PQclear(res);
+    if (p->on_app_change) {
+        res = PQexec(pg, "LISTEN push_app");
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            log_warn("poller: LISTEN push_app failed: %s", PQerrorMessage(pg));
+            PQclear(res);
+            PQfinish(pg);
+            return -1;
+        }
+        PQclear(res);
+        /* Whatever changed while nobody listened is read again. */
+        p->on_app_change();
+    }
     p->listener = pg;
     return 0;
 }
@@ -409,10 +422,16 @@ static void poller_disconnect(struct poller *p, const char *reason)
 static void poller_take_notifies(struct poller *p)
 {
     PGnotify *n;
+    bool apps_changed = false;
     while ((n = PQnotifies(p->listener)) != NULL) {
-        poller_note(p, n->extra);
+        if (strcmp(n->relname, "push_app") == 0)
+            apps_changed = true;
+        else
+            poller_note(p, n->extra);
         PQfreemem(n);
     }
+    if (apps_changed && p->on_app_change)
+        p->on_app_change();
 }
 
 /* Reads what the server sent and notes every notification. Returns 0, or -1 when the
@@ -536,6 +555,26 @@ int poller_watch(struct poller *p, struct poller_watcher *w, int64_t channel_id,
     p->nnodes++;
     pthread_mutex_unlock(&p->lock);
     return 0;
+}
+
+void poller_recheck(struct poller *p, int64_t channel_id, int64_t after)
+{
+    pthread_mutex_lock(&p->lock);
+    struct poller_channel *ch = poller_channel_find(p, channel_id);
+    if (ch) {
+        if (after < ch->head)
+            ch->head = after;
+        ch->dirty = true;
+    }
+    pthread_mutex_unlock(&p->lock);
+    uint64_t one = 1;
+    if (ch && write(p->wake_fd, &one, sizeof(one)) < 0)
+        log_warn("poller: waking the listener thread: %s", strerror(errno));
+}
+
+void poller_on_app_change(struct poller *p, void (*fn)(void))
+{
+    p->on_app_change = fn;
 }
 
 void poller_unwatch(struct poller *p, struct poller_watcher *w, int64_t channel_id)

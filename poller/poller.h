@@ -2,7 +2,8 @@
  * number of waiting clients; new rows are fetched once per channel and handed to every
  * watcher of that channel. Used by the long-poll program and the WebSocket sidecar alike.
  *
- * Publishers NOTIFY "push_message" with "<channel_id>:<seq>" after commit (sql/). */
+ * Publishers NOTIFY "push_message" with "<channel_id>:<seq>" after commit (sql/); a change to an
+ * app NOTIFYs "push_app". */
 #ifndef PUSH_POLLER_H
 #define PUSH_POLLER_H
 
@@ -66,6 +67,16 @@ bool poller_listening(struct poller *p);
  * already have). A watcher may watch many channels. Returns 0, or -1 out of memory. */
 int poller_watch(struct poller *p, struct poller_watcher *w, int64_t channel_id, int64_t head_seq)
     __attribute__((warn_unused_result));
+
+/* Asks the listener thread to fetch channel_id's rows after `after` (or after its head, when
+ * that is lower) now, as if notified: a watcher that read the head before it watched calls it
+ * so that nothing committed in between is missed. Watchers skip seqs they already have. */
+void poller_recheck(struct poller *p, int64_t channel_id, int64_t after);
+
+/* Also LISTENs on "push_app" and calls fn on the listener thread for each notification there
+ * (an app's keys, origins or limits changed), and after every reconnect (changes may have been
+ * missed). Call before poller_start. fn must not block. */
+void poller_on_app_change(struct poller *p, void (*fn)(void));
 
 /* Stops watching; after it returns, on_batch is not running and will not run for w and this
  * channel. */

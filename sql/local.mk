@@ -7,6 +7,7 @@ dist_sqlmigrations_DATA = \
 	sql/migrations/001_schema.sql \
 	sql/migrations/002_publish.sql \
 	sql/migrations/003_read_presence.sql \
-	sql/migrations/004_views.sql
+	sql/migrations/004_views.sql \
+	sql/migrations/005_app_notify.sql
 sqlexamplesdir = $(pkgdatadir)/sql/examples
 dist_sqlexamples_DATA = sql/examples/order_notify.sql

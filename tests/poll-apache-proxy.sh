@@ -22,8 +22,9 @@ for i in $(seq 20); do
     held+=($!)
 done
 sleep 2
-is "$($PSQL -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'push-poll'")" 2 \
-    "20 waiting polls: push-poll holds 2 PostgreSQL connections (listener + pool)"
+conns=$($PSQL -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'push-poll'")
+ok $(( conns >= 1 && conns <= 3 ? 0 : 1 )) \
+    "20 waiting polls: push-poll holds $conns PostgreSQL connections (listener + a pool of at most 2)"
 is "$(publish fanout "to all")" 200 "publish to the waiting polls"
 wait "${held[@]}"
 got=0

@@ -5,10 +5,14 @@
       has COUNT messages; P publishers meanwhile POST COUNT/P messages each to /push/publish.
       Prints one JSON line: how many clients got seqs 1..COUNT exactly once in order, and
       whether each publisher's messages arrived in the order it sent them.
-  fcgi SOCKET QUERY N [--then CMD]
-      Sends N FastCGI GET /push/poll?QUERY requests straight to a push-poll socket, runs CMD
-      (a shell command) while they are held, then waits for every answer. Prints one JSON
-      line with the answers' statuses and bodies summarised.
+  fcgi SOCKET QUERY N [--then CMD] [--addresses K]
+      Sends N FastCGI GET /push/poll?QUERY requests straight to a push-poll socket (REMOTE_ADDR
+      cycling over K addresses 10.0.x.y), runs CMD (a shell command) while they are held, then
+      waits for every answer. Prints one JSON line with the answers' statuses and bodies
+      summarised.
+  abandon BASE QUERY N
+      Sends N GET /push/poll?QUERY through the web server at BASE, waits until they are held,
+      then resets every connection at once (the browsers went away). Prints one JSON line.
 """
 import argparse
 import collections
@@ -133,9 +137,9 @@ def fcgi_pairs(params):
     return out
 
 
-def fcgi_request(query):
+def fcgi_request(query, address="127.0.0.1"):
     params = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/push/poll?" + query,
-              "SCRIPT_NAME": "/push/poll", "QUERY_STRING": query, "REMOTE_ADDR": "127.0.0.1",
+              "SCRIPT_NAME": "/push/poll", "QUERY_STRING": query, "REMOTE_ADDR": address,
               "SERVER_PROTOCOL": "HTTP/1.1", "GATEWAY_INTERFACE": "CGI/1.1"}
     return (fcgi_record(1, 1, struct.pack("!HB5x", 1, 0)) + fcgi_record(4, 1, fcgi_pairs(params))
             + fcgi_record(4, 1) + fcgi_record(5, 1))
@@ -168,11 +172,12 @@ def run_fcgi(args):
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     sel = selectors.DefaultSelector()
     buffers = {}
-    request = fcgi_request(args.query)
-    for _ in range(args.n):
+    requests = [fcgi_request(args.query, "10.0.%d.%d" % (k // 250, k % 250 + 1) if args.addresses else "127.0.0.1")
+                for k in range(max(args.addresses, 1))]
+    for i in range(args.n):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.connect(args.socket)
-        s.sendall(request)
+        s.sendall(requests[i % len(requests)])
         s.setblocking(False)
         buffers[s] = b""
         sel.register(s, selectors.EVENT_READ)
@@ -205,9 +210,35 @@ def run_fcgi(args):
         if a[0] == 200:
             j = json.loads(a[1])
             bodies[json.dumps([m["content"] for m in j["messages"]])] += 1
+        else:
+            bodies[a[1][:120]] += 1
     print(json.dumps({"sent": args.n, "answered": len(answers),
                       "unanswered": len(sel.get_map()), "status": statuses,
                       "messages": bodies, "seconds": round(time.time() - sent, 1)}))
+
+
+def run_abandon(args):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    url = urllib.parse.urlsplit(args.base)
+    request = ("GET /push/poll?%s HTTP/1.1\r\nHost: %s\r\n\r\n" % (args.query, url.netloc)).encode()
+    sockets = []
+    for _ in range(args.n):
+        s = socket.create_connection((url.hostname, url.port))
+        s.sendall(request)
+        sockets.append(s)
+    time.sleep(args.settle)
+    early = 0
+    for s in sockets:
+        s.setblocking(False)
+        try:
+            if s.recv(1):
+                early += 1
+        except BlockingIOError:
+            pass
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+    print(json.dumps({"sent": args.n, "answered_before_reset": early}))
 
 
 def main():
@@ -229,8 +260,14 @@ def main():
     fp.add_argument("n", type=int)
     fp.add_argument("--then")
     fp.add_argument("--deadline", type=float, default=50)
+    fp.add_argument("--addresses", type=int, default=0)
+    ab = sub.add_parser("abandon")
+    ab.add_argument("base")
+    ab.add_argument("query")
+    ab.add_argument("n", type=int)
+    ab.add_argument("--settle", type=float, default=2)
     args = ap.parse_args()
-    run_loop(args) if args.mode == "loop" else run_fcgi(args)
+    {"loop": run_loop, "fcgi": run_fcgi, "abandon": run_abandon}[args.mode](args)
 
 
 if __name__ == "__main__":

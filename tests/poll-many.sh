@@ -1,41 +1,71 @@
 #!/usr/bin/env bash
-# tests/poll-many.sh: one push-poll process holds 1000 polls on 1 LISTEN connection + 1 pool
-# connection, one publish answers all of them, and SIGTERM answers every held poll at once.
+# tests/poll-many.sh: one push-poll process with its default 8 threads holds 10,000 polls (or
+# as many as the open-files limit allows) on 1 LISTEN connection + its pool, one publish
+# answers all of them, the per-address cap refuses the excess with 429, and SIGTERM answers
+# every held poll at once.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/poll-common.sh"
 
-[ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 2400 ] || skip_all "needs 2400 open files (hard limit $(ulimit -Hn))"
+hard=$(ulimit -Hn)
+[ "$hard" = unlimited ] && hard=1000000
+N=$(( hard - 300 < 10000 ? hard - 300 : 10000 ))
+[ "$N" -ge 1000 ] || skip_all "needs 1300 open files (hard limit $hard)"
 start_postgres || bail "PostgreSQL did not start"
 poll_setup
-unset PUSH_DB_POOL PUSH_THREADS PGAPPNAME
+unset PUSH_DB_POOL PUSH_THREADS PGAPPNAME PUSH_POLL_MAX_PER_ADDRESS PUSH_POLL_MAX_HELD
 SOCK=$T/push-poll.sock
-"$top_builddir/fcgi/push-poll" --socket "$SOCK" --threads 1100 >"$T/push-poll.log" 2>&1 &
+"$top_builddir/fcgi/push-poll" --socket "$SOCK" >"$T/push-poll.log" 2>&1 &
 POLL_PID=$!
 track_pid $POLL_PID
 wait_for test -S "$SOCK" || { cat "$T/push-poll.log" >&2; bail "push-poll did not start"; }
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$POLL_PID/status"; }
+threads() { awk '/^Threads/ { print $2 }' "/proc/$POLL_PID/status"; }
+# Warm the channel so that every poll is answered from memory.
+$POLL_CLIENTS fcgi "$SOCK" "appkey=$S&channel=crowd&timeout=0" 1 >/dev/null
+rss0=$(rss)
 
-# Run while the polls are held: wait until all 1000 are accepted and the pool has been idle
-# for a second (every poll has done its queries and waits), count connections, publish.
+# Run while the polls are held: wait until all are accepted, count descriptors, threads,
+# connections and memory, publish.
 cat >"$T/then.sh" <<EOT
-for i in \$(seq 300); do
+for i in \$(seq 600); do
     fds=\$(ls /proc/$POLL_PID/fd | wc -l)
-    idle=\$($PSQL -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'push-poll' AND state = 'idle' AND state_change < now() - interval '1 second'")
-    [ "\$fds" -ge 1000 ] && [ "\$idle" -ge 2 ] && break
+    [ "\$fds" -ge $N ] && break
     sleep 0.1
 done
-echo "\$fds" >"$T/fds"
+sleep 1
+echo "\$(ls /proc/$POLL_PID/fd | wc -l) \$(awk '/^VmRSS/ { print \$2 }' /proc/$POLL_PID/status) \$(awk '/^Threads/ { print \$2 }' /proc/$POLL_PID/status)" >"$T/held"
 $PSQL -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'push-poll'" >"$T/conns"
 $PSQL -c "SELECT push.publish('$P', 'crowd', 'hello all')" >/dev/null
 EOT
-out=$($POLL_CLIENTS fcgi "$SOCK" "appkey=$S&channel=crowd&timeout=40" 1000 --then "bash $T/then.sh")
-diag "1000 polls: $out (push-poll had $(cat "$T/fds") descriptors open)"
-ok $(( $(cat "$T/fds") >= 1000 ? 0 : 1 )) "push-poll held 1000 requests at once"
-is "$(cat "$T/conns")" 2 "while 1000 polls wait, push-poll holds 2 PostgreSQL connections (listener + pool)"
-is "$(echo "$out" | json 'j["answered"], j["status"].get("200")')" "1000 1000" "all 1000 polls answered 200"
-is "$(echo "$out" | json 'j["messages"].get(json.dumps(["hello all"]))')" 1000 "each got the one published message"
+out=$($POLL_CLIENTS fcgi "$SOCK" "appkey=$S&channel=crowd&timeout=50" "$N" --addresses 20 --deadline 90 --then "bash $T/then.sh")
+read -r fds rss1 nthreads <"$T/held"
+diag "$N polls: $out"
+diag "held: $fds descriptors, $nthreads threads, RSS $rss0 -> $rss1 KiB: $(( (rss1 - rss0) * 1024 / N )) bytes per held poll"
+ok $(( fds >= N ? 0 : 1 )) "push-poll held $N requests at once ($fds descriptors)"
+ok $(( nthreads < 20 ? 0 : 1 )) "with $nthreads threads: a held poll costs no thread"
+conns=$(cat "$T/conns")
+ok $(( conns >= 1 && conns <= 3 ? 0 : 1 )) "while $N polls wait, push-poll holds $conns PostgreSQL connections (listener + a pool of at most 2)"
+is "$(echo "$out" | json 'j["answered"], j["status"].get("200")')" "$N $N" "all $N polls answered 200"
+is "$(echo "$out" | json 'j["messages"].get(json.dumps(["hello all"]))')" "$N" "each got the one published message"
+
+# The per-address cap: the excess of one address is refused with 429, others still wait.
+kill $POLL_PID; wait $POLL_PID 2>/dev/null
+PUSH_POLL_MAX_PER_ADDRESS=5 "$top_builddir/fcgi/push-poll" --socket "$SOCK.2" >"$T/push-poll.2.log" 2>&1 &
+POLL_PID=$!
+track_pid $POLL_PID
+wait_for test -S "$SOCK.2" || { cat "$T/push-poll.2.log" >&2; bail "push-poll did not start"; }
+out=$($POLL_CLIENTS fcgi "$SOCK.2" "appkey=$S&channel=crowd&timeout=2" 8 --deadline 20)
+diag "cap 5, 8 polls from one address: $out"
+is "$(echo "$out" | json 'j["status"].get("200"), j["status"].get("429")')" "5 3" \
+    "cap 5 per address: 5 held (then answered 200), 3 refused with 429"
+like "$(echo "$out" | json 'list(j["messages"].keys())')" 'too many polls held for this address' \
+    "the 429 says why"
+out=$($POLL_CLIENTS fcgi "$SOCK.2" "appkey=$S&channel=crowd&timeout=2" 20 --addresses 4 --deadline 20)
+is "$(echo "$out" | json 'j["status"].get("200"), j["status"].get("429")')" "20 None" \
+    "20 polls from 4 addresses (5 each) are all held"
 
 # SIGTERM: held polls answer now (empty) instead of at their 55 s timeout.
-out=$($POLL_CLIENTS fcgi "$SOCK" "appkey=$S&channel=crowd&since=crowd:1&timeout=55" 50 \
+out=$($POLL_CLIENTS fcgi "$SOCK.2" "appkey=$S&channel=crowd&since=crowd:1&timeout=55" 50 --addresses 10 \
     --then "sleep 2; kill -TERM $POLL_PID")
 diag "SIGTERM: $out"
 is "$(echo "$out" | json 'j["answered"], j["status"].get("200"), j["messages"].get("[]")')" "50 50 50" \
