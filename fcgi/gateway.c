@@ -166,27 +166,49 @@ static void gateway_stdout(struct buf *out, int request_id, const char *data, si
     }
 }
 
+/* Writes all of out to fd. Returns 0, or -1 (the peer is gone or stuck past the send timeout). */
+static int gateway_write_all(int fd, const struct buf *out)
+{
+    for (size_t done = 0; done < out->len;) {
+        ssize_t n = write(fd, out->data + done, out->len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            log_debug("held request: answer not sent: %s", n < 0 ? strerror(errno) : "short write");
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+int gateway_start_answer(struct gateway_held *held)
+{
+    struct buf head = BUF_INIT, out = BUF_INIT;
+    buf_printf(&head, "Status: %d\r\n%s\r\n", held->reply.status, buf_str(&held->reply.headers));
+    gateway_stdout(&out, held->request_id, head.data, head.len);
+    int rc = gateway_write_all(held->fd, &out);
+    held->headers_sent = true;
+    buf_free(&head);
+    buf_free(&out);
+    return rc;
+}
+
 void gateway_answer(struct gateway_held *held)
 {
     struct buf head = BUF_INIT, out = BUF_INIT;
-    buf_printf(&head, "Status: %d\r\n%sContent-Length: %zu\r\n\r\n", held->reply.status,
-               buf_str(&held->reply.headers), held->reply.body.len);
-    gateway_stdout(&out, held->request_id, head.data, head.len);
+    if (!held->headers_sent) {
+        buf_printf(&head, "Status: %d\r\n%sContent-Length: %zu\r\n\r\n", held->reply.status,
+                   buf_str(&held->reply.headers), held->reply.body.len);
+        gateway_stdout(&out, held->request_id, head.data, head.len);
+    }
     if (!held->head)
         gateway_stdout(&out, held->request_id, held->reply.body.data, held->reply.body.len);
     gateway_record(&out, FCGI_STDOUT, held->request_id, "", 0);
     static const char complete[8] = { 0, 0, 0, 0, FCGI_REQUEST_COMPLETE, 0, 0, 0 };
     gateway_record(&out, FCGI_END_REQUEST, held->request_id, complete, sizeof(complete));
-    for (size_t done = 0; done < out.len;) {
-        ssize_t n = write(held->fd, out.data + done, out.len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            log_debug("held request: answer not sent: %s", n < 0 ? strerror(errno) : "short write");
-            break;
-        }
-        done += (size_t)n;
-    }
+    if (gateway_write_all(held->fd, &out) < 0)
+        log_debug("held request from %s: the answer was not delivered", held->remote_addr);
     buf_free(&head);
     buf_free(&out);
     gateway_drop(held);

@@ -35,6 +35,7 @@ struct gateway_held {
                                 * client went away (lighttpd closes it) */
     bool head;                 /* HEAD: no body is sent */
     int request_id;            /* the FastCGI request id the answer carries */
+    bool headers_sent;         /* gateway_start_answer wrote the status and headers */
 };
 
 /* Fills reply for req. Runs on a worker thread; may block (long-poll). */
@@ -70,7 +71,14 @@ int gateway_main(const struct gateway_program *program, int argc, char **argv);
  * the request cannot be held (its input failed; the handler replies as usual). */
 struct gateway_held *gateway_hold(struct request *req, struct reply *reply);
 
-/* Writes held->reply, ends the request and frees held. Safe from any thread. */
+/* Sends the status and headers of held->reply now, the body to follow with gateway_answer
+ * (without Content-Length). The web server then relays the headers and watches the browser's
+ * connection (lighttpd with server.stream-response-body: a reset browser closes the FastCGI
+ * connection at once). Returns 0, or -1 when the connection failed. */
+int gateway_start_answer(struct gateway_held *held) __attribute__((warn_unused_result));
+
+/* Writes held->reply (its body only after gateway_start_answer), ends the request and frees
+ * held. Safe from any thread. */
 void gateway_answer(struct gateway_held *held);
 
 /* Ends the request without an answer (its client is gone): closes the connection, frees held. */

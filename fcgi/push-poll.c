@@ -569,6 +569,11 @@ static int poll_hold(struct poll_request *pr, struct request *req, struct reply 
         poll_request_free(pr);
         return 0;
     }
+    /* Every held poll ends 200 (JSONP too): the headers go now, so that the web server
+     * relays them and watches the browser, whose going away then closes our connection. */
+    reply_json_headers(&gw->reply, gw->callback[0] ? gw->callback : NULL);
+    if (gateway_start_answer(gw) < 0)
+        log_debug("poll: the web server's connection failed while holding");
     /* A message may have arrived between reading the ring and linking. */
     bool now = poll_ready(pr) && held_claim(&pr->held);
     if (now)

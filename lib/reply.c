@@ -35,16 +35,25 @@ static void append_js_safe(struct buf *out, const char *json)
     }
 }
 
+void reply_json_headers(struct reply *r, const char *callback)
+{
+    reply_header(r, "Cache-Control", "no-store");
+    if (callback) {
+        reply_header(r, "Content-Type", "application/javascript; charset=utf-8");
+        reply_header(r, "X-Content-Type-Options", "nosniff");
+    } else {
+        reply_header(r, "Content-Type", "application/json; charset=utf-8");
+    }
+}
+
 void reply_json(struct reply *r, struct json_object *obj, const char *callback)
 {
     struct json_object *code = NULL;
     r->status = json_object_object_get_ex(obj, "code", &code) ? json_object_get_int(code) : 200;
-    reply_header(r, "Cache-Control", "no-store");
+    reply_json_headers(r, callback);
     buf_reset(&r->body);
     if (callback) {
         r->status = 200;
-        reply_header(r, "Content-Type", "application/javascript; charset=utf-8");
-        reply_header(r, "X-Content-Type-Options", "nosniff");
         buf_printf(&r->body, "/**/%s(", callback);
         struct buf json = BUF_INIT;
         reply_serialize(obj, &json);
@@ -52,7 +61,6 @@ void reply_json(struct reply *r, struct json_object *obj, const char *callback)
         buf_free(&json);
         buf_puts(&r->body, ");");
     } else {
-        reply_header(r, "Content-Type", "application/json; charset=utf-8");
         reply_serialize(obj, &r->body);
     }
     json_object_put(obj);

@@ -23,6 +23,9 @@ struct reply {
  * X-Content-Type-Options: nosniff. */
 void reply_json(struct reply *r, struct json_object *obj, const char *callback);
 
+/* The headers reply_json adds (for a body that follows later). */
+void reply_json_headers(struct reply *r, const char *callback);
+
 /* {"code": code, "content": content} through reply_json. */
 void reply_error(struct reply *r, int code, const char *content, const char *callback);
 

@@ -94,7 +94,7 @@ start_postgres() {
 
 pg_start() {
     runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$T/pg/postgres.log" -w -t 30 \
-        -o "-k $PG_SOCKET_DIR -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+        -o "-k $PG_SOCKET_DIR -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ${PG_EXTRA_OPTS:-}" \
         start >/dev/null || { cat "$T/pg/postgres.log" >&2; return 1; }
 }
 

@@ -26,7 +26,7 @@ API_TESTS = tests/programs.sh tests/pushctl.sh tests/api.sh tests/publish-concur
 check_PROGRAMS += tests/poller-check
 tests_poller_check_LDADD = $(POLLER_LIBS) $(PUSH_LIBS)
 POLL_TESTS = tests/poller.sh tests/poll-lighttpd.sh tests/poll-apache-fcgid.sh \
-	tests/poll-apache-proxy.sh tests/poll-many.sh
+	tests/poll-apache-proxy.sh tests/poll-many.sh tests/poll-ring.sh tests/poll-abandon.sh
 EXTRA_DIST += tests/poll-common.sh tests/poll-clients.py tests/apache.sh
 
 # The WebSocket and SSE sidecar, with a C load client for the 5,000-subscriber test.

@@ -10,9 +10,10 @@
       cycling over K addresses 10.0.x.y), runs CMD (a shell command) while they are held, then
       waits for every answer. Prints one JSON line with the answers' statuses and bodies
       summarised.
-  abandon BASE QUERY N
-      Sends N GET /push/poll?QUERY through the web server at BASE, waits until they are held,
-      then resets every connection at once (the browsers went away). Prints one JSON line.
+  abandon BASE QUERY N [--settle S] [--then CMD]
+      Sends N GET /push/poll?QUERY through the web server at BASE, waits S seconds and runs CMD
+      while they are held, then resets every connection at once (the browsers went away).
+      Prints one JSON line.
 """
 import argparse
 import collections
@@ -228,11 +229,13 @@ def run_abandon(args):
         s.sendall(request)
         sockets.append(s)
     time.sleep(args.settle)
+    if args.then:
+        subprocess.run(args.then, shell=True, check=False)
     early = 0
     for s in sockets:
         s.setblocking(False)
         try:
-            if s.recv(1):
+            if b'"messages"' in s.recv(65536):
                 early += 1
         except BlockingIOError:
             pass
@@ -266,6 +269,7 @@ def main():
     ab.add_argument("query")
     ab.add_argument("n", type=int)
     ab.add_argument("--settle", type=float, default=2)
+    ab.add_argument("--then")
     args = ap.parse_args()
     {"loop": run_loop, "fcgi": run_fcgi, "abandon": run_abandon}[args.mode](args)
 
