@@ -28,6 +28,9 @@ tests_poller_check_LDADD = $(POLLER_LIBS) $(PUSH_LIBS)
 POLL_TESTS = tests/poller.sh tests/poll-lighttpd.sh tests/poll-apache-fcgid.sh \
 	tests/poll-apache-proxy.sh tests/poll-many.sh tests/poll-ring.sh tests/poll-abandon.sh
 EXTRA_DIST += tests/poll-common.sh tests/poll-clients.py tests/apache.sh
+# The long-poll load client (hold, abandon, follow), also bench/poll.sh's.
+check_PROGRAMS += tests/poll-load
+tests_poll_load_LDADD = $(JSONC_LIBS)
 
 # The WebSocket and SSE sidecar, with a C load client for the 5,000-subscriber test.
 check_PROGRAMS += tests/ws-load
