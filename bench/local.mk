@@ -11,3 +11,8 @@ bench: all
 .PHONY: bench
 # bench/ws-fanout.sh drives the sidecar with the test suite's load client.
 bench: tests/ws-load
+# bench/poll.sh: the long-poll load client and the floor, a constant-reply FastCGI responder.
+check_PROGRAMS += bench/fcgi-const
+bench_fcgi_const_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
+bench_fcgi_const_LDADD = $(FCGI_LIBS)
+bench: tests/poll-load bench/fcgi-const

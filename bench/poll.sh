@@ -1,51 +1,347 @@
 #!/usr/bin/env bash
-# bench/poll.sh: long-poll fan-out through lighttpd and push-poll: N clients follow their
-# cursors while messages are published every 20 ms; prints delivery latency (commit time in
-# the message to receipt) and totals. Figures only; the clients are Python threads on the same
-# machine, so at hundreds of clients their own cost is part of the latency.
+# bench/poll.sh: long-poll fan-out of this project (lighttpd + push-poll + PostgreSQL) next to
+# Nchan (nginx, one worker) and the floor (lighttpd + bench/fcgi-const, a constant reply), all
+# driven by tests/poll-load from one epoll loop on 127.0.0.x; then held polls' memory and
+# abandoned polls. Prints one table and one JSON line.
+#
+# Nchan gets one nginx worker, as lighttpd is one event loop; push-poll and PostgreSQL are
+# extra processes on push's side, and their CPU is counted. BENCH_SECONDS (default 10) is each
+# workload's length, NCHAN_WORKERS (default 1) nginx's workers. Every figure comes from this
+# run on this machine: compare rows, not machines.
 . "$(dirname "$0")/../tests/lib.sh"
+. "$top_srcdir/scripts/setup.sh"
+
+SECONDS_EACH=${BENCH_SECONDS:-10}
+RATE=10
+SIZES="400 2000"
+NCHAN_WORKERS=${NCHAN_WORKERS:-1}
+LOAD="$top_builddir/tests/poll-load"
+CONST="$top_builddir/bench/fcgi-const"
+[ -x "$LOAD" ] && [ -x "$CONST" ] || { echo "tests/poll-load or bench/fcgi-const not built (make bench builds them)"; exit 1; }
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+R=$T/results
+mkdir -p "$R"
+# Each run gets source addresses of its own (127.0.0.$NEXT_SOURCE on): polls a run leaves
+# behind never count against the next run's per-address limit.
+NEXT_SOURCE=1
+
+# sources N: sets SRC to the --sources and --source-base options for N connections, at most
+# 1000 per address, and moves NEXT_SOURCE past them.
+sources() {
+    local k=$(( ($1 + 1000) / 1000 ))
+    SRC="--sources $k --source-base $NEXT_SOURCE"
+    NEXT_SOURCE=$((NEXT_SOURCE + k))
+}
+
+# child_pid PARENT NAME: the pid of PARENT's child called NAME.
+child_pid() {
+    local c
+    for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+        [ "$(cat /proc/"$c"/comm 2>/dev/null)" = "$2" ] && { echo "$c"; return 0; }
+    done
+    return 1
+}
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' /proc/"$1"/status; }
+
+# log_summary LOG: its three most frequent messages (times and details cut), with counts.
+log_summary() {
+    sed -E 's/^[-0-9]+ [0-9:]+: //; s/(socket|for|write-offset|failed): .*/\1 .../' "$1" 2>/dev/null |
+        grep -v 'server st' | sort | uniq -c | sort -rn | head -3
+}
+
+# start_nchan: nginx with the nchan module on a free port, config and logs under $T/nginx.
+# Sets NCHAN_BASE and NCHAN_PID.
+start_nchan() {
+    local port
+    port=$(free_port)
+    mkdir -p "$T/nginx"
+    cat >"$T/nginx/nginx.conf" <<EOF
+load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
+daemon off;
+master_process on;
+worker_processes $NCHAN_WORKERS;
+worker_rlimit_nofile 20000;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log warn;
+events { worker_connections 16000; }
+http {
+  access_log $T/nginx/access.log;
+  client_body_temp_path $T/nginx/body;
+  proxy_temp_path $T/nginx/proxy;
+  fastcgi_temp_path $T/nginx/fastcgi;
+  uwsgi_temp_path $T/nginx/uwsgi;
+  scgi_temp_path $T/nginx/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    location = /health { return 200 "ok\n"; }
+    location ~ ^/sub/([\w.-]+)\$ {
+      nchan_subscriber longpoll;
+      nchan_channel_id \$1;
+    }
+    location ~ ^/pub/([\w.-]+)\$ {
+      nchan_publisher;
+      nchan_channel_id \$1;
+      nchan_message_buffer_length 1000;
+      nchan_message_timeout 10m;
+    }
+  }
+}
+EOF
+    nginx -e "$T/nginx/error.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" >"$T/nginx/stderr.log" 2>&1 &
+    NCHAN_PID=$!
+    track_pid $NCHAN_PID
+    NCHAN_BASE="http://127.0.0.1:$port"
+    wait_for curl -sf -o /dev/null "$NCHAN_BASE/health" || { cat "$T/nginx/"*.log >&2; return 1; }
+}
+
+# start_floor: a second lighttpd with fcgi-const under /const, set up like push-poll's entry in
+# conf/lighttpd.conf. Sets FLOOR_BASE and FLOOR_PID.
+start_floor() {
+    local port
+    port=$(free_port)
+    mkdir -p "$T/floor"
+    cat >"$T/floor/lighttpd.conf" <<EOF
+server.modules += ( "mod_fastcgi", "mod_accesslog" )
+server.bind = "127.0.0.1"
+server.port = $port
+server.document-root = "$T/floor"
+server.errorlog = "$T/floor/error.log"
+accesslog.filename = "$T/floor/access.log"
+server.pid-file = "$T/floor/lighttpd.pid"
+server.max-connections = 4096
+server.max-fds = 16384
+server.max-read-idle = 120
+server.max-write-idle = 120
+fastcgi.server = (
+  "/const" => ((
+    "socket" => "$T/floor/fcgi-const.sock",
+    "bin-path" => "$CONST",
+    # Back-to-back clients queue here: 2,000 of them overflow the default 1,024 (answered 500).
+    "listen-backlog" => 4096,
+    "check-local" => "disable",
+    "max-procs" => 1,
+    "min-procs" => 1,
+    "connect-timeout" => 5,
+    "fix-root-scriptname" => "enable",
+  )),
+)
+EOF
+    lighttpd -D -f "$T/floor/lighttpd.conf" >"$T/floor/stderr.log" 2>&1 &
+    FLOOR_PID=$!
+    track_pid $FLOOR_PID
+    FLOOR_BASE="http://127.0.0.1:$port"
+    wait_for curl -sf -o /dev/null "$FLOOR_BASE/const" || { cat "$T/floor/"*.log >&2; return 1; }
+}
+
+# follow TARGET SUBSCRIBERS SECONDS OUT: one tests/poll-load follow run; its JSON goes to OUT.
+follow() {
+    local target=$1 n=$2 secs=$3 out=$4 channel="bench-$1-$2-$RANDOM"
+    sources "$n"
+    # shellcheck disable=SC2086 # $SRC is two options
+    case $target in
+    push)
+        "$LOAD" follow --kind push --poll-url-prefix "$BASE/push/poll?appkey=$SUBSCRIBE_KEY&timeout=25" \
+            --channel "$channel" --subscribers "$n" --rate $RATE --seconds "$secs" --drain 3 --deadline 20 $SRC \
+            --publish "$BASE/push/publish" --publish-key "$PUBLISH_KEY" --pids "$PUSH_PID+,$PG_PID+" ;;
+    nchan)
+        "$LOAD" follow --kind nchan --poll-url-prefix "$NCHAN_BASE/sub/" --channel "$channel" \
+            --subscribers "$n" --rate $RATE --seconds "$secs" --drain 3 --deadline 20 $SRC --publish "$NCHAN_BASE/pub/" \
+            --pids "$NCHAN_PID+" ;;
+    floor)
+        "$LOAD" follow --kind const --poll-url-prefix "$FLOOR_BASE/const" --channel "$channel" \
+            --subscribers "$n" --seconds "$secs" --deadline 20 $SRC --pids "$FLOOR_PID+" ;;
+    esac >"$out" 2>"$out.err" || echo '{}' >"$out"
+    [ -s "$out" ] || echo '{}' >"$out"
+}
+
+if ! setup_packages nginx-light libnginx-mod-nchan >"$T/packages.log" 2>&1 ||
+    [ ! -f /usr/lib/nginx/modules/ngx_nchan_module.so ]; then
+    echo "nginx-light or libnginx-mod-nchan could not be installed: no Nchan column" >&2
+    NO_NCHAN=1
+fi
 start_postgres >/dev/null || exit 1
 start_lighttpd >/dev/null || exit 1
-create_app bench
+create_app bench || exit 1
+PUSH_PID=$(cat "$T/lighttpd/lighttpd.pid")
+PG_PID=$(head -1 "$PGDATA_DIR/postmaster.pid")
+targets="push"
+if [ -z "${NO_NCHAN:-}" ]; then
+    start_nchan || exit 1
+    targets="$targets nchan"
+fi
+start_floor || exit 1
+targets="$targets floor"
 
-for clients in 1 100 400; do
-$PY - "$BASE" "$SUBSCRIBE_KEY" "$PUBLISH_KEY" "$clients" <<'PY'
-import json, sys, threading, time, urllib.parse, urllib.request
-base, skey, pkey, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-channel, total = "poll-bench-%d" % n, 50
-latencies, counts, lock = [], [0] * n, threading.Lock()
-ready = threading.Barrier(n + 1)
-def client(i):
-    cursor = channel + ":0"
-    first = True
-    while counts[i] < total:
-        q = urllib.parse.urlencode({"appkey": skey, "channel": channel, "since": cursor, "timeout": 20})
-        if first:
-            ready.wait()
-            first = False
-        with urllib.request.urlopen(base + "/push/poll?" + q, timeout=30) as r:
-            j = json.load(r)
-        now = time.time() * 1000
-        with lock:
-            for m in j["messages"]:
-                latencies.append(now - m["time"])
-        counts[i] += len(j["messages"])
-        cursor = j["cursor"]
-threads = [threading.Thread(target=client, args=(i,)) for i in range(n)]
-for t in threads: t.start()
-ready.wait()
-time.sleep(0.5)
-start = time.time()
-for k in range(total):
-    data = urllib.parse.urlencode({"appkey": pkey, "channel": channel, "content": "m%d" % k}).encode()
-    urllib.request.urlopen(base + "/push/publish", data, timeout=10).read()
-    time.sleep(0.02)
-for t in threads: t.join()
-elapsed = time.time() - start
-latencies.sort()
-pick = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))]
-print("%4d long-poll clients, %d messages every 20 ms: %6d deliveries in %.2f s, lost %d, "
-      "latency p50 %.0f ms, p99 %.0f ms, max %.0f ms"
-      % (n, total, len(latencies), elapsed, n * total - sum(counts), pick(0.5), pick(0.99), latencies[-1]))
-PY
+# Warm-up (not reported): prepared statements, the key cache, first connections.
+for t in $targets; do follow "$t" 20 1 "$T/warm.$t"; done
+
+# Fan-out: the same subscribers, rate and length for every target; fresh channels each run.
+for n in $SIZES; do
+    for t in $targets; do follow "$t" "$n" "$SECONDS_EACH" "$R/follow.$t.$n"; done
 done
+log_summary "$T/lighttpd/error.log" >"$R/push.log"
+
+# Held polls: as many as one lighttpd can pass to one push-poll within the open-files limit.
+# Each held poll is two of lighttpd's descriptors (the client and the FastCGI connection) and
+# lighttpd stops accepting at 90% of server.max-fds: (0.9 x 20,000 - 400 spare) / 2 = 8,800.
+# conf/lighttpd.conf's own connection cap is lifted for this instance only; the publish goes
+# through the first lighttpd so that it cannot queue behind the held polls.
+HARD=$(ulimit -Hn)
+[ "$HARD" = unlimited ] && HARD=20000
+HOLD=$(( (HARD * 9 / 10 - 400) / 2 ))
+[ "$HOLD" -gt 10000 ] && HOLD=10000
+mkdir -p "$T/hold"
+cat >"$T/hold/lighttpd.conf" <<EOF
+include "$top_srcdir/conf/lighttpd.conf"
+server.max-connections := $((HOLD + 100))
+server.max-fds := $HARD
+EOF
+HOLD_PORT=$(free_port)
+PUSH_HTTP_PORT=$HOLD_PORT PUSH_RUN_DIR=$T/hold lighttpd -D -f "$T/hold/lighttpd.conf" >"$T/hold/stderr.log" 2>&1 &
+HOLD_LIGHTTPD=$!
+track_pid $HOLD_LIGHTTPD
+HOLD_BASE="http://127.0.0.1:$HOLD_PORT"
+echo '{}' >"$R/hold"
+if wait_for curl -sf -o /dev/null "$HOLD_BASE/push/status" &&
+    "$LOAD" hold "$HOLD_BASE/push/poll?appkey=$SUBSCRIBE_KEY&channel=warm&timeout=55" 20 --deadline 10 \
+        --then "curl -s -o /dev/null -d appkey=$PUBLISH_KEY -d channel=warm -d content=w $BASE/push/publish" \
+        >/dev/null 2>&1 &&
+    HOLD_POLL=$(child_pid $HOLD_LIGHTTPD push-poll); then
+    echo "$(rss_kb "$HOLD_POLL") $(rss_kb $HOLD_LIGHTTPD)" >"$T/hold/rss.before"
+    cat >"$T/hold/then.sh" <<EOF
+# Waits until push-poll's descriptors stop growing (every poll accepted), notes memory, publishes.
+last=-1 same=0
+for i in \$(seq 200); do
+    fds=\$(ls /proc/$HOLD_POLL/fd | wc -l)
+    [ "\$fds" = "\$last" ] && same=\$((same + 1)) || same=0
+    [ "\$fds" -ge $HOLD ] || [ "\$same" -ge 10 ] && break
+    last=\$fds
+    sleep 0.1
+done
+echo "\$(awk '/^VmRSS:/ {print \$2}' /proc/$HOLD_POLL/status) \$(awk '/^VmRSS:/ {print \$2}' /proc/$HOLD_LIGHTTPD/status) \$fds" >"$T/hold/rss.during"
+curl -s -o /dev/null -d appkey=$PUBLISH_KEY -d channel=crowd -d content=hello $BASE/push/publish
+EOF
+    sources "$HOLD"
+    # shellcheck disable=SC2086 # $SRC is two options
+    "$LOAD" hold "$HOLD_BASE/push/poll?appkey=$SUBSCRIBE_KEY&channel=crowd&timeout=55" "$HOLD" $SRC \
+        --then "bash $T/hold/then.sh" --deadline 30 >"$R/hold" 2>"$R/hold.err" || echo '{}' >"$R/hold"
+fi
+kill "$HOLD_LIGHTTPD" 2>/dev/null
+log_summary "$T/hold/error.log" >"$R/hold.log"
+
+# Abandoned polls: 600 held polls from one address reset at once; how soon does a fresh poll
+# from another address get its answer?
+"$LOAD" abandon "$BASE/push/poll?appkey=$SUBSCRIBE_KEY&channel=gone&timeout=55" 600 --sources 1 --source-base $NEXT_SOURCE \
+    --probe "$BASE/push/poll?appkey=$SUBSCRIBE_KEY&channel=fresh&timeout=0" --deadline 20 \
+    >"$R/abandon" 2>"$R/abandon.err" || echo '{}' >"$R/abandon"
+
+$PY - "$R" "$SECONDS_EACH" "$RATE" "$SIZES" "$targets" "$HOLD" "$NCHAN_WORKERS" "$T/hold" "$NEXT_SOURCE" <<'PY'
+import json, os, sys
+r, secs, rate, sizes, targets, hold_n, workers, hold_dir, abandon_source = sys.argv[1:10]
+sizes, targets = sizes.split(), targets.split()
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.loads(f.read() or "{}")
+    except (OSError, ValueError):
+        return {}
+
+def read_numbers(path):
+    try:
+        with open(path) as f:
+            return [int(x) for x in f.read().split()]
+    except (OSError, ValueError):
+        return []
+
+follow = {t: {n: load(os.path.join(r, "follow.%s.%s" % (t, n))) for n in sizes} for t in targets}
+print("Long-poll fan-out: one channel, %s msg/s for %s s, tests/poll-load on 127.0.0.x; Nchan: nginx, "
+      "%s worker; CPU: all server processes (push: lighttpd, push-poll, push-api, PostgreSQL)" % (rate, secs, workers))
+head = "%-6s %5s %15s %6s %5s %5s %8s %8s %8s %7s %7s  %s" % (
+    "target", "subs", "delivered/exp", "lost", "dup", "ooo", "p50 ms", "p99 ms", "max ms", "us/msg", "us/req",
+    "CPU ms by process")
+print(head)
+print("-" * len(head))
+for n in sizes:
+    for t in targets:
+        j = follow[t][n]
+        cpu = j.get("cpu", {})
+        lat = j.get("latency_ms", {})
+        procs = " ".join("%s %s" % kv for kv in sorted(cpu.get("processes", {}).items(), key=lambda kv: -kv[1]))
+        if not j:
+            print("%-6s %5s  (no result)" % (t, n))
+        elif t == "floor":
+            print("%-6s %5s %15s %6s %5s %5s %8.2f %8.2f %8.2f %7s %7.1f  %s" % (
+                t, n, "%d req/s" % j.get("requests_per_s", 0), "-", "-", "-", lat.get("p50", 0), lat.get("p99", 0),
+                lat.get("max", 0), "-", cpu.get("per_request_us", 0), procs))
+        else:
+            print("%-6s %5s %15s %6d %5d %5d %8.2f %8.2f %8.2f %7.1f %7.1f  %s" % (
+                t, n, "%d/%d" % (j.get("delivered", 0), j.get("expected", 0)), j.get("lost", 0), j.get("duplicated", 0),
+                j.get("out_of_order", 0), lat.get("p50", 0), lat.get("p99", 0), lat.get("max", 0),
+                cpu.get("per_delivery_us", 0), cpu.get("per_poll_us", 0), procs))
+        odd = {k: v for k, v in j.get("status", {}).items() if k not in ("200", "304")}
+        if odd:
+            print("%13s answers other than 200: %s" % ("", json.dumps(odd)))
+        if j.get("errors"):
+            print("%13s connection errors %d: %s" % ("", j["errors"], json.dumps(j.get("error_kinds", {}))))
+print("(CPU of every server process per message delivered and per HTTP request answered; floor: the same clients "
+      "re-polling a constant FastCGI reply back to back, latency = request time)")
+
+def print_log(name, label):
+    try:
+        with open(os.path.join(r, name)) as f:
+            for line in f.read().splitlines():
+                print("      %s: %s" % (label, line.strip()[:150]))
+    except OSError:
+        pass
+
+print_log("push.log", "push's lighttpd error.log")
+
+def ratio(a, b):
+    return round(a / b, 1) if a and b else None
+
+ratios = {}
+for n in sizes:
+    push = follow.get("push", {}).get(n, {})
+    pc = push.get("cpu", {}).get("per_delivery_us", 0)
+    row = {}
+    if "nchan" in follow:
+        nc = follow["nchan"][n]
+        row["push/nchan cpu per message"] = ratio(pc, nc.get("cpu", {}).get("per_delivery_us", 0))
+        row["push/nchan p50"] = ratio(push.get("latency_ms", {}).get("p50", 0), nc.get("latency_ms", {}).get("p50", 0))
+        row["push/nchan p99"] = ratio(push.get("latency_ms", {}).get("p99", 0), nc.get("latency_ms", {}).get("p99", 0))
+    row["push/floor cpu per request"] = ratio(push.get("cpu", {}).get("per_poll_us", 0),
+                                              follow["floor"][n].get("cpu", {}).get("per_request_us", 0))
+    ratios[n] = row
+    print("%5s subscribers: %s" % (n, ", ".join("%s x%s" % (k, v) for k, v in row.items())))
+
+hold = load(os.path.join(r, "hold"))
+before, during = read_numbers(os.path.join(hold_dir, "rss.before")), read_numbers(os.path.join(hold_dir, "rss.during"))
+held = hold.get("bodies", {}).get('["hello"]', 0)  # polls still held when the message came
+hold_out = {"polls": int(hold_n), "held": held, "result": hold}
+if held and len(before) == 2 and len(during) == 3:
+    per_poll = [(during[i] - before[i]) * 1024.0 / held for i in range(2)]
+    hold_out.update({"push_poll_bytes_per_poll": round(per_poll[0]), "lighttpd_bytes_per_poll": round(per_poll[1]),
+                     "push_poll_fds": during[2]})
+    a = hold.get("after_then_ms", {})
+    print("Held: %s polls sent through one lighttpd to one push-poll (%d descriptors open in push-poll); %d held "
+          "answered by one publish, p50 %.0f ms, p99 %.0f ms, max %.0f ms after it; statuses %s. RSS per held "
+          "poll: push-poll %.1f KiB, lighttpd %.1f KiB" % (
+              hold_n, during[2], held, a.get("p50", 0), a.get("p99", 0), a.get("max", 0),
+              json.dumps(hold.get("status", {})), per_poll[0] / 1024, per_poll[1] / 1024))
+else:
+    print("Held: %s polls: none held until the publish (%s)" % (hold_n, json.dumps(hold)[:300]))
+print_log("hold.log", "lighttpd error.log")
+
+ab = load(os.path.join(r, "abandon"))
+if ab.get("probe_status", 0) > 0:
+    print("Abandoned: %d polls (timeout=55) from 127.0.0.%s reset at once; a fresh timeout=0 poll from 127.0.0.%d "
+          "answered %d in %.1f ms" % (ab.get("reset", 0), abandon_source, int(abandon_source) + 1,
+                                      ab["probe_status"], ab["probe_ms"]))
+else:
+    print("Abandoned: %d polls reset; the fresh poll got no answer within 20 s (%s)" % (ab.get("reset", 0), json.dumps(ab)[:200]))
+
+print(json.dumps({"bench": "poll", "seconds": int(secs), "rate": int(rate), "nchan_workers": int(workers),
+                  "follow": follow, "ratios": ratios, "hold": hold_out, "abandon": ab}, separators=(",", ":")))
+PY
