@@ -304,6 +304,13 @@ static void *gateway_worker(void *arg)
             free(fr);
             fr = NULL;
         } else {
+            /* With the input read to its end nothing is left unread when the connection
+             * closes, so it closes at once: libfcgi would otherwise linger until the web
+             * server closes its side, a round trip per request on this thread. */
+            while (FCGX_GetChar(fr->in) != EOF)
+                ;
+            if (FCGX_Detach(fr) < 0)
+                log_debug("FCGX_Detach: no connection");
             FCGX_Finish_r(fr);
         }
         atomic_fetch_sub(&gateway_busy, 1);
