@@ -708,7 +708,7 @@ int main(int argc, char **argv)
     /* Held polls cost no thread: a few threads parse and place requests; they share two
      * connections for the cold path (channels never seen, old cursors). App changes are
      * notified, so keys stay cached longer than elsewhere. */
-    if (config_default("threads", "8") < 0 || config_default("db_pool", "2") < 0 ||
+    if (config_default("threads", "4") < 0 || config_default("db_pool", "2") < 0 ||
         config_default("app_cache_ttl", "300") < 0)
         return 1;
     /* Names the listener and pool connections in pg_stat_activity unless the operator did. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/poll-many.sh: one push-poll process with its default 8 threads holds 10,000 polls (or
+# tests/poll-many.sh: one push-poll process with its default 4 threads holds 10,000 polls (or
 # as many as the open-files limit allows) on 1 LISTEN connection + its pool, one publish
 # answers all of them, the per-address cap refuses the excess with 429, and SIGTERM answers
 # every held poll at once.
