@@ -17,7 +17,10 @@ SIZES="400 2000"
 NCHAN_WORKERS=${NCHAN_WORKERS:-1}
 LOAD="$top_builddir/tests/poll-load"
 CONST="$top_builddir/bench/fcgi-const"
-[ -x "$LOAD" ] && [ -x "$CONST" ] || { echo "tests/poll-load or bench/fcgi-const not built (make bench builds them)"; exit 1; }
+if [ ! -x "$LOAD" ] || [ ! -x "$CONST" ]; then
+    echo "tests/poll-load or bench/fcgi-const not built (make bench builds them)"
+    exit 1
+fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 R=$T/results
 mkdir -p "$R"
@@ -258,9 +261,9 @@ def read_numbers(path):
 follow = {t: {n: load(os.path.join(r, "follow.%s.%s" % (t, n))) for n in sizes} for t in targets}
 print("Long-poll fan-out: one channel, %s msg/s for %s s, tests/poll-load on 127.0.0.x; Nchan: nginx, "
       "%s worker; CPU: all server processes (push: lighttpd, push-poll, push-api, PostgreSQL)" % (rate, secs, workers))
-head = "%-6s %5s %15s %6s %5s %5s %8s %8s %8s %7s %7s  %s" % (
-    "target", "subs", "delivered/exp", "lost", "dup", "ooo", "p50 ms", "p99 ms", "max ms", "us/msg", "us/req",
-    "CPU ms by process")
+head = "%-6s %5s %6s %15s %6s %5s %5s %8s %8s %8s %7s %7s  %s" % (
+    "target", "subs", "pub/s", "delivered/exp", "lost", "dup", "ooo", "p50 ms", "p99 ms", "max ms", "us/msg",
+    "us/req", "CPU ms by process")
 print(head)
 print("-" * len(head))
 for n in sizes:
@@ -272,20 +275,27 @@ for n in sizes:
         if not j:
             print("%-6s %5s  (no result)" % (t, n))
         elif t == "floor":
-            print("%-6s %5s %15s %6s %5s %5s %8.2f %8.2f %8.2f %7s %7.1f  %s" % (
-                t, n, "%d req/s" % j.get("requests_per_s", 0), "-", "-", "-", lat.get("p50", 0), lat.get("p99", 0),
+            print("%-6s %5s %6s %15s %6s %5s %5s %8.2f %8.2f %8.2f %7s %7.1f  %s" % (
+                t, n, "-", "%d req/s" % j.get("requests_per_s", 0), "-", "-", "-", lat.get("p50", 0), lat.get("p99", 0),
                 lat.get("max", 0), "-", cpu.get("per_request_us", 0), procs))
         else:
-            print("%-6s %5s %15s %6d %5d %5d %8.2f %8.2f %8.2f %7.1f %7.1f  %s" % (
-                t, n, "%d/%d" % (j.get("delivered", 0), j.get("expected", 0)), j.get("lost", 0), j.get("duplicated", 0),
+            pub_rate = j.get("published", 0) / j["publish_s"] if j.get("publish_s") else 0
+            print("%-6s %5s %6.1f %15s %6d %5d %5d %8.2f %8.2f %8.2f %7.1f %7.1f  %s" % (
+                t, n, pub_rate, "%d/%d" % (j.get("delivered", 0), j.get("expected", 0)), j.get("lost", 0),
+                j.get("duplicated", 0),
                 j.get("out_of_order", 0), lat.get("p50", 0), lat.get("p99", 0), lat.get("max", 0),
                 cpu.get("per_delivery_us", 0), cpu.get("per_poll_us", 0), procs))
+        if t != "floor" and j.get("publish_late"):
+            pm = j.get("publish_ms", {})
+            print("%13s the publisher fell behind %d times: publishes answered in p50 %.0f ms, max %.0f ms" % (
+                "", j["publish_late"], pm.get("p50", 0), pm.get("max", 0)))
         odd = {k: v for k, v in j.get("status", {}).items() if k not in ("200", "304")}
         if odd:
             print("%13s answers other than 200: %s" % ("", json.dumps(odd)))
         if j.get("errors"):
             print("%13s connection errors %d: %s" % ("", j["errors"], json.dumps(j.get("error_kinds", {}))))
-print("(CPU of every server process per message delivered and per HTTP request answered; floor: the same clients "
+print("(pub/s: the rate the publisher reached, one publish at a time, each after the one before was answered; CPU "
+      "of every server process per message delivered and per HTTP request answered; floor: the same clients "
       "re-polling a constant FastCGI reply back to back, latency = request time)")
 
 def print_log(name, label):

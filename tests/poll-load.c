@@ -975,7 +975,7 @@ static struct {
     bool measuring;
     long long polls, delivered, duplicated, disorder, foreign, gaps, requests;
     json_object *status;
-    struct samples latency;
+    struct samples latency, publish_latency;
     /* the publisher: one message at a time, in order */
     struct conn pub;
     uint8_t *published;       /* owned bitmap over message numbers */
@@ -1120,6 +1120,7 @@ static void publish_done(int n, bool ok)
 
 static void pub_answer(struct conn *c, struct http_response *r)
 {
+    samples_add(&follow.publish_latency, clock_ns() - c->sent_ns);
     char status[16];
     snprintf(status, sizeof(status), "%d", r->status);
     json_count(follow.publish_status, status, 1);
@@ -1297,6 +1298,7 @@ static int run_follow(double deadline)
         json_object_object_add(report, "publish_failed", json_object_new_int(follow.publish_failed));
         json_object_object_add(report, "publish_late", json_object_new_int(follow.late));
         json_object_object_add(report, "publish_s", json_fixed(publish_s, 2));
+        json_object_object_add(report, "publish_ms", json_latency(&follow.publish_latency));
         json_object_object_add(report, "publish_status", json_object_get(follow.publish_status));
         json_object_object_add(report, "expected", json_object_new_int64((long long)follow.published_ok * follow.count));
         json_object_object_add(report, "delivered", json_object_new_int64(follow.delivered));
