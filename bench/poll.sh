@@ -195,6 +195,10 @@ HARD=$(ulimit -Hn)
 HOLD=$(( (HARD * 9 / 10 - 400) / 2 ))
 [ "$HOLD" -gt 10000 ] && HOLD=10000
 mkdir -p "$T/hold"
+# conf/lighttpd.conf finds the files beside it through the including file's directory.
+for f in "$top_srcdir"/conf/*; do
+    [ "${f##*/}" = lighttpd.conf ] || ln -s "$f" "$T/hold/"
+done
 cat >"$T/hold/lighttpd.conf" <<EOF
 include "$top_srcdir/conf/lighttpd.conf"
 server.max-connections := $((HOLD + 100))
