@@ -30,6 +30,7 @@
 #define POLL_LIMIT_MAX 1000
 #define POLL_RING_BYTES (1024 * 1024)  /* content bytes kept per channel at most */
 #define POLL_FEED_IDLE 300             /* seconds a channel nobody polls stays followed */
+#define POLL_QUIET_MS 1000             /* a poll held this long sends its headers */
 
 /* One message ready to go out; content borrowed from a PGresult or a pinned feed item. */
 struct poll_item {
@@ -69,11 +70,17 @@ struct poll_request {
     PGresult *catch_up;            /* owned; items point into it */
     struct feed_item *pins;        /* owned feed items the items point into */
     size_t npins, pins_cap;
+    /* Held with its headers unsent: in the quiet list, guarded by poll_lock. */
+    bool quiet;
+    int64_t held_ms;
+    struct poll_request *quiet_prev, *quiet_next;
 };
 
 static struct poller *poll_poller;
 /* Guards every feed's waiting list and the waiting links of held requests. */
 static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Held requests whose headers are not sent yet, oldest first; guarded by poll_lock. */
+static struct poll_request *poll_quiet_head, *poll_quiet_tail;
 
 static const struct db_statement poll_open_sql = {
     "poll_open",
@@ -449,8 +456,37 @@ static void poll_link(struct poll_request *pr)
     }
 }
 
+static void poll_quiet_add(struct poll_request *pr)
+{
+    pr->quiet = true;
+    pr->held_ms = held_now_ms();
+    pr->quiet_next = NULL;
+    pr->quiet_prev = poll_quiet_tail;
+    if (poll_quiet_tail)
+        poll_quiet_tail->quiet_next = pr;
+    else
+        poll_quiet_head = pr;
+    poll_quiet_tail = pr;
+}
+
+static void poll_quiet_remove(struct poll_request *pr)
+{
+    if (!pr->quiet)
+        return;
+    if (pr->quiet_prev)
+        pr->quiet_prev->quiet_next = pr->quiet_next;
+    else
+        poll_quiet_head = pr->quiet_next;
+    if (pr->quiet_next)
+        pr->quiet_next->quiet_prev = pr->quiet_prev;
+    else
+        poll_quiet_tail = pr->quiet_prev;
+    pr->quiet = false;
+}
+
 static void poll_unlink(struct poll_request *pr)
 {
+    poll_quiet_remove(pr);
     for (int i = 0; i < pr->nnames; i++) {
         struct poll_channel *ch = &pr->channels[i];
         if (!ch->waiting)
@@ -601,11 +637,7 @@ static int poll_hold(struct poll_request *pr, struct request *req, struct reply 
         poll_request_free(pr);
         return 0;
     }
-    /* Every held poll ends 200 (JSONP too): the headers go now, so that the web server
-     * relays them and watches the browser, whose going away then closes our connection. */
-    reply_json_headers(&gw->reply, gw->callback[0] ? gw->callback : NULL);
-    if (gateway_start_answer(gw) < 0)
-        log_debug("poll: the web server's connection failed while holding");
+    poll_quiet_add(pr);
     /* A message may have arrived between reading the ring and linking. */
     bool now = poll_ready(pr) && held_claim(&pr->held);
     if (now)
@@ -645,12 +677,37 @@ done:
     poll_request_free(pr);
 }
 
-/* Once a second: the batched presence touches, and channels nobody polls any more. */
+/* Sends the headers of every poll held for POLL_QUIET_MS: every held poll ends 200 (JSONP
+ * too), and once the web server has relayed the headers it watches the browser, whose going
+ * away then closes our connection (held.c frees the poll). Polls answered sooner never pay
+ * for it. The held thread may have claimed one and wait for poll_lock to unlink it: its
+ * descriptor is still open, and the headers go before its answer. */
+static void poll_stream_quiet(void)
+{
+    int64_t now = held_now_ms();
+    pthread_mutex_lock(&poll_lock);
+    while (poll_quiet_head && now - poll_quiet_head->held_ms >= POLL_QUIET_MS) {
+        struct poll_request *pr = poll_quiet_head;
+        poll_quiet_remove(pr);
+        struct gateway_held *gw = pr->held.gw;
+        reply_json_headers(&gw->reply, gw->callback[0] ? gw->callback : NULL);
+        if (gateway_start_answer(gw) < 0)
+            log_debug("poll: the web server's connection failed while holding");
+    }
+    pthread_mutex_unlock(&poll_lock);
+}
+
+/* The quiet polls' headers four times a second; once a second the batched presence touches
+ * and the channels nobody polls any more. */
 static void *poll_maintain(void *arg)
 {
     (void)arg;
-    for (;;) {
-        sleep(1);
+    for (unsigned tick = 1;; tick++) {
+        struct timespec quarter = { 0, 250 * 1000 * 1000 };
+        nanosleep(&quarter, NULL);
+        poll_stream_quiet();
+        if (tick % 4)
+            continue;
         if (touch_flush(endpoint_pool()) < 0)
             log_debug("poll: presence flush failed");
         feeds_sweep(time(NULL), POLL_FEED_IDLE);
