@@ -80,5 +80,16 @@ r=$(poll "appkey=$S&channel=wide-a,wide-b,wide-c,wide-d&since=wide-a:0,wide-b:0,
 is "$(body_of "$r" | json 'len(j["messages"]), j["more"]')" "3 True" "4 channels of 5 messages, limit 3: 3 messages and more"
 is "$($PSQL -c "SELECT sum(rows) FROM pg_stat_statements WHERE query LIKE '%FROM push.message%ORDER BY run%'")" 4 \
     "the catch-up returned limit + 1 = 4 rows in all"
+# Keys stay cached, but a change to the app is notified (push_app) and seen at once.
+r=$(poll "appkey=$S&channel=ring&timeout=0" -H 'Origin: https://shop.example')
+is "${r%% *}" 200 "an allowed origin polls (the key is cached now)"
+$PSQL -c "UPDATE push.app SET origins = '{https://other.example}' WHERE id = $APP_ID"
+code=
+for _ in $(seq 30); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Origin: https://shop.example' "$BASE/push/poll?appkey=$S&channel=ring&timeout=0")
+    [ "$code" = 403 ] && break
+    sleep 0.1
+done
+is "$code" 403 "after the app's origins change, the cached key follows within 3 s (not its 300 s TTL)"
 tap_plan "$tap_count"
 tap_done
