@@ -29,11 +29,11 @@ mkdir -p "$R"
 NEXT_SOURCE=1
 
 # sources N: sets SRC to the --sources and --source-base options for N connections, at most
-# 1000 per address, and moves NEXT_SOURCE past them.
+# 1000 per address, and moves NEXT_SOURCE past them and the publisher's or probe's address.
 sources() {
     local k=$(( ($1 + 1000) / 1000 ))
     SRC="--sources $k --source-base $NEXT_SOURCE"
-    NEXT_SOURCE=$((NEXT_SOURCE + k))
+    NEXT_SOURCE=$((NEXT_SOURCE + k + 1))
 }
 
 # child_pid PARENT NAME: the pid of PARENT's child called NAME.
@@ -289,6 +289,8 @@ for n in sizes:
                 j.get("duplicated", 0),
                 j.get("out_of_order", 0), lat.get("p50", 0), lat.get("p99", 0), lat.get("max", 0),
                 cpu.get("per_delivery_us", 0), cpu.get("per_poll_us", 0), procs))
+        if t != "floor" and j.get("publish_failed"):
+            print("%13s %d publishes failed: %s" % ("", j["publish_failed"], json.dumps(j.get("publish_status", {}))))
         if t != "floor" and j.get("publish_late"):
             pm = j.get("publish_ms", {})
             print("%13s the publisher fell behind %d times: publishes answered in p50 %.0f ms, max %.0f ms" % (

@@ -55,7 +55,8 @@ static const char usage_text[] =
     "         --pids: PID counts the process (all its threads); PID+ adds its descendants,\n"
     "         those that exit meanwhile included.\n"
     "\n"
-    "--sources K     spread connections over 127.0.0.B .. 127.0.0.B+K-1 (default: 1000 each)\n"
+    "--sources K     spread connections over 127.0.0.B .. 127.0.0.B+K-1 (default: 1000 each);\n"
+    "                the probe or the publisher comes from 127.0.0.B+K\n"
     "--source-base B the first source address's last byte (default 1)\n"
     "--deadline S    stop waiting for answers S seconds after the requests (hold: after CMD)\n"
     "                went out; follow: for every subscriber's first request to go out (60)\n"
@@ -1222,7 +1223,7 @@ static int run_follow(double deadline)
         sub_poll(s);
     }
     if (follow.kind != FOLLOW_CONST && !follow.publish_cmd)
-        conn_init(&follow.pub, &follow.publish_url, &pub_handlers, NULL, 0);
+        conn_init(&follow.pub, &follow.publish_url, &pub_handlers, NULL, load.sources);
     load_run_until(start + (int64_t)(deadline * NS), follow_subscribed);
     double subscribe_s = (double)(clock_ns() - start) / NS;
     load_run_until(clock_ns() + (int64_t)(follow.settle * NS), follow_tick);
@@ -1526,8 +1527,8 @@ int main(int argc, char **argv)
     }
     load.sources = sources > 0 ? (int)sources : (int)((connections + LOAD_PER_SOURCE - 1) / LOAD_PER_SOURCE);
     load.source_base = (int)source_base;
-    if (load.source_base + load.sources + (probe != NULL) > 255)
-        return usage_error("%s", "--source-base plus --sources goes past 127.0.0.254");
+    if (load.source_base + load.sources + 1 > 255)
+        return usage_error("%s", "--source-base plus --sources (and one for a probe or publisher) goes past 127.0.0.254");
     if (load_limit(connections) < 0)
         return 2;
 
