@@ -15,6 +15,7 @@ apache_prepare() {
     HTTP_PORT=$(free_port)
     export PUSH_HTTP_PORT=$HTTP_PORT PUSH_WWW_DIR="$top_srcdir/www"
     export PUSH_RUN_DIR="$T/apache" PUSH_WS_PORT=${PUSH_WS_PORT:-$(free_port)}
+    export PUSH_MAX_CONNS_PER_IP=${PUSH_MAX_CONNS_PER_IP:-2000}
     export APACHE_RUN_USER=www-data APACHE_RUN_GROUP=www-data
     export APACHE_RUN_DIR="$T/apache/run" APACHE_LOCK_DIR="$T/apache/lock"
     export APACHE_LOG_DIR="$T/apache/log" APACHE_PID_FILE="$T/apache/run/apache2.pid"

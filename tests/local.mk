@@ -16,7 +16,7 @@ tests_unit_config_LDADD = $(PUSH_LIBS)
 # SQL: pgTAP files, each against a freshly migrated private database, and shell tests.
 SQL_TESTS = tests/sql/schema.sql tests/sql/app.sql tests/sql/channel.sql tests/sql/publish.sql \
 	tests/sql/batch.sql tests/sql/history.sql tests/sql/read.sql tests/sql/presence.sql \
-	tests/sql/token.sql tests/sql/example.sql
+	tests/sql/token.sql tests/sql/example.sql tests/sql/privileges.sql
 SQL_SHELL_TESTS = tests/sql/migrate-twice.sh tests/sql/concurrency.sh tests/sql/notify.sh
 
 # Programs, pushctl and push-api through lighttpd.
@@ -28,6 +28,12 @@ tests_poller_check_LDADD = $(POLLER_LIBS) $(PUSH_LIBS)
 POLL_TESTS = tests/poller.sh tests/poll-lighttpd.sh tests/poll-apache-fcgid.sh \
 	tests/poll-apache-proxy.sh tests/poll-many.sh tests/poll-ring.sh tests/poll-abandon.sh
 EXTRA_DIST += tests/poll-common.sh tests/poll-clients.py tests/apache.sh
+
+# The web servers' own limits under each hosting: connections per client address, slow
+# request headers (slowloris), and a held poll left alone.
+LIMIT_TESTS = tests/limits-lighttpd.sh tests/limits-apache-proxy.sh tests/limits-apache-fcgid.sh
+EXTRA_DIST += tests/limits-common.sh tests/slow-client.py
+
 # The long-poll load client (hold, abandon, follow), also bench/poll.sh's.
 check_PROGRAMS += tests/poll-load
 tests_poll_load_LDADD = $(JSONC_LIBS)
@@ -43,7 +49,7 @@ EXTRA_DIST += tests/ws-lib.sh tests/ws_client.py
 BROWSER_TESTS = tests/es3.js tests/browser/client-logic.js tests/browser.sh
 EXTRA_DIST += tests/browser/push.test.js tests/browser/minify.js package.json package-lock.json
 
-TESTS += $(UNIT_TESTS) $(SQL_TESTS) $(SQL_SHELL_TESTS) $(API_TESTS) $(POLL_TESTS) $(WS_TESTS) \
-	$(BROWSER_TESTS)
-EXTRA_DIST += $(SQL_TESTS) $(SQL_SHELL_TESTS) $(API_TESTS) $(POLL_TESTS) $(WS_TESTS) \
+TESTS += $(UNIT_TESTS) $(SQL_TESTS) $(SQL_SHELL_TESTS) $(API_TESTS) $(POLL_TESTS) $(LIMIT_TESTS) \
+	$(WS_TESTS) $(BROWSER_TESTS)
+EXTRA_DIST += $(SQL_TESTS) $(SQL_SHELL_TESTS) $(API_TESTS) $(POLL_TESTS) $(LIMIT_TESTS) $(WS_TESTS) \
 	tests/es3.js tests/browser/client-logic.js tests/browser.sh
