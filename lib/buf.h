@@ -19,6 +19,8 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
 /* Returns the contents ("" when empty); borrowed, valid until the next append or free. */
 const char *buf_str(const struct buf *b);
 void buf_reset(struct buf *b);
+/* Keeps the first len bytes (a no-op when there are no more). */
+void buf_truncate(struct buf *b, size_t len);
 /* Frees the contents; a no-op on an empty buffer. */
 void buf_free(struct buf *b);
 

@@ -1,6 +1,7 @@
 /* params.c: the one request-parameter parser: query strings, form bodies and JSON bodies. */
 #include "params.h"
 #include "buf.h"
+#include "validate.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -54,6 +55,34 @@ static int url_decode(const char *s, size_t len, struct buf *out)
     return 0;
 }
 
+/* Copies name into out (at most outsize - 1 bytes, never ending inside a UTF-8 sequence), for
+ * error texts that name a parameter. name is valid UTF-8. */
+static void params_label(const char *name, char *out, size_t outsize)
+{
+    size_t len = strlen(name);
+    if (len >= outsize) {
+        len = outsize - 1;
+        while (len > 0 && ((unsigned char)name[len] & 0xC0) == 0x80)
+            len--;
+    }
+    memcpy(out, name, len);
+    out[len] = '\0';
+}
+
+/* Checks one decoded text: no NUL byte, well-formed UTF-8. Returns 0, or -1 with
+ * "LABEL: contains a NUL byte" or "LABEL: not valid UTF-8" in err. */
+static int params_check_text(const char *label, const char *text, size_t len, char *err, size_t errlen)
+{
+    const char *problem = memchr(text, '\0', len) ? "contains a NUL byte"
+                          : !validate_utf8(text, len) ? "not valid UTF-8" : NULL;
+    if (!problem)
+        return 0;
+    char name[PARAMS_LABEL_MAX + 1];
+    params_label(label, name, sizeof(name));
+    snprintf(err, errlen, "%s: %s", name, problem);
+    return -1;
+}
+
 int params_parse_urlencoded(struct params *p, const char *text, size_t len, char *err, size_t errlen)
 {
     struct buf name = BUF_INIT, value = BUF_INIT;
@@ -71,8 +100,14 @@ int params_parse_urlencoded(struct params *p, const char *text, size_t len, char
             if (url_decode(pair, nlen, &name) < 0) {
                 snprintf(err, errlen, "parameters: bad %%-escape in a name");
                 rc = -1;
+            } else if (params_check_text("parameter name", buf_str(&name), name.len, err, errlen) < 0) {
+                rc = -1;
             } else if (url_decode(eq ? eq + 1 : "", eq ? plen - nlen - 1 : 0, &value) < 0) {
-                snprintf(err, errlen, "%s: bad %%-escape", buf_str(&name));
+                char label[PARAMS_LABEL_MAX + 1];
+                params_label(buf_str(&name), label, sizeof(label));
+                snprintf(err, errlen, "%s: bad %%-escape", label);
+                rc = -1;
+            } else if (params_check_text(buf_str(&name), buf_str(&value), value.len, err, errlen) < 0) {
                 rc = -1;
             } else if (name.len) {
                 params_add(p, buf_str(&name), buf_str(&value), value.len);
@@ -103,6 +138,53 @@ static void params_add_json_value(struct params *p, const char *name, struct jso
     }
 }
 
+/* True when the JSON text escapes a NUL (\u0000) anywhere: json-c cuts member names there. */
+static bool params_json_escapes_nul(const char *text, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (text[i] != '\\')
+            continue;
+        if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0)
+            return true;
+        i++; /* the escaped character, which may be a backslash */
+    }
+    return false;
+}
+
+/* Checks every string under v (member names and values, at any depth), v's path being path
+ * ("messages[1].channel"). Returns 0, or -1 with the offending path in err. */
+static int params_check_json(struct json_object *v, struct buf *path, char *err, size_t errlen)
+{
+    size_t mark = path->len;
+    int rc = 0;
+    switch (json_object_get_type(v)) {
+    case json_type_string:
+        return params_check_text(buf_str(path), json_object_get_string(v),
+                                 (size_t)json_object_get_string_len(v), err, errlen);
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(v) && rc == 0; i++) {
+            buf_printf(path, "[%zu]", i);
+            rc = params_check_json(json_object_array_get_idx(v, i), path, err, errlen);
+            buf_truncate(path, mark);
+        }
+        return rc;
+    case json_type_object: {
+        json_object_object_foreach(v, key, member) {
+            if (params_check_text("parameter name", key, strlen(key), err, errlen) < 0)
+                return -1;
+            buf_printf(path, "%s%s", mark ? "." : "", key);
+            rc = params_check_json(member, path, err, errlen);
+            buf_truncate(path, mark);
+            if (rc < 0)
+                return -1;
+        }
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
 int params_parse_json(struct params *p, const char *text, size_t len, char *err, size_t errlen)
 {
     struct json_tokener *tok = json_tokener_new();
@@ -123,6 +205,18 @@ int params_parse_json(struct params *p, const char *text, size_t len, char *err,
     }
     if (!json_object_is_type(root, json_type_object)) {
         snprintf(err, errlen, "body: a JSON object is expected");
+        json_object_put(root);
+        return -1;
+    }
+    struct buf path = BUF_INIT;
+    int checked = params_check_json(root, &path, err, errlen);
+    buf_free(&path);
+    if (checked == 0 && params_json_escapes_nul(text, len)) {
+        /* No value holds the NUL, so a member name did (json-c keeps names only up to it). */
+        snprintf(err, errlen, "parameter name: contains a NUL byte");
+        checked = -1;
+    }
+    if (checked < 0) {
         json_object_put(root);
         return -1;
     }

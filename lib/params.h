@@ -21,14 +21,23 @@ struct params {
 
 #define PARAMS_INIT { NULL, 0, 0, NULL }
 
+/* Error texts name a parameter by at most this many bytes of its name. */
+#define PARAMS_LABEL_MAX 64
+
+/* Every parser below refuses a name or value that, decoded, holds a NUL byte or is not
+ * well-formed UTF-8: err is then "NAME: contains a NUL byte" or "NAME: not valid UTF-8"
+ * ("parameter name: ..." when the name itself is bad), and nothing after it is added. */
+
 /* Adds the pairs of "a=1&b=x%20y" (also a form body); '+' is a space.
- * Returns 0, or -1 with the offending parameter's name in err (bad %-escape). */
+ * Returns 0, or -1 with the offending parameter's name in err (bad %-escape, NUL, UTF-8). */
 int params_parse_urlencoded(struct params *p, const char *text, size_t len, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 /* Adds the members of a top-level JSON object: strings as they are, numbers and booleans as
  * text, arrays of those as repeated values; other members are kept only in p->json.
- * Returns 0, or -1 with a message in err (not JSON, not an object). */
+ * Every string at any depth is checked, named by its path ("messages[1].channel").
+ * Returns 0, or -1 with a message in err (not JSON, not an object, NUL, UTF-8); on -1
+ * nothing of the body is added. */
 int params_parse_json(struct params *p, const char *text, size_t len, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 

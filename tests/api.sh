@@ -3,7 +3,7 @@
 # push-api against a real PostgreSQL: every row of the error table, JSONP and CORS.
 . "$(dirname "$0")/lib.sh"
 command -v lighttpd >/dev/null || skip_all "lighttpd not installed"
-tap_plan 77
+tap_plan 88
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
@@ -66,6 +66,28 @@ is "${r%% *}" 405 "DELETE on history: 405"
 r=$(http GET "$BASE/push/nothing?appkey=$P")
 is "${r%% *}" 404 "unknown endpoint: 404"
 is "$($PSQL -c "SELECT count(*) FROM push.message m JOIN push.channel c ON c.id = m.channel_id WHERE c.name = 'news'")" 3 "failed publishes wrote nothing"
+
+# NUL bytes and invalid UTF-8 in any parameter: 400 naming it, at the parser, nothing written.
+# Bodies go through printf %b (\xHH is a raw byte); lighttpd itself refuses such query strings.
+while IFS='|' read -r type body what; do
+    [ -n "$type" ] || continue
+    printf '%b' "$body" >"$T/bad-body"
+    r=$(http POST "$BASE/push/publish" -H "Content-Type: $type" --data-binary "@$T/bad-body")
+    like "$r" "^400 \{\"code\":400,\"content\":\"$what\"\}$" "${type#application/} body: 400 $what"
+done <<EOF2
+application/x-www-form-urlencoded|appkey=$P&channel=trunc%00private-x&content=x|channel: contains a NUL byte
+application/x-www-form-urlencoded|appkey=BC-%FF%FE&channel=news&content=x|appkey: not valid UTF-8
+application/x-www-form-urlencoded|appkey=$P&channel=news&content=x&sender=a%C0%AF|sender: not valid UTF-8
+application/x-www-form-urlencoded|appkey=$P&channel=news&content=\xff|content: not valid UTF-8
+application/x-www-form-urlencoded|ch%00annel=x&appkey=$P|parameter name: contains a NUL byte
+application/json|{"appkey":"$P","channel":"trunc\\\\u0000private-x","content":"x"}|channel: contains a NUL byte
+application/json|{"appkey":"BC-\xff","channel":"news","content":"x"}|appkey: not valid UTF-8
+application/json|{"appkey":"$P","messages":[{"channel":"ok","content":"x"},{"channel":"trunc\\\\u0000private-x","content":"y"}]}|messages\\[1\\]\\.channel: contains a NUL byte
+application/json|{"appkey":"$P","channel\\\\u0000x":"news","channel":"ok","content":"x"}|parameter name: contains a NUL byte
+EOF2
+r=$(http GET "$BASE/push/history?appkey=$S&channel=trunc%00private-x")
+is "${r%% *}" 400 "a NUL in the query string: 400"
+is "$($PSQL -c "SELECT count(*) FROM push.channel WHERE name IN ('trunc', 'ok', 'private-x')")" 0 "refused parameters wrote nothing, not even a channel"
 
 # JSONP
 r=$(http GET "$BASE/push/history?appkey=$S&channel=news&callback=jQuery_12.cb")

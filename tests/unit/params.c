@@ -1,6 +1,8 @@
 /* tests/unit/params.c: query strings, form bodies and JSON bodies through the one parser. */
 #include "../tap.h"
+#include "buf.h"
 #include "params.h"
+#include "validate.h"
 
 #include <json-c/json.h>
 
@@ -15,6 +17,35 @@ static const struct { const char *text; int valid; const char *name; const char 
     { "a=%2", 0, NULL, NULL },
     { "a=%zz", 0, NULL, NULL },
     { "a%=1", 0, NULL, NULL },
+};
+
+/* Bad bytes in any parameter, query string or body, url-encoded or JSON: refused at the parser
+ * with the parameter named. */
+static const struct { const char *type; const char *text; const char *err; } bad_bytes[] = {
+    { NULL, "channel=trunc%00private-x", "channel: contains a NUL byte" },
+    { NULL, "appkey=BC-%FF", "appkey: not valid UTF-8" },
+    { NULL, "a=1&content=a%00b", "content: contains a NUL byte" },
+    { NULL, "user=%C0%AF", "user: not valid UTF-8" },
+    { NULL, "user=%ED%A0%80", "user: not valid UTF-8" },
+    { NULL, "callback=%E4%BD", "callback: not valid UTF-8" },
+    { NULL, "ch%00annel=x", "parameter name: contains a NUL byte" },
+    { NULL, "%FF=x", "parameter name: not valid UTF-8" },
+    { "application/x-www-form-urlencoded", "channel=news&sender=a%00b", "sender: contains a NUL byte" },
+    { "application/json", "{\"channel\":\"trunc\\u0000private-x\"}", "channel: contains a NUL byte" },
+    { "application/json", "{\"appkey\":\"BC-\xff\"}", "appkey: not valid UTF-8" },
+    { "application/json", "{\"channel\":[\"ok\",\"a\\u0000\"]}", "channel[1]: contains a NUL byte" },
+    { "application/json", "{\"messages\":[{\"channel\":\"b1\",\"content\":\"x\"},{\"channel\":\"x\\u0000y\"}]}", "messages[1].channel: contains a NUL byte" },
+    { "application/json", "{\"messages\":[{\"content\":\"\xc3\"}]}", "messages[0].content: not valid UTF-8" },
+    { "application/json", "{\"channel\\u0000x\":\"private-x\"}", "parameter name: contains a NUL byte" },
+    { "application/json", "{\"\xff\":\"x\"}", "parameter name: not valid UTF-8" },
+};
+
+/* What must still pass: escapes that look like the bad ones, and non-ASCII text. */
+static const struct { const char *type; const char *text; const char *name; const char *value; } good_bytes[] = {
+    { NULL, "content=%E4%BD%A0%F0%9F%98%80", "content", "\xe4\xbd\xa0\xf0\x9f\x98\x80" },
+    { NULL, "content=%25000", "content", "%000" },
+    { "application/json", "{\"content\":\"a\\\\u0000\"}", "content", "a\\u0000" },
+    { "application/json", "{\"content\":\"\\u4f60\"}", "content", "\xe4\xbd\xa0" },
 };
 
 int main(void)
@@ -32,9 +63,40 @@ int main(void)
     }
 
     struct params p = PARAMS_INIT;
-    ok(params_parse_urlencoded(&p, "content=a%00b", 13, err, sizeof(err)) == 0, "escaped NUL parses");
-    const struct param *content = params_find(&p, "content");
-    ok(content && content->value_len == 3, "its length counts the NUL, so validation sees it");
+    for (size_t i = 0; i < sizeof(bad_bytes) / sizeof(bad_bytes[0]); i++) {
+        const char *text = bad_bytes[i].text;
+        int rc = bad_bytes[i].type ? params_parse_body(&p, bad_bytes[i].type, text, strlen(text), err, sizeof(err))
+                                   : params_parse_urlencoded(&p, text, strlen(text), err, sizeof(err));
+        ok(rc < 0 && strcmp(err, bad_bytes[i].err) == 0, "%s %zu refused: \"%s\"",
+           bad_bytes[i].type ? bad_bytes[i].type : "query", i, rc < 0 ? err : "accepted");
+        params_free(&p);
+    }
+    for (size_t i = 0; i < sizeof(good_bytes) / sizeof(good_bytes[0]); i++) {
+        const char *text = good_bytes[i].text;
+        int rc = good_bytes[i].type ? params_parse_body(&p, good_bytes[i].type, text, strlen(text), err, sizeof(err))
+                                    : params_parse_urlencoded(&p, text, strlen(text), err, sizeof(err));
+        ok(rc == 0 && params_get(&p, good_bytes[i].name) &&
+           strcmp(params_get(&p, good_bytes[i].name), good_bytes[i].value) == 0, "'%s' accepted (%s)", text,
+           rc == 0 ? "ok" : err);
+        params_free(&p);
+    }
+    char long_name[200];
+    memset(long_name, 0, sizeof(long_name));
+    memcpy(long_name, "x=", 2);
+    for (int i = 0; i < 40; i++)
+        memcpy(long_name + 2 + i * 3, "%E4", 3);
+    /* Decoded, the value is invalid; its name is short. A long name is cut on a character. */
+    ok(params_parse_urlencoded(&p, long_name, strlen(long_name), err, sizeof(err)) < 0 &&
+       strcmp(err, "x: not valid UTF-8") == 0, "a bad value is refused whatever its length");
+    params_free(&p);
+    struct buf name = BUF_INIT;
+    for (int i = 0; i < 30; i++)
+        buf_puts(&name, "%E4%BD%A0");
+    buf_puts(&name, "=%00");
+    int long_rc = params_parse_urlencoded(&p, buf_str(&name), name.len, err, sizeof(err));
+    ok(long_rc < 0 && strlen(err) == 63 + strlen(": contains a NUL byte") && validate_utf8(err, strlen(err)),
+       "a long name is cut to whole characters in the error: %s", err);
+    buf_free(&name);
     params_free(&p);
 
     ok(params_parse_urlencoded(&p, "channel=a,b&channel=c", 21, err, sizeof(err)) == 0, "repeated channel");
