@@ -15,6 +15,7 @@ static struct db_pool endpoint_db_pool;
 int endpoint_init(const struct config *cfg)
 {
     app_cache_init(cfg->app_cache_ttl);
+    gateway_set_preflight(endpoint_preflight);
     return db_pool_init(&endpoint_db_pool, cfg->dsn, cfg->db_pool);
 }
 
@@ -45,6 +46,38 @@ struct db_conn *endpoint_db(struct endpoint *ep)
     return ep->db;
 }
 
+/* The origin "scheme://host[:port]" of an absolute URL (a Referer) into out. Returns false
+ * when url has no scheme or the origin does not fit. */
+static bool endpoint_url_origin(const char *url, char *out, size_t outlen)
+{
+    const char *slashes = strstr(url, "://");
+    if (!slashes || slashes == url)
+        return false;
+    size_t n = (size_t)(slashes - url) + 3;
+    n += strcspn(url + n, "/?#");
+    if (n >= outlen)
+        return false;
+    memcpy(out, url, n);
+    out[n] = '\0';
+    return true;
+}
+
+int endpoint_check_jsonp_origin(struct endpoint *ep, bool require_referer)
+{
+    const struct request *req = ep->req;
+    if (!req->callback || (req->origin && *req->origin) || ep->app.norigins == 0)
+        return 0;
+    if ((!req->referer || !*req->referer) && !require_referer)
+        return 0;
+    char origin[256];
+    if (!req->referer || !*req->referer || !endpoint_url_origin(req->referer, origin, sizeof(origin)))
+        return endpoint_error(ep, 403, "origin: this app allows listed origins only; a JSONP request "
+                                       "needs a Referer from one of them");
+    if (!reply_origin_allowed(origin, ep->app.origin_list, (size_t)ep->app.norigins))
+        return endpoint_error(ep, 403, "origin: the Referer's origin is not allowed for this app");
+    return 0;
+}
+
 int endpoint_open_app(struct endpoint *ep, struct request *req, struct reply *reply)
 {
     memset(ep, 0, sizeof(*ep));
@@ -69,7 +102,30 @@ int endpoint_open_app(struct endpoint *ep, struct request *req, struct reply *re
         endpoint_close(ep);
         return endpoint_error(ep, 403, "origin: not allowed for this app");
     }
+    if (endpoint_check_jsonp_origin(ep, false) < 0) {
+        endpoint_close(ep);
+        return -1;
+    }
     return 0;
+}
+
+void endpoint_preflight(struct request *req, struct reply *reply)
+{
+    if (!req->origin || !*req->origin) {
+        reply->status = 204;
+        reply_header(reply, "Cache-Control", "no-store");
+        return;
+    }
+    if (!params_get(&req->params, "appkey")) {
+        reply_error(reply, 403, "origin: a CORS preflight needs appkey in the query string", NULL);
+        return;
+    }
+    struct endpoint ep;
+    if (endpoint_open_app(&ep, req, reply) < 0)
+        return;
+    endpoint_close(&ep);
+    reply->status = 204;
+    reply_header(reply, "Cache-Control", "no-store");
 }
 
 int endpoint_open(struct endpoint *ep, struct request *req, struct reply *reply)

@@ -28,6 +28,19 @@ struct db_pool *endpoint_pool(void);
  * 403 origin, 503 database) and nothing held. */
 int endpoint_open(struct endpoint *ep, struct request *req, struct reply *reply)
     __attribute__((warn_unused_result));
+/* A JSONP request (callback, no Origin) to an app with allowed origins: its Referer's origin
+ * must be one of them. A request without Referer passes unless require_referer (writes).
+ * endpoint_open and endpoint_open_app check it without require_referer.
+ * Returns 0 or -1 with a 403 reply. */
+int endpoint_check_jsonp_origin(struct endpoint *ep, bool require_referer)
+    __attribute__((warn_unused_result));
+
+/* Answers a CORS preflight (gateway_set_preflight's handler, set by endpoint_init): 204 with
+ * the CORS headers when appkey (from the query string) names an app that allows the Origin;
+ * else an error (403 origin, 401 key, 503) without Access-Control-Allow-Origin. A request
+ * without Origin gets a plain 204. */
+void endpoint_preflight(struct request *req, struct reply *reply);
+
 /* endpoint_open without the connection: the app comes from the key cache when it can, and a
  * connection is taken only to look a key up (kept in ep->db then). Same results. */
 int endpoint_open_app(struct endpoint *ep, struct request *req, struct reply *reply)

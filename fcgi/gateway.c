@@ -27,6 +27,12 @@ static int gateway_socket;
 static pthread_mutex_t gateway_accept_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool gateway_shutdown;
 static atomic_int gateway_busy;
+static gateway_preflight_handler gateway_preflight;
+
+void gateway_set_preflight(gateway_preflight_handler handler)
+{
+    gateway_preflight = handler;
+}
 
 bool gateway_stopping(void)
 {
@@ -66,6 +72,7 @@ static int gateway_read_request(FCGX_Request *fr, struct request *req, char *err
     if (!req->method)
         req->method = "GET";
     req->origin = FCGX_GetParam("HTTP_ORIGIN", fr->envp);
+    req->referer = FCGX_GetParam("HTTP_REFERER", fr->envp);
     req->remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
 
     const char *qs = FCGX_GetParam("QUERY_STRING", fr->envp);
@@ -253,15 +260,11 @@ static bool gateway_serve(FCGX_Request *fr)
     } else if (!route) {
         reply_error(&reply, 404, "no such endpoint", req.callback);
     } else if (strcmp(req.method, "OPTIONS") == 0) {
-        /* CORS preflight: the handler's app decides the origin later; answer generically. */
-        reply.status = 204;
-        reply_header(&reply, "Cache-Control", "no-store");
-        if (req.origin) {
-            reply_header(&reply, "Access-Control-Allow-Origin", req.origin);
-            reply_header(&reply, "Vary", "Origin");
-            reply_header(&reply, "Access-Control-Allow-Methods", route->methods);
-            reply_header(&reply, "Access-Control-Allow-Headers", "Content-Type");
-            reply_header(&reply, "Access-Control-Max-Age", "600");
+        if (gateway_preflight) {
+            gateway_preflight(&req, &reply);
+        } else {
+            reply.status = 204;
+            reply_header(&reply, "Cache-Control", "no-store");
         }
     } else if (!method_allowed(route->methods, is_get ? "GET" : req.method)) {
         reply_header(&reply, "Allow", route->methods);

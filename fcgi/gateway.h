@@ -16,6 +16,7 @@ struct request {
     const char *method;       /* borrowed from the FastCGI environment */
     char path[256];           /* REQUEST_URI without the query string */
     const char *origin;       /* Origin header or NULL; borrowed */
+    const char *referer;      /* Referer header or NULL; borrowed */
     const char *remote_addr;  /* borrowed */
     const char *callback;     /* validated JSONP callback (GET only) or NULL; borrowed from params */
     struct params params;     /* query string + body, owned */
@@ -58,6 +59,14 @@ struct gateway_program {
     /* Called on SIGTERM/SIGINT before waiting for requests in flight to finish. */
     void (*stop)(void);
 };
+
+/* Answers a CORS preflight (OPTIONS) for a known route: the program's app layer decides which
+ * origins get Access-Control-Allow-Origin. */
+typedef void (*gateway_preflight_handler)(struct request *req, struct reply *reply);
+
+/* Sets the preflight answerer (endpoint_init does). Without one a preflight gets 204 without
+ * any Access-Control-Allow-Origin, which browsers take as a refusal. Call before serving. */
+void gateway_set_preflight(gateway_preflight_handler handler);
 
 /* Parses --help, --version, --config FILE, --socket PATH|HOST:PORT, --threads N; loads the
  * configuration; serves until SIGTERM/SIGINT. Without --socket it serves the socket a web

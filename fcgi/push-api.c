@@ -71,8 +71,14 @@ static int api_check_content(struct endpoint *ep, const char *label, const char 
     return 0;
 }
 
+/* Who may publish how: the publish key; POST, or a page's GET with callback where the app
+ * allows page publishing. A HEAD never writes. Returns 0 or -1 with the reply filled. */
 static int api_check_publisher(struct endpoint *ep)
 {
+    if (strcmp(ep->req->method, "HEAD") == 0) {
+        reply_header(ep->reply, "Allow", "GET,POST");
+        return endpoint_error(ep, 405, "publish: HEAD never publishes; use POST");
+    }
     if (ep->app.role != APP_ROLE_PUBLISH)
         return endpoint_error(ep, 403, "appkey: the subscribe key cannot publish");
     bool is_get = strcmp(ep->req->method, "POST") != 0;
@@ -80,12 +86,30 @@ static int api_check_publisher(struct endpoint *ep)
         return endpoint_error(ep, 405, "publish: use POST, or GET with callback from a page");
     if (is_get && !ep->app.client_publish)
         return endpoint_error(ep, 403, "appkey: this app does not allow publishing from pages");
+    /* A page's publish must show where it comes from: a Referer, since JSONP has no Origin. */
+    return is_get ? endpoint_check_jsonp_origin(ep, true) : 0;
+}
+
+/* The optional sender of a publish, single or batch: 1-64 bytes of [A-Za-z0-9_.=@-], a string
+ * in a JSON body. Sets *out (NULL when absent, borrowed). Returns 0 or -1 with a 400 reply. */
+static int api_sender_param(struct endpoint *ep, const char **out)
+{
+    struct json_object *member = NULL;
+    const char *sender = params_get(&ep->req->params, "sender");
+    bool json_not_string = ep->req->params.json &&
+                           json_object_object_get_ex(ep->req->params.json, "sender", &member) &&
+                           member && !json_object_is_type(member, json_type_string);
+    if (json_not_string || (sender && !validate_user(sender)))
+        return endpoint_error(ep, 400, "sender: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
+    *out = sender;
     return 0;
 }
 
 static void api_publish_batch(struct endpoint *ep, struct json_object *messages)
 {
-    const char *sender = params_get(&ep->req->params, "sender");
+    const char *sender = NULL;
+    if (api_sender_param(ep, &sender) < 0)
+        return;
     if (!json_object_is_type(messages, json_type_array) || json_object_array_length(messages) == 0 ||
         json_object_array_length(messages) > API_BATCH_MAX) {
         endpoint_error(ep, 400, "messages: must be an array of 1 to 1000 {channel, content} objects");
@@ -155,11 +179,9 @@ static void api_publish(struct request *req, struct reply *reply)
     if (api_check_content(&ep, "content", content ? content->value : "", content ? content->value_len : 0,
                           content != NULL) < 0)
         goto out;
-    const char *sender = params_get(&req->params, "sender");
-    if (sender && !validate_user(sender)) {
-        endpoint_error(&ep, 400, "sender: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
+    const char *sender = NULL;
+    if (api_sender_param(&ep, &sender) < 0)
         goto out;
-    }
     const char *params[] = { params_get(&req->params, "appkey"), channel, content->value, sender };
     PGresult *res = db_exec(ep.db, &message_publish_sql, params);
     if (!db_ok(res)) {

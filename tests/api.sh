@@ -3,7 +3,7 @@
 # push-api against a real PostgreSQL: every row of the error table, JSONP and CORS.
 . "$(dirname "$0")/lib.sh"
 command -v lighttpd >/dev/null || skip_all "lighttpd not installed"
-tap_plan 88
+tap_plan 110
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
@@ -144,10 +144,43 @@ hdr=$(curl -s -o /dev/null -D - -H 'Origin: https://any.example' "$BASE/push/his
 like "$hdr" 'Access-Control-Allow-Origin: \*' "no list: any origin, as *"
 case "$hdr" in *Allow-Credentials*) ok 1 "never with credentials" ;; *) ok 0 "never with credentials" ;; esac
 
-# CORS preflight
-hdr=$(curl -s -o /dev/null -D - -X OPTIONS -H 'Origin: https://shop.example' -H 'Access-Control-Request-Method: POST' "$BASE/push/publish")
-like "$hdr" 'HTTP/1.1 204' "preflight: 204"
-like "$hdr" 'Access-Control-Allow-Methods: GET,POST' "preflight lists the endpoint's methods"
+# CORS preflight: answered for the app named by appkey in the query string, only to its origins
+preflight() { curl -s -D - -X OPTIONS -H "Origin: $1" -H 'Access-Control-Request-Method: POST' "$BASE/push/publish$2"; }
+hdr=$(preflight https://shop.example "?appkey=$S")
+like "$hdr" 'HTTP/1.1 204' "preflight from an allowed origin: 204"
+like "$hdr" 'Access-Control-Allow-Origin: https://shop.example' "it allows that origin"
+like "$hdr" 'Access-Control-Allow-Methods: GET, POST' "and lists the methods"
+hdr=$(preflight https://evil.example "?appkey=$S")
+like "$hdr" 'HTTP/1.1 403' "preflight from another origin: 403"
+case "$hdr" in *Access-Control-Allow-Origin*) ok 1 "no Access-Control-Allow-Origin for it" ;; *) ok 0 "no Access-Control-Allow-Origin for it" ;; esac
+hdr=$(preflight https://shop.example "")
+like "$hdr" '"content":"origin: a CORS preflight needs appkey in the query string"' "preflight without appkey: refused, saying why"
+case "$hdr" in *Access-Control-Allow-Origin*) ok 1 "no Access-Control-Allow-Origin without appkey" ;; *) ok 0 "no Access-Control-Allow-Origin without appkey" ;; esac
+like "$(preflight https://any.example "?appkey=$PAGE_S")" 'Access-Control-Allow-Origin: \*' "preflight to an app without a list: *"
+
+# JSONP carries no Origin: the Referer stands for it where the app lists origins
+create_app pubpages "'{https://pub.example}'" true 1024
+PUB_P=$PUBLISH_KEY
+r=$(http GET "$BASE/push/history?appkey=$S&channel=news&callback=cb" -H 'Referer: https://evil.example/page')
+like "$r" '^200 /\*\*/cb\(\{"code":403,"content":"origin: the Referer' "JSONP read with a Referer from another origin: 403"
+r=$(http GET "$BASE/push/history?appkey=$S&channel=news&callback=cb" -H 'Referer: https://shop.example/shop/page?x=1')
+like "$r" '^200 /\*\*/cb\(\{"code":200' "JSONP read with a Referer from a listed origin: 200"
+r=$(http GET "$BASE/push/history?appkey=$S&channel=news&callback=cb")
+like "$r" '^200 /\*\*/cb\(\{"code":200' "JSONP read without Referer: allowed (a read, see README)"
+for ref in "" "https://evil.example/" "https://pub.example@evil.example/"; do
+    r=$(http GET "$BASE/push/publish?appkey=$PUB_P&channel=pub&content=x&callback=cb" ${ref:+-H "Referer: $ref"})
+    like "$r" '^200 /\*\*/cb\(\{"code":403,"content":"origin: ' "JSONP publish with Referer '$ref': 403"
+done
+r=$(http GET "$BASE/push/publish?appkey=$PUB_P&channel=pub&content=x&callback=cb" -H 'Referer: https://pub.example/chat')
+like "$r" '^200 /\*\*/cb\(\{"code":200,"content":"OK","channel":"pub","seq":1' "JSONP publish from a listed origin's page: 200"
+
+# HEAD never writes, with or without callback
+curl -s -o /dev/null -I "$BASE/push/publish?appkey=$PAGE_P&channel=room&content=head&callback=cb"
+curl -s -o /dev/null -I "$BASE/push/publish?appkey=$PUB_P&channel=pub&content=head&callback=cb" -H 'Referer: https://pub.example/chat'
+curl -s -o /dev/null -I "$BASE/push/publish?appkey=$P&channel=news&content=head"
+is "$($PSQL -c "SELECT count(*) FROM push.message WHERE content = 'head'")" 0 "HEAD publishes nothing"
+r=$(http GET "$BASE/push/publish?appkey=$PAGE_P&channel=room&content=x&callback=cb" -X HEAD -o /dev/null -D "$T/head")
+like "$(cat "$T/head")" 'HTTP/1.1 200' "HEAD with callback: 200 (JSONP), no body"
 
 # batch
 r=$(http POST "$BASE/push/publish" -H 'Content-Type: application/json' \
@@ -161,6 +194,22 @@ r=$(http POST "$BASE/push/publish" -H 'Content-Type: application/json' \
     -d "{\"appkey\":\"$P\",\"messages\":[{\"channel\":\"b3\",\"content\":\"x\"},{\"channel\":\"b4\"}]}")
 like "$r" '^400 .*"content":"messages\[1\]\.content: missing' "batch with a missing content: 400"
 is "$($PSQL -c "SELECT count(*) FROM push.channel WHERE name IN ('b3','b4')")" 0 "a failed batch stores nothing, not even its channels"
+# batch sender: the single publish's rules
+while IFS='|' read -r sender what; do
+    r=$(http POST "$BASE/push/publish" -H 'Content-Type: application/json' \
+        -d "{\"appkey\":\"$P\",\"sender\":$sender,\"messages\":[{\"channel\":\"b5\",\"content\":\"x\"}]}")
+    like "$r" '^400 .*"content":"sender: must be 1-64 bytes' "batch sender $sender ($what): 400"
+done <<'EOF2'
+"bad sender!"|punctuation
+""|empty
+"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"|65 bytes
+5|a number
+{"id":"x"}|an object
+EOF2
+is "$($PSQL -c "SELECT count(*) FROM push.channel WHERE name = 'b5'")" 0 "refused batch senders stored nothing"
+r=$(http POST "$BASE/push/publish" -H 'Content-Type: application/json' \
+    -d "{\"appkey\":\"$P\",\"sender\":\"shop-1\",\"messages\":[{\"channel\":\"b5\",\"content\":\"x\"}]}")
+is "${r%% *}:$($PSQL -c "SELECT sender FROM push.message m JOIN push.channel c ON c.id = m.channel_id WHERE c.name = 'b5'")" "200:shop-1" "a valid batch sender is stored"
 r=$(http POST "$BASE/push/publish" -H 'Content-Type: application/json' -d '{"appkey":')
 like "$r" '^400 .*"content":"body: not valid JSON' "broken JSON body: 400"
 
