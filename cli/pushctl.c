@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef PKGDATADIR
 #define PKGDATADIR "/usr/local/share/push"
@@ -58,9 +59,42 @@ static void usage(void)
            "  prune [--retention INTERVAL]    delete messages older than INTERVAL (default '7 days')\n"
            "  stats [--app NAME]              per-channel statistics\n\n"
            "Options: --format env prints app create's keys as shell variables;\n"
-           "--sql-dir DIR (or $PUSH_SQL_DIR) holds the migrations (default %s/sql/migrations).\n\n",
+           "--sql-dir DIR (or $PUSH_SQL_DIR) holds the migrations (default %s/sql/migrations).\n"
+           "On a terminal, control characters in stored text print as \\xHH.\n\n",
            PKGDATADIR);
     config_print_keys();
+}
+
+/* stdout is a terminal: stored text is printed with print_text's escapes. */
+static bool pushctl_escape;
+
+/* Prints stored text (content, names). On a terminal, control characters (C0, DEL, C1) and
+ * bytes that are not well-formed UTF-8 print as \xHH, so stored text cannot drive it; to a
+ * pipe or file the text goes as it is. */
+static void print_text(const char *text)
+{
+    if (!pushctl_escape) {
+        fputs(text, stdout);
+        return;
+    }
+    const unsigned char *s = (const unsigned char *)text;
+    while (*s) {
+        unsigned char c = *s;
+        size_t need = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                      : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        bool control = c < 0x20 || c == 0x7F || (c == 0xC2 && s[1] >= 0x80 && s[1] <= 0x9F);
+        if (need == 0 || control || strnlen((const char *)s, need) < need ||
+            !validate_utf8((const char *)s, need)) {
+            /* One byte escaped; a C1 control's second byte follows as its own escape. */
+            printf("\\x%02x", c);
+            s++;
+            if (control && c == 0xC2)
+                printf("\\x%02x", *s++);
+            continue;
+        }
+        fwrite(s, 1, need, stdout);
+        s += need;
+    }
 }
 
 static int fail_result(PGresult *res, const char *what)
@@ -235,8 +269,10 @@ static int print_rows(PGresult *res)
         printf("%s%s", j ? "\t" : "", PQfname(res, j));
     printf("\n");
     for (int i = 0; i < PQntuples(res); i++) {
-        for (int j = 0; j < cols; j++)
-            printf("%s%s", j ? "\t" : "", PQgetisnull(res, i, j) ? "" : PQgetvalue(res, i, j));
+        for (int j = 0; j < cols; j++) {
+            printf("%s", j ? "\t" : "");
+            print_text(PQgetisnull(res, i, j) ? "" : PQgetvalue(res, i, j));
+        }
         printf("\n");
     }
     PQclear(res);
@@ -264,8 +300,11 @@ static int cmd_app_show(struct pushctl *c, const char *name)
         fprintf(stderr, "pushctl: app show: no app named %s\n", name);
         return 1;
     }
-    for (int j = 0; j < PQnfields(res); j++)
-        printf("%-18s %s\n", PQfname(res, j), PQgetvalue(res, 0, j));
+    for (int j = 0; j < PQnfields(res); j++) {
+        printf("%-18s ", PQfname(res, j));
+        print_text(PQgetvalue(res, 0, j));
+        printf("\n");
+    }
     PQclear(res);
     return 0;
 }
@@ -300,8 +339,11 @@ static int need_app(const struct pushctl *c, const char *cmd)
 static void print_messages(PGresult *res, int64_t *last)
 {
     for (int i = 0; i < PQntuples(res); i++) {
-        printf("%s\t%s\t%s\t%s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-               PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+        printf("%s\t%s\t", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+        print_text(PQgetvalue(res, i, 2));
+        printf("\t");
+        print_text(PQgetvalue(res, i, 3));
+        printf("\n");
         if (last)
             *last = strtoll(PQgetvalue(res, i, 0), NULL, 10);
     }
@@ -525,6 +567,7 @@ int main(int argc, char **argv)
         return 1;
     }
     log_init("pushctl", LOG_LEVEL_WARN);
+    pushctl_escape = isatty(STDOUT_FILENO);
     c.db.pg = db_connect(cfg.dsn);
     if (!c.db.pg) {
         fprintf(stderr, "pushctl: cannot connect to the database (dsn: %s)\n", cfg.dsn);

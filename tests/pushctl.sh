@@ -2,7 +2,7 @@
 # tests/pushctl.sh: the operator's tool against a real database: migrate, apps, publish,
 # history, tail, tokens, prune, stats, and clear errors.
 . "$(dirname "$0")/lib.sh"
-tap_plan 22
+tap_plan 25
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 CTL=$top_builddir/cli/pushctl
 
@@ -48,6 +48,12 @@ is "$tok" "$($PSQL -c "SELECT push.token(id, 'user-alice', $exp, 'alice') FROM p
 $PSQL -c "UPDATE push.message SET created_at = now() - interval '10 days' WHERE seq = 1" >/dev/null
 like "$("$CTL" prune --retention '7 days')" '^pruned 1 messages' "prune deletes what is older than the retention"
 like "$("$CTL" stats --app shop)" $'shop\tnews\t3\t2' "stats: last_seq 3, 2 kept"
+# Stored text with terminal controls: escaped on a terminal (script gives pushctl a pty), raw in a pipe
+$PSQL -c "SELECT push.publish('$key', 'esc', E'red \\x1b[31m bell \\x07 csi \\u009b tab\\tend caf\\u00e9', E'ev\\x1bil')" >/dev/null
+out=$(script -qec "'$CTL' history esc --app shop" /dev/null | tr -d '\r')
+like "$out" 'ev\\x1bil	red \\x1b\[31m bell \\x07 csi \\xc2\\x9b tab\\x09end café$' "on a terminal, control characters print as \\xHH, text as it is"
+case "$out" in *$'\x1b'*|*$'\x07'*) ok 1 "no raw control byte reaches the terminal" ;; *) ok 0 "no raw control byte reaches the terminal" ;; esac
+is "$("$CTL" history esc --app shop | grep -c $'\x1b\\[31m')" 1 "to a pipe the content goes as stored"
 "$CTL" frobnicate >/dev/null 2>&1
 is "$?" 2 "an unknown command exits 2"
 tap_done
