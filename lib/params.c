@@ -83,6 +83,21 @@ static int params_check_text(const char *label, const char *text, size_t len, ch
     return -1;
 }
 
+int params_add_checked(struct params *p, const char *name, size_t name_len, const char *value,
+                       size_t value_len, char *err, size_t errlen)
+{
+    if (params_check_text("parameter name", name, name_len, err, errlen) < 0)
+        return -1;
+    char *copy = xmalloc(name_len + 1);
+    memcpy(copy, name, name_len);
+    copy[name_len] = '\0';
+    int rc = params_check_text(copy, value, value_len, err, errlen);
+    if (rc == 0 && name_len > 0)
+        params_add(p, copy, value, value_len);
+    free(copy);
+    return rc;
+}
+
 int params_parse_urlencoded(struct params *p, const char *text, size_t len, char *err, size_t errlen)
 {
     struct buf name = BUF_INIT, value = BUF_INIT;
@@ -107,10 +122,8 @@ int params_parse_urlencoded(struct params *p, const char *text, size_t len, char
                 params_label(buf_str(&name), label, sizeof(label));
                 snprintf(err, errlen, "%s: bad %%-escape", label);
                 rc = -1;
-            } else if (params_check_text(buf_str(&name), buf_str(&value), value.len, err, errlen) < 0) {
-                rc = -1;
-            } else if (name.len) {
-                params_add(p, buf_str(&name), buf_str(&value), value.len);
+            } else {
+                rc = params_add_checked(p, buf_str(&name), name.len, buf_str(&value), value.len, err, errlen);
             }
         }
         start = end + 1;

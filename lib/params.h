@@ -41,6 +41,12 @@ int params_parse_urlencoded(struct params *p, const char *text, size_t len, char
 int params_parse_json(struct params *p, const char *text, size_t len, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/* Adds one pair decoded elsewhere (the sidecar's query, which libwebsockets decodes), after the
+ * same checks; name_len and value_len may count NULs; a pair without a name is skipped.
+ * Returns 0, or -1 with err as above. */
+int params_add_checked(struct params *p, const char *name, size_t name_len, const char *value,
+                       size_t value_len, char *err, size_t errlen) __attribute__((warn_unused_result));
+
 /* Parses a body by its Content-Type (application/json, else form). Same results. */
 int params_parse_body(struct params *p, const char *content_type, const char *body, size_t len,
                       char *err, size_t errlen) __attribute__((warn_unused_result));

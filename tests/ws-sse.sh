@@ -3,7 +3,7 @@
 # cursor after it; a reconnect with Last-Event-ID (or since=) gets exactly what was missed.
 . "$(dirname "$0")/ws-lib.sh"
 ws_require
-tap_plan 14
+tap_plan 16
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 create_app shop "'{https://shop.example}'"
@@ -104,6 +104,16 @@ check(s.resp.status == 200, "with its token: 200")
 s.close()
 s = Stream(urllib.parse.urlencode({"appkey": key}))
 check(s.resp.status == 400, "no channel: 400")
+# libwebsockets drops a URI with %00 itself; what it lets through, the parameter checks refuse.
+try:
+    s = Stream("appkey=" + key + "&channel=trunc%00private-x")
+    status = s.resp.status
+except (http.client.HTTPException, OSError):
+    status = 0
+check(status in (0, 400), "channel=trunc%%00private-x: never served (%d)" % status)
+s = Stream("appkey=" + key + "&channel=news&user=%C0%AF")
+body = s.resp.read().decode("utf-8", "replace")
+check(s.resp.status == 400 and "user: not valid UTF-8" in body, "invalid UTF-8 in user: 400 naming it")
 
 if base:
     u = urllib.parse.urlsplit(base)

@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-void handshake_query(struct lws *wsi, struct params *q)
+int handshake_query(struct lws *wsi, struct params *q, char *err, size_t errlen)
 {
     char frag[1024];
     /* lws has already split the query at '&' and decoded %-escapes and '+'. */
@@ -26,14 +26,13 @@ void handshake_query(struct lws *wsi, struct params *q)
         int len = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, n);
         if (len < 0)
             break;
-        char *eq = strchr(frag, '=');
-        if (eq) {
-            *eq = '\0';
-            params_add(q, frag, eq + 1, strlen(eq + 1));
-        } else {
-            params_add(q, frag, "", 0);
-        }
+        const char *eq = memchr(frag, '=', (size_t)len);
+        size_t name_len = eq ? (size_t)(eq - frag) : (size_t)len;
+        if (params_add_checked(q, frag, name_len, eq ? eq + 1 : "", eq ? (size_t)len - name_len - 1 : 0,
+                               err, errlen) < 0)
+            return 400;
     }
+    return 0;
 }
 
 /* The peer address; behind a proxy on this host, the last X-Forwarded-For entry. */

@@ -12,8 +12,10 @@
 struct lws;
 struct server;
 
-/* Adds the request's query parameters to q. */
-void handshake_query(struct lws *wsi, struct params *q);
+/* Adds the request's query parameters to q. Returns 0, or 400 with err naming a parameter
+ * with a NUL byte or invalid UTF-8 (params_add_checked). */
+int handshake_query(struct lws *wsi, struct params *q, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* Checks the request (q from handshake_query) and fills hello. Returns 0, or an HTTP status
  * (400, 401, 403, 429, 503) with the reason in err. */

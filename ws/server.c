@@ -204,8 +204,9 @@ static int server_filter(struct server *server, struct lws *wsi, struct session 
         snprintf(err, sizeof(err), "not found: WebSocket is served on /push/ws");
     } else {
         struct params q = PARAMS_INIT;
-        handshake_query(wsi, &q);
-        status = handshake_check(server, wsi, &q, &ss->hello, err, sizeof(err));
+        status = handshake_query(wsi, &q, err, sizeof(err));
+        if (status == 0)
+            status = handshake_check(server, wsi, &q, &ss->hello, err, sizeof(err));
         params_free(&q);
     }
     if (status == 0)

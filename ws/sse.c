@@ -69,8 +69,9 @@ struct client *sse_start(struct server *server, struct lws *wsi, int *close)
     char err[300];
     int status = 0;
     struct client *c = NULL;
-    handshake_query(wsi, &q);
-    status = handshake_check(server, wsi, &q, &hello, err, sizeof(err));
+    status = handshake_query(wsi, &q, err, sizeof(err));
+    if (status == 0)
+        status = handshake_check(server, wsi, &q, &hello, err, sizeof(err));
     if (status)
         goto fail;
     nnames = params_get_list(&q, "channel", &names, CURSOR_MAX_CHANNELS);
