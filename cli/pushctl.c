@@ -60,7 +60,8 @@ static void usage(void)
            "  stats [--app NAME]              per-channel statistics\n\n"
            "Options: --format env prints app create's keys as shell variables;\n"
            "--sql-dir DIR (or $PUSH_SQL_DIR) holds the migrations (default %s/sql/migrations).\n"
-           "On a terminal, control characters in stored text print as \\xHH.\n\n",
+           "On a terminal, control characters in stored text print as \\xHH.\n"
+           "pushctl connects with $PUSH_ADMIN_DSN (the schema owner) when it is set, else with dsn.\n\n",
            PKGDATADIR);
     config_print_keys();
 }
@@ -568,9 +569,13 @@ int main(int argc, char **argv)
     }
     log_init("pushctl", LOG_LEVEL_WARN);
     pushctl_escape = isatty(STDOUT_FILENO);
-    c.db.pg = db_connect(cfg.dsn);
+    /* The operator's tool runs as the schema owner; the programs' dsn is the fallback. */
+    const char *dsn = getenv("PUSH_ADMIN_DSN");
+    if (!dsn || !*dsn)
+        dsn = cfg.dsn;
+    c.db.pg = db_connect(dsn);
     if (!c.db.pg) {
-        fprintf(stderr, "pushctl: cannot connect to the database (dsn: %s)\n", cfg.dsn);
+        fprintf(stderr, "pushctl: cannot connect to the database (dsn: %s)\n", dsn);
         return 1;
     }
     PQclear(db_exec_simple(&c.db, "SET client_min_messages = warning"));

@@ -25,7 +25,7 @@ static const struct db_statement api_batch_sql = {
 
 static const struct db_statement api_status_sql = {
     "api_status",
-    "SELECT coalesce(max(version), 0) FROM push.schema_version",
+    "SELECT push.schema_version_current()",
     0,
 };
 
@@ -44,8 +44,7 @@ static const struct db_statement api_mark_read_sql = {
 
 static const struct db_statement api_unread_sql = {
     "api_unread",
-    "SELECT channel, last_seq, read_seq, unread FROM push.unread WHERE app = $1 AND user_id = $2"
-    " ORDER BY channel",
+    "SELECT channel, last_seq, read_seq, unread FROM push.unread_of($1, $2)",
     2,
 };
 

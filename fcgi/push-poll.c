@@ -92,13 +92,7 @@ static const struct db_statement poll_open_sql = {
  * reply is, keeping each channel's rows a prefix in seq order (by its running newest time). */
 static const struct db_statement poll_catch_up_sql = {
     "poll_catch_up",
-    "SELECT i, seq, content, t FROM ("
-    " SELECT c.i, m.seq, m.content, (extract(epoch from m.created_at) * 1000)::bigint AS t,"
-    "  max(m.created_at) OVER (PARTITION BY c.i ORDER BY m.seq) AS run"
-    " FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS c(id, after, i)"
-    " CROSS JOIN LATERAL (SELECT seq, content, created_at FROM push.message"
-    "  WHERE channel_id = c.id AND seq > c.after ORDER BY seq LIMIT $3::int) m) r"
-    " ORDER BY run, i, seq LIMIT $3::int",
+    "SELECT i, seq, content, time_ms FROM push.catch_up($1::bigint[], $2::bigint[], $3::int)",
     3,
 };
 

@@ -25,23 +25,12 @@ const struct db_statement message_publish_sql = {
 
 const struct db_statement message_after_sql = {
     "message_after",
-    "SELECT seq, content, (extract(epoch from created_at) * 1000)::bigint FROM push.message"
-    " WHERE channel_id = $1 AND seq > $2 ORDER BY seq LIMIT $3::int",
+    "SELECT seq, content, time_ms FROM push.message_after($1, $2, $3::int)",
     3,
 };
 
-/* Two index-ordered branches, one of them switched off by $4: the latest rows walk the
- * primary key backwards, rows after a seq walk it forwards; neither sorts the channel. */
 const struct db_statement message_history_sql = {
     "message_history",
-    "SELECT c.last_seq, h.seq, h.content, h.time FROM push.channel c LEFT JOIN LATERAL ("
-    " (SELECT m.seq, m.content, (extract(epoch from m.created_at) * 1000)::bigint AS time"
-    "  FROM push.message m WHERE $4::bigint IS NULL AND m.channel_id = c.id"
-    "  AND ($3::bigint IS NULL OR m.seq < $3) ORDER BY m.seq DESC LIMIT $5::int)"
-    " UNION ALL"
-    " (SELECT m.seq, m.content, (extract(epoch from m.created_at) * 1000)::bigint AS time"
-    "  FROM push.message m WHERE $4::bigint IS NOT NULL AND m.channel_id = c.id AND m.seq > $4"
-    "  AND ($3::bigint IS NULL OR m.seq < $3) ORDER BY m.seq LIMIT $5::int)"
-    ") h ON true WHERE c.app_id = $1 AND c.name = $2 ORDER BY h.seq",
+    "SELECT last_seq, seq, content, time_ms FROM push.message_history($1, $2, $3, $4, $5::int)",
     5,
 };

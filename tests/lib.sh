@@ -74,22 +74,44 @@ wait_for() {
     return 1
 }
 
-# Starts a private PostgreSQL cluster and applies the migrations.
-# Sets PGDATA_DIR, PG_SOCKET_DIR, PUSH_DSN, PSQL (a psql command line as the push role).
+# Starts a private PostgreSQL cluster and applies the migrations, with the roles of a real
+# installation: `push` owns the database and the schema (not a superuser), `push_web` is the
+# programs' login, a member of push_service (EXECUTE on the programs' functions, nothing else).
+# Its socket directory is open to postgres and the group www-data only, and each OS user logs in
+# as the roles pg_ident.conf maps it to (peer): root as any, www-data as push_web.
+# Sets PGDATA_DIR, PG_SOCKET_DIR, PUSH_DSN (push_web), PUSH_ADMIN_DSN (push, for pushctl) and
+# PSQL (a psql command line as the superuser postgres, for the tests' own SQL).
 start_postgres() {
     PGDATA_DIR=$T/pg/data
     PG_SOCKET_DIR=$T/pg/run
     mkdir -p "$PGDATA_DIR" "$PG_SOCKET_DIR"
     chown -R postgres "$T/pg"
-    runuser -u postgres -- "$PG_BIN/initdb" -D "$PGDATA_DIR" -E UTF8 --locale=C.UTF-8 -A trust \
+    chown postgres:www-data "$PG_SOCKET_DIR"
+    chmod 0750 "$PG_SOCKET_DIR"
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$PGDATA_DIR" -E UTF8 --locale=C.UTF-8 -A peer \
         --no-sync -U postgres >"$T/pg/initdb.log" 2>&1 || { cat "$T/pg/initdb.log" >&2; return 1; }
+    pg_auth_write "$PGDATA_DIR"
     pg_start || return 1
     psql -X -q -h "$PG_SOCKET_DIR" -U postgres -d postgres -v ON_ERROR_STOP=1 \
-        -c "CREATE ROLE push LOGIN SUPERUSER" -c "CREATE DATABASE push OWNER push" >/dev/null || return 1
-    export PUSH_DSN="host=$PG_SOCKET_DIR dbname=push user=push"
-    PSQL="psql -X -q -At -v ON_ERROR_STOP=1 -h $PG_SOCKET_DIR -U push -d push"
+        -c "CREATE ROLE push LOGIN" -c "CREATE DATABASE push OWNER push" \
+        -c "CREATE ROLE push_service NOLOGIN" -c "CREATE ROLE push_web LOGIN IN ROLE push_service" \
+        >/dev/null || return 1
+    psql -X -q -h "$PG_SOCKET_DIR" -U postgres -d push -v ON_ERROR_STOP=1 \
+        -c "CREATE EXTENSION pgcrypto" >/dev/null || return 1
+    export PUSH_DSN="host=$PG_SOCKET_DIR dbname=push user=push_web"
+    export PUSH_ADMIN_DSN="host=$PG_SOCKET_DIR dbname=push user=push"
+    PSQL="psql -X -q -At -v ON_ERROR_STOP=1 -h $PG_SOCKET_DIR -U postgres -d push"
     export PUSH_SQL_DIR="$top_srcdir/sql/migrations"
     "$top_builddir/cli/pushctl" migrate >"$T/pg/migrate.log" 2>&1 || { cat "$T/pg/migrate.log" >&2; return 1; }
+}
+
+# pg_auth_write PGDATA: local (Unix socket) connections only, peer authentication: root may log
+# in as any role, postgres as postgres, www-data (the web servers' user) as push_web.
+pg_auth_write() {
+    printf 'local all all peer map=push\n' >"$1/pg_hba.conf"
+    printf 'push %s %s\n' root postgres root push root push_web postgres postgres www-data push_web \
+        >"$1/pg_ident.conf"
+    chown postgres "$1/pg_hba.conf" "$1/pg_ident.conf"
 }
 
 pg_start() {

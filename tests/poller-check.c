@@ -119,7 +119,9 @@ static bool wait_int(const int *value, int want, int seconds)
     return reached;
 }
 
-static const char *dsn, *publish_key;
+/* The poller runs as the programs do (PUSH_DSN); the publisher reads push.channel, so it logs
+ * in as the schema owner when PUSH_ADMIN_DSN is set. */
+static const char *dsn, *admin_dsn, *publish_key;
 static PGconn *publisher;
 
 /* Publishes content to channel; returns the seq or -1. */
@@ -128,7 +130,7 @@ static int64_t publish(const char *channel, const char *content)
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!publisher || PQstatus(publisher) != CONNECTION_OK) {
             PQfinish(publisher);
-            publisher = db_connect(dsn);
+            publisher = db_connect(admin_dsn);
             if (!publisher)
                 return -1;
         }
@@ -189,6 +191,7 @@ static void *churn(void *arg)
 int main(void)
 {
     dsn = getenv("PUSH_DSN");
+    admin_dsn = getenv("PUSH_ADMIN_DSN") ? getenv("PUSH_ADMIN_DSN") : dsn;
     publish_key = getenv("PUBLISH_KEY");
     if (!dsn || !publish_key) {
         printf("1..0 # SKIP PUSH_DSN and PUBLISH_KEY are needed\n");

@@ -37,7 +37,7 @@ static const struct db_statement channel_open_sql = {
 
 static const struct db_statement channel_head_sql = {
     "ws_channel_head",
-    "SELECT last_seq FROM push.channel WHERE id = $1",
+    "SELECT last_seq FROM push.channel_head($1)",
     1,
 };
 
