@@ -1,6 +1,117 @@
-/* tests/unit/auth.c: key hashing and subscribe tokens against known vectors. */
+/* tests/unit/auth.c: key hashing and subscribe tokens (HMAC and JWT) against known vectors. */
 #include "../tap.h"
-#include "auth.h"
+#include "../../lib/auth.c" /* the static base64url encoder, to sign arbitrary headers */
+
+/* A JWT of the given header and claims JSON, HS256-signed with secret whatever alg says. */
+static char *jwt_sign(const char *secret, const char *header, const char *claims)
+{
+    struct buf out = BUF_INIT;
+    base64url_encode(&out, (const unsigned char *)header, strlen(header));
+    buf_puts(&out, ".");
+    base64url_encode(&out, (const unsigned char *)claims, strlen(claims));
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)out.data, out.len, md, &mdlen);
+    buf_puts(&out, ".");
+    base64url_encode(&out, md, mdlen);
+    return out.data;
+}
+
+#define JWT_VECTOR "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImV4cCI6MjAwMDAwMDAwMCwiY2hhbm5lbHMiOlsi" \
+    "cHJpdmF0ZS1yb29tIiwiY2hhdC0qIl0sInB1Ymxpc2giOlsiY2hhdC0qIl0sImluZm8iOnsibmFtZSI6IkFsaWNlIn19." \
+    "gLi5S2dEqCMXNNZY3USHLDS-1dLBMIiYwl6Senn_WiM"
+#define HS256 "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
+#define ALICE "{\"sub\":\"alice\",\"exp\":2000000000,\"channels\":[\"private-room\",\"chat-*\"]"
+
+static void jwt_cases(void)
+{
+    char big_info[1200];
+    snprintf(big_info, sizeof(big_info), "{\"exp\":2000000000,\"info\":{\"a\":\"%01100d\"}}", 0);
+    static const struct {
+        const char *name, *secret, *header, *claims, *channel, *user;
+        enum auth_result want;
+    } cases[] = {
+        { "valid", "s3cret", HS256, ALICE "}", "private-room", NULL, AUTH_OK },
+        { "expired", "s3cret", HS256, "{\"exp\":500,\"channels\":[\"private-room\"]}", "private-room", NULL, AUTH_EXPIRED },
+        { "missing exp", "s3cret", HS256, "{\"channels\":[\"private-room\"]}", "private-room", NULL, AUTH_JWT_NO_EXPIRY },
+        { "exp not a number", "s3cret", HS256, "{\"exp\":\"2000000000\"}", "private-room", NULL, AUTH_JWT_NO_EXPIRY },
+        { "alg none", "s3cret", "{\"alg\":\"none\"}", ALICE "}", "private-room", NULL, AUTH_JWT_ALGORITHM },
+        { "alg HS512", "s3cret", "{\"alg\":\"HS512\"}", ALICE "}", "private-room", NULL, AUTH_JWT_ALGORITHM },
+        { "alg RS256", "s3cret", "{\"alg\":\"RS256\"}", ALICE "}", "private-room", NULL, AUTH_JWT_ALGORITHM },
+        { "alg hs256 (case matters)", "s3cret", "{\"alg\":\"hs256\"}", ALICE "}", "private-room", NULL, AUTH_JWT_ALGORITHM },
+        { "no alg", "s3cret", "{\"typ\":\"JWT\"}", ALICE "}", "private-room", NULL, AUTH_JWT_ALGORITHM },
+        { "header not JSON", "s3cret", "not json", ALICE "}", "private-room", NULL, AUTH_JWT_MALFORMED },
+        { "claims not JSON", "s3cret", HS256, "{\"exp\":", "private-room", NULL, AUTH_JWT_MALFORMED },
+        { "claims not an object", "s3cret", HS256, "[1]", "private-room", NULL, AUTH_JWT_MALFORMED },
+        { "channel not listed", "s3cret", HS256, ALICE "}", "private-other", NULL, AUTH_JWT_CHANNEL },
+        { "prefix chat-* covers chat-1", "s3cret", HS256, ALICE "}", "chat-1", NULL, AUTH_OK },
+        { "prefix chat-* does not cover cha", "s3cret", HS256, ALICE "}", "cha", NULL, AUTH_JWT_CHANNEL },
+        { "user-bob with sub alice", "s3cret", HS256, ALICE "}", "user-bob", NULL, AUTH_JWT_CHANNEL },
+        { "user-alice with sub alice", "s3cret", HS256, ALICE "}", "user-alice", NULL, AUTH_OK },
+        { "user-bob with sub bob", "s3cret", HS256, "{\"sub\":\"bob\",\"exp\":2000000000}", "user-bob", NULL, AUTH_OK },
+        { "user-bob listed in channels without sub", "s3cret", HS256, "{\"exp\":2000000000,\"channels\":[\"user-bob\"]}",
+          "user-bob", NULL, AUTH_JWT_CHANNEL },
+        { "request names bob, sub alice", "s3cret", HS256, ALICE "}", "private-room", "bob", AUTH_JWT_USER },
+        { "request names alice, sub alice", "s3cret", HS256, ALICE "}", "private-room", "alice", AUTH_OK },
+        { "request names bob, no sub", "s3cret", HS256, "{\"exp\":2000000000,\"channels\":[\"private-room\"]}",
+          "private-room", "bob", AUTH_OK },
+        { "small info", "s3cret", HS256, ALICE ",\"info\":{\"name\":\"Alice\"}}", "private-room", NULL, AUTH_OK },
+        { "info not an object", "s3cret", HS256, ALICE ",\"info\":\"Alice\"}", "private-room", NULL, AUTH_JWT_CLAIMS },
+        { "channels not an array", "s3cret", HS256, "{\"exp\":2000000000,\"channels\":\"private-room\"}",
+          "private-room", NULL, AUTH_JWT_CLAIMS },
+        { "sub not a string", "s3cret", HS256, "{\"exp\":2000000000,\"sub\":7}", "user-7", NULL, AUTH_JWT_CLAIMS },
+        { "wrong secret", "other", HS256, ALICE "}", "private-room", NULL, AUTH_JWT_SIGNATURE },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *token = jwt_sign(cases[i].secret, cases[i].header, cases[i].claims);
+        enum auth_result got = auth_token_verify("s3cret", cases[i].channel, cases[i].user, token, 1000);
+        ok(got == cases[i].want, "jwt %s: %s", cases[i].name, auth_result_text(got));
+        free(token);
+    }
+
+    char *token = jwt_sign("s3cret", HS256, big_info);
+    is_int(auth_token_verify("s3cret", "news", NULL, token, 1000), AUTH_JWT_INFO_SIZE, "jwt info over 1 KiB refused");
+    free(token);
+
+    token = jwt_sign("s3cret", HS256, ALICE "}");
+    size_t last = strlen(token) - 2; /* not the last character: its low bits may be padding */
+    token[last] = token[last] == 'A' ? 'B' : 'A';
+    is_int(auth_token_verify("s3cret", "private-room", NULL, token, 1000), AUTH_JWT_SIGNATURE,
+           "jwt with one signature character changed");
+    free(token);
+
+    is_int(auth_token_verify("s3cret", "private-room", NULL, "e30.e30!.abc", 1000), AUTH_JWT_ALGORITHM,
+           "alg is checked before the rest is decoded");
+    is_int(auth_token_verify("s3cret", "private-room", NULL, "ey!J.e30.abc", 1000), AUTH_JWT_MALFORMED,
+           "header not base64url");
+    is_int(auth_token_verify("s3cret", "private-room", NULL, "a.b.c.d", 1000), AUTH_JWT_MALFORMED, "three dots");
+
+    char *long_token = xmalloc(AUTH_JWT_MAX + 10);
+    memset(long_token, 'A', AUTH_JWT_MAX + 9);
+    long_token[10] = long_token[20] = '.';
+    long_token[AUTH_JWT_MAX + 9] = '\0';
+    is_int(auth_token_verify("s3cret", "private-room", NULL, long_token, 1000), AUTH_TOO_LONG, "token over 4 KiB refused");
+    free(long_token);
+
+    /* auth_jwt_make: a known vector (Python's hmac/base64 over the same JSON), and a round trip. */
+    const char *channels[] = { "private-room", "chat-*" }, *publish[] = { "chat-*" };
+    token = auth_jwt_make("s3cret", "alice", channels, 2, publish, 1, 2000000000, "{\"name\": \"Alice\"}");
+    is_str(token, JWT_VECTOR, "auth_jwt_make matches a JWT made in Python");
+    struct auth_claims claims;
+    ok(auth_jwt_decode("s3cret", token, 1000, &claims) == AUTH_OK, "auth_jwt_decode takes it");
+    is_str(claims.sub, "alice", "sub");
+    ok(claims.exp == 2000000000, "exp");
+    ok(claims.nchannels == 2 && strcmp(claims.channels[1], "chat-*") == 0, "channels");
+    ok(claims.npublish == 1 && strcmp(claims.publish[0], "chat-*") == 0, "publish kept for later use");
+    is_str(claims.info, "{\"name\":\"Alice\"}", "info kept serialized");
+    auth_claims_free(&claims);
+    auth_claims_free(&claims);
+    free(token);
+    ok(auth_jwt_make("s3cret", NULL, NULL, 0, NULL, 0, 1, "[1]") == NULL, "info must be an object");
+    const char *several[] = { "junk", jwt_sign("s3cret", HS256, ALICE "}") };
+    ok(auth_tokens_verify("s3cret", "chat-9", NULL, several, 2, 1000) == AUTH_OK, "a JWT among several tokens");
+    free((char *)several[1]);
+}
 
 int main(void)
 {
@@ -37,5 +148,6 @@ int main(void)
     ok(auth_tokens_verify("s3cret", "private-x", NULL, several + 1, 2, 1000) == AUTH_MISSING, "only empty entries: missing");
 
     ok(auth_equal("abc", "abc") && !auth_equal("abc", "abd") && !auth_equal("abc", "abcd"), "constant-time equality");
+    jwt_cases();
     return tap_done();
 }
