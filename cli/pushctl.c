@@ -36,6 +36,11 @@ struct pushctl {
     bool client_publish;
     const char *origins[16];
     int norigins;
+    bool jwt;              /* token --jwt */
+    const char *sub;       /* --sub U */
+    const char *info;      /* --info JSON */
+    const char *channels[16], *publish[16]; /* --channel, --publish */
+    int nchannels, npublish;
 };
 
 static void usage(void)
@@ -56,6 +61,8 @@ static void usage(void)
            "                                  print messages as they arrive (Ctrl-C stops)\n"
            "  token CHANNEL --app NAME [--user U] [--ttl SECONDS]\n"
            "                                  make a subscribe token (default ttl 3600)\n"
+           "  token --jwt --app NAME [--sub U] [--channel C|PREFIX*]... [--publish C|PREFIX*]...\n"
+           "        [--ttl SECONDS] [--info JSON]  make a JWT (HS256) for those channels\n"
            "  prune [--retention INTERVAL]    delete messages older than INTERVAL (default '7 days')\n"
            "  stats [--app NAME]              per-channel statistics\n\n"
            "Options: --format env prints app create's keys as shell variables;\n"
@@ -466,6 +473,36 @@ static int cmd_token(struct pushctl *c, const char *channel)
     return 0;
 }
 
+static int cmd_token_jwt(struct pushctl *c)
+{
+    if (need_app(c, "token"))
+        return 2;
+    if (c->sub && !validate_user(c->sub)) {
+        fprintf(stderr, "pushctl: token: --sub must be 1-64 bytes of [A-Za-z0-9_.=@-]\n");
+        return 2;
+    }
+    const char *params[] = { c->app };
+    PGresult *res = run(c, "SELECT secret FROM push.app WHERE name = $1", 1, params);
+    if (!db_ok(res))
+        return fail_result(res, "token");
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        fprintf(stderr, "pushctl: token: no app named %s\n", c->app);
+        return 1;
+    }
+    int64_t expires = (int64_t)time(NULL) + (c->ttl ? c->ttl : 3600);
+    char *token = auth_jwt_make(PQgetvalue(res, 0, 0), c->sub, c->channels, (size_t)c->nchannels,
+                                c->publish, (size_t)c->npublish, expires, c->info);
+    PQclear(res);
+    if (!token) {
+        fprintf(stderr, "pushctl: token: --info must be a JSON object of at most %d bytes\n", AUTH_JWT_INFO_MAX);
+        return 2;
+    }
+    printf("%s\n", token);
+    free(token);
+    return 0;
+}
+
 static int cmd_prune(struct pushctl *c)
 {
     const char *params[] = { c->retention ? c->retention : "7 days" };
@@ -514,6 +551,11 @@ int main(int argc, char **argv)
         { "retention", required_argument, NULL, 'R' },
         { "sql-dir", required_argument, NULL, 'd' },
         { "format", required_argument, NULL, 'f' },
+        { "jwt", no_argument, NULL, 'J' },
+        { "sub", required_argument, NULL, 'U' },
+        { "channel", required_argument, NULL, 'C' },
+        { "publish", required_argument, NULL, 'P' },
+        { "info", required_argument, NULL, 'I' },
         { NULL, 0, NULL, 0 },
     };
     struct pushctl c;
@@ -543,6 +585,20 @@ int main(int argc, char **argv)
         case 'l': if (!parse_number("limit", optarg, 1000000, &c.limit)) return 2; break;
         case 'm': if (!parse_number("max-bytes", optarg, 100000000, &c.max_bytes)) return 2; break;
         case 'r': if (!parse_number("rate", optarg, 1000000, &c.rate)) return 2; break;
+        case 'J': c.jwt = true; break;
+        case 'U': c.sub = optarg; break;
+        case 'I': c.info = optarg; break;
+        case 'C':
+        case 'P':
+            if ((opt == 'C' ? c.nchannels : c.npublish) == 16) {
+                fprintf(stderr, "pushctl: at most 16 --%s\n", opt == 'C' ? "channel" : "publish");
+                return 2;
+            }
+            if (opt == 'C')
+                c.channels[c.nchannels++] = optarg;
+            else
+                c.publish[c.npublish++] = optarg;
+            break;
         case 'o':
             if (c.norigins == 16) {
                 fprintf(stderr, "pushctl: at most 16 --origin\n");
@@ -595,7 +651,9 @@ int main(int argc, char **argv)
         rc = cmd_history(&c, args[1]);
     else if (strcmp(cmd, "tail") == 0 && nargs == 2)
         rc = cmd_tail(&c, args[1]);
-    else if (strcmp(cmd, "token") == 0 && nargs == 2)
+    else if (strcmp(cmd, "token") == 0 && nargs == 1 && c.jwt)
+        rc = cmd_token_jwt(&c);
+    else if (strcmp(cmd, "token") == 0 && nargs == 2 && !c.jwt)
         rc = cmd_token(&c, args[1]);
     else if (strcmp(cmd, "prune") == 0 && nargs == 1)
         rc = cmd_prune(&c);

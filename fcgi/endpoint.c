@@ -158,8 +158,12 @@ int endpoint_check_token(struct endpoint *ep, const char *channel, const char *u
 {
     if (ep->app.role == APP_ROLE_PUBLISH || !validate_channel_needs_token(channel))
         return 0;
-    const char *token = params_get(&ep->req->params, "token");
-    enum auth_result result = auth_tokens_verify(ep->app.secret, channel, user, &token, 1, time(NULL));
+    /* token= and an Authorization: Bearer token: either may open the channel. */
+    char **tokens = NULL;
+    int ntokens = params_get_list(&ep->req->params, "token", &tokens, ENDPOINT_MAX_TOKENS);
+    enum auth_result result = auth_tokens_verify(ep->app.secret, channel, user, (const char *const *)tokens,
+                                                 ntokens > 0 ? (size_t)ntokens : 0, time(NULL));
+    params_list_free(tokens, ntokens > 0 ? ntokens : 0);
     if (result == AUTH_OK)
         return 0;
     char text[300];

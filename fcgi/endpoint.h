@@ -60,9 +60,12 @@ void endpoint_fail_db(struct endpoint *ep, PGresult *res);
 /* Replies with an error (JSONP-aware). Always returns -1, for "return endpoint_error(...)". */
 int endpoint_error(struct endpoint *ep, int code, const char *content);
 
-/* For private-* and user-* channels with the subscribe key: checks the token parameter.
- * The publish key (a backend) needs none. user is the connecting user or NULL.
- * Returns 0, or -1 with a 403 reply. */
+/* Most token values (token= and an Authorization: Bearer token) one request may give. */
+#define ENDPOINT_MAX_TOKENS 8
+
+/* For private-* and user-* channels with the subscribe key: checks the token values (any
+ * one may open it; HMAC or JWT). The publish key (a backend) needs none. user is the
+ * connecting user or NULL. Returns 0, or -1 with a 403 reply. */
 int endpoint_check_token(struct endpoint *ep, const char *channel, const char *user)
     __attribute__((warn_unused_result));
 

@@ -78,6 +78,16 @@ static int gateway_read_request(FCGX_Request *fr, struct request *req, char *err
     const char *qs = FCGX_GetParam("QUERY_STRING", fr->envp);
     if (qs && params_parse_urlencoded(&req->params, qs, strlen(qs), err, errlen) < 0)
         return 400;
+    /* "Authorization: Bearer <token>" is one more token value (Apache needs it passed on:
+     * conf/README.md). */
+    const char *auth = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+        const char *bearer = auth + 7;
+        while (*bearer == ' ')
+            bearer++;
+        if (*bearer && params_add_checked(&req->params, "token", 5, bearer, strlen(bearer), err, errlen) < 0)
+            return 400;
+    }
 
     const char *cl = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
     long long length = 0;

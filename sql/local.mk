@@ -8,6 +8,8 @@ dist_sqlmigrations_DATA = \
 	sql/migrations/002_publish.sql \
 	sql/migrations/003_read_presence.sql \
 	sql/migrations/004_views.sql \
-	sql/migrations/005_app_notify.sql
+	sql/migrations/005_app_notify.sql \
+	sql/migrations/006_service_role.sql \
+	sql/migrations/007_jwt.sql
 sqlexamplesdir = $(pkgdatadir)/sql/examples
 dist_sqlexamples_DATA = sql/examples/order_notify.sql

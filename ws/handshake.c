@@ -14,13 +14,14 @@
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 int handshake_query(struct lws *wsi, struct params *q, char *err, size_t errlen)
 {
-    char frag[1024];
+    char frag[AUTH_JWT_MAX + 64]; /* room for token=<longest JWT> */
     /* lws has already split the query at '&' and decoded %-escapes and '+'. */
     for (int n = 0;; n++) {
         int len = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, n);
@@ -30,6 +31,15 @@ int handshake_query(struct lws *wsi, struct params *q, char *err, size_t errlen)
         size_t name_len = eq ? (size_t)(eq - frag) : (size_t)len;
         if (params_add_checked(q, frag, name_len, eq ? eq + 1 : "", eq ? (size_t)len - name_len - 1 : 0,
                                err, errlen) < 0)
+            return 400;
+    }
+    /* "Authorization: Bearer <token>" is one more token value, as on HTTP. */
+    int len = lws_hdr_copy(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (len > 7 && strncasecmp(frag, "Bearer ", 7) == 0) {
+        const char *bearer = frag + 7;
+        while (*bearer == ' ')
+            bearer++;
+        if (*bearer && params_add_checked(q, "token", 5, bearer, strlen(bearer), err, errlen) < 0)
             return 400;
     }
     return 0;

@@ -12,8 +12,9 @@
 struct lws;
 struct server;
 
-/* Adds the request's query parameters to q. Returns 0, or 400 with err naming a parameter
- * with a NUL byte or invalid UTF-8 (params_add_checked). */
+/* Adds the request's query parameters to q, and an Authorization: Bearer token as one more
+ * token. Returns 0, or 400 with err naming a parameter with a NUL byte or invalid UTF-8
+ * (params_add_checked). */
 int handshake_query(struct lws *wsi, struct params *q, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
