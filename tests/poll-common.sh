@@ -155,6 +155,14 @@ poll_basic_cases() {
     is "${r%% *}" 403 "with a forged token: 403"
     r=$(poll "appkey=$S&channel=private-room&timeout=0&token=$token")
     is "${r%% *}" 200 "with its token: 200"
+    # A JWT as Authorization: Bearer (the server must pass the header on to FastCGI).
+    token=$($PSQL -c "SELECT push.jwt($APP_ID, NULL, '{private-*}', NULL, $expires)")
+    r=$(poll "appkey=$S&channel=private-room&timeout=0" -H "Authorization: Bearer $token")
+    is "${r%% *}" 200 "with a JWT as Authorization: Bearer: 200"
+    local forged=${token%?}
+    [ "${token: -1}" = A ] && forged+=B || forged+=A
+    r=$(poll "appkey=$S&channel=private-room&timeout=0" -H "Authorization: Bearer $forged")
+    like "$r" '^403 .*"token: bad signature' "with a forged Bearer JWT: 403"
     token=$($PSQL -c "SELECT push.token($APP_ID, 'user-alice', $expires)")
     r=$(poll "appkey=$S&channel=user-alice,live&timeout=0&token=$token&client=tab-1")
     is "${r%% *}" 200 "user channel with the user's token: 200"
