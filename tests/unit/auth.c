@@ -108,6 +108,14 @@ static void jwt_cases(void)
     auth_claims_free(&claims);
     free(token);
     ok(auth_jwt_make("s3cret", NULL, NULL, 0, NULL, 0, 1, "[1]") == NULL, "info must be an object");
+    /* The JWT tests/sql/jwt.sql expects from push.jwt(), which C must accept. */
+    static const char sql_jwt[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+        "eyJleHAiOiAxNzAwMDAwMDAwLCAic3ViIjogImFsaWNlIiwgImluZm8iOiB7Im5hbWUiOiAiQWxpY2UifSwgInB1Ymxpc2giOiBbImNoYXQtKiJdLCAiY2hhbm5lbHMiOiBbInByaXZhdGUtcm9vbSIsICJjaGF0LSoiXX0."
+        "viIi9H_GtIQhs_uXK7vZVCIBehfX5RrbIYAeH82klPQ";
+    static const char sql_secret[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    ok(auth_token_verify(sql_secret, "chat-2", "alice", sql_jwt, 1000) == AUTH_OK, "a JWT from SQL push.jwt() opens chat-2");
+    ok(auth_token_verify(sql_secret, "user-alice", NULL, sql_jwt, 1000) == AUTH_OK, "and user-alice (its sub)");
+    ok(auth_token_verify(sql_secret, "chat-2", NULL, sql_jwt, 1700000001) == AUTH_EXPIRED, "until its exp");
     const char *several[] = { "junk", jwt_sign("s3cret", HS256, ALICE "}") };
     ok(auth_tokens_verify("s3cret", "chat-9", NULL, several, 2, 1000) == AUTH_OK, "a JWT among several tokens");
     free((char *)several[1]);
