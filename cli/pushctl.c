@@ -443,6 +443,23 @@ static int cmd_tail(struct pushctl *c, const char *channel)
     return 0;
 }
 
+/* The secret of --app, in row 0 (the caller PQclears it); NULL after saying why. */
+static PGresult *token_secret(struct pushctl *c)
+{
+    const char *params[] = { c->app };
+    PGresult *res = run(c, "SELECT secret FROM push.app WHERE name = $1", 1, params);
+    if (!db_ok(res)) {
+        fail_result(res, "token");
+        return NULL;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        fprintf(stderr, "pushctl: token: no app named %s\n", c->app);
+        return NULL;
+    }
+    return res;
+}
+
 static int cmd_token(struct pushctl *c, const char *channel)
 {
     if (need_app(c, "token"))
@@ -452,15 +469,9 @@ static int cmd_token(struct pushctl *c, const char *channel)
         return 2;
     }
     const char *user = validate_channel_user(channel) ? validate_channel_user(channel) : c->user;
-    const char *params[] = { c->app };
-    PGresult *res = run(c, "SELECT secret FROM push.app WHERE name = $1", 1, params);
-    if (!db_ok(res))
-        return fail_result(res, "token");
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        fprintf(stderr, "pushctl: token: no app named %s\n", c->app);
+    PGresult *res = token_secret(c);
+    if (!res)
         return 1;
-    }
     char token[AUTH_TOKEN_MAX];
     int64_t expires = (int64_t)time(NULL) + (c->ttl ? c->ttl : 3600);
     int rc = auth_token_make(PQgetvalue(res, 0, 0), channel, expires, user, token, sizeof(token));
@@ -473,6 +484,20 @@ static int cmd_token(struct pushctl *c, const char *channel)
     return 0;
 }
 
+/* A JWT's channels or publish entry: a channel name, or a prefix of one ending in '*'. */
+static bool jwt_entry_valid(const char *entry)
+{
+    size_t n = strlen(entry);
+    if (n == 0 || entry[n - 1] != '*')
+        return validate_channel(entry);
+    char prefix[VALIDATE_CHANNEL_MAX + 1];
+    if (n - 1 > VALIDATE_CHANNEL_MAX)
+        return false;
+    memcpy(prefix, entry, n - 1);
+    prefix[n - 1] = '\0';
+    return n == 1 || validate_channel(prefix);
+}
+
 static int cmd_token_jwt(struct pushctl *c)
 {
     if (need_app(c, "token"))
@@ -481,15 +506,16 @@ static int cmd_token_jwt(struct pushctl *c)
         fprintf(stderr, "pushctl: token: --sub must be 1-64 bytes of [A-Za-z0-9_.=@-]\n");
         return 2;
     }
-    const char *params[] = { c->app };
-    PGresult *res = run(c, "SELECT secret FROM push.app WHERE name = $1", 1, params);
-    if (!db_ok(res))
-        return fail_result(res, "token");
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        fprintf(stderr, "pushctl: token: no app named %s\n", c->app);
-        return 1;
+    for (int i = 0; i < c->nchannels + c->npublish; i++) {
+        const char *entry = i < c->nchannels ? c->channels[i] : c->publish[i - c->nchannels];
+        if (!jwt_entry_valid(entry)) {
+            fprintf(stderr, "pushctl: token: --channel and --publish take a channel name, or a prefix ending in *\n");
+            return 2;
+        }
     }
+    PGresult *res = token_secret(c);
+    if (!res)
+        return 1;
     int64_t expires = (int64_t)time(NULL) + (c->ttl ? c->ttl : 3600);
     char *token = auth_jwt_make(PQgetvalue(res, 0, 0), c->sub, c->channels, (size_t)c->nchannels,
                                 c->publish, (size_t)c->npublish, expires, c->info);

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/ws-lib.sh"
 command -v lighttpd >/dev/null || skip_all "lighttpd not installed"
 ws_require
-tap_plan 24
+tap_plan 25
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
@@ -66,6 +66,8 @@ is "$($PSQL -c "SELECT push.base64url(decode(push.hmac_sha256_hex(split_part('$C
 is "$($PSQL -c "SELECT convert_from(decode(translate(split_part('$CTL_TOKEN', '.', 2), '-_', '+/') || repeat('=', (4 - length(split_part('$CTL_TOKEN', '.', 2)) % 4) % 4), 'base64'), 'UTF8')::jsonb -> 'info' ->> 'name'")" Alice "and reads its info claim"
 "$top_builddir/cli/pushctl" token --jwt --app shop --info '[1]' >/dev/null 2>"$T/err"
 is $? 2 "pushctl token --jwt with an info that is not an object: exit 2"
+"$top_builddir/cli/pushctl" token --jwt --app shop --channel 'a b*' >/dev/null 2>"$T/err"
+is $? 2 "pushctl token --jwt with a bad --channel: exit 2"
 like "$($PSQL -c "SELECT has_function_privilege('push_web', 'push.jwt(int, text, text[], text[], bigint, jsonb)', 'EXECUTE')")" '^f$' \
      "push.jwt stays the owner's: push_web cannot run it"
 
