@@ -312,6 +312,10 @@ static void api_read(struct request *req, struct reply *reply)
     const char *channel = user ? endpoint_channel_param(&ep, "channel") : NULL;
     if (!channel)
         goto out;
+    /* The user's token does not open other private or user channels: without one that
+     * covers the channel too, nothing about it (its head, whether it exists) is told. */
+    if (endpoint_check_token(&ep, channel, user) < 0)
+        goto out;
     if (!params_get(&req->params, "seq")) {
         endpoint_error(&ep, 400, "seq: missing");
         goto out;

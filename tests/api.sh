@@ -227,6 +227,18 @@ r=$(http GET "$BASE/push/unread?appkey=$S&user=alice&token=$tok")
 is "$(echo "${r#* }" | json 'j["total"]')" 1 "one unread left"
 r=$(http POST "$BASE/push/read" -d appkey="$S" -d user=alice -d channel=user-alice -d seq=1)
 is "${r%% *}" 403 "mark read without a token: 403"
+# alice's token is for her own channel only: another private or user channel, existing or
+# not, gets the same 403 and nothing about it (its head, whether it exists).
+http POST "$BASE/push/publish" -d appkey="$P" -d channel=private-board -d content=secret >/dev/null
+for c in private-board private-nothing user-bob; do
+    r=$(http POST "$BASE/push/read" -d appkey="$S" -d user=alice -d channel=$c -d seq=999999 -d token="$tok")
+    like "$r" '^403 \{"code":403,"content":"token: ' "mark read on $c with only alice's token: 403, nothing told"
+done
+board=$("$top_builddir/cli/pushctl" token private-board --app shop --user alice)
+r=$(http POST "$BASE/push/read" -d appkey="$S" -d user=alice -d channel=private-board -d seq=999999 \
+    -d token="$tok" -d token="$board")
+is "$r" '200 {"code":200,"content":"OK","user":"alice","channel":"private-board","seq":1}' \
+    "with a token for the board too: the mark, clamped to its head"
 r=$(http GET "$BASE/push/unread?appkey=$P&user=alice")
 is "${r%% *}" 200 "the publish key (a backend) reads unread counts without a token"
 
