@@ -338,8 +338,15 @@ static int poll_parse(struct poll_request *pr)
     const char *user = params_get(params, "user");
     if (user && *user && !validate_user(user))
         return endpoint_error(ep, 400, "user: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
-    for (int i = 0; i < pr->nnames && !pr->user; i++)
-        pr->user = validate_channel_user(pr->names[i]);
+    for (int i = 0; i < pr->nnames; i++) {
+        const char *owner = validate_channel_user(pr->names[i]);
+        if (owner && user && *user && strcmp(owner, user) != 0) {
+            snprintf(msg, sizeof(msg), "user: %s cannot poll %s", user, pr->names[i]);
+            return endpoint_error(ep, 403, msg);
+        }
+        if (owner && !pr->user)
+            pr->user = owner;
+    }
     if (!pr->user && user && *user)
         pr->user = user;
     return 0;

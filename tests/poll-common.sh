@@ -166,6 +166,9 @@ poll_basic_cases() {
     token=$($PSQL -c "SELECT push.token($APP_ID, 'user-alice', $expires)")
     r=$(poll "appkey=$S&channel=user-alice,live&timeout=0&token=$token&client=tab-1")
     is "${r%% *}" 200 "user channel with the user's token: 200"
+    r=$(poll "appkey=$S&channel=user-alice&timeout=0&token=$token&user=mallory")
+    like "$r" '^403 \{"code":403,"content":"user: mallory cannot poll user-alice"' \
+        "alice's token with user=mallory: 403 (a poll's user is the channel's)"
     # Touches from polls are written in one statement per process per second.
     local who=
     for _ in $(seq 50); do

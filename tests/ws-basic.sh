@@ -4,7 +4,7 @@
 # handshake, tokens, limits, history, presence, metrics, SIGTERM, and the lighttpd proxy.
 . "$(dirname "$0")/ws-lib.sh"
 ws_require
-tap_plan 44
+tap_plan 45
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 create_app shop "'{https://shop.example}'"
@@ -88,6 +88,11 @@ async def main():
     check(r["op"] == "error" and r["code"] == 403, "user-alice with bob's token: 403")
     r = await w.subscribe(alice, "user-alice", token=alice_token, req_id=10)
     check(r["op"] == "subscribed", "user-alice with a token made for alice: subscribed")
+    mallory = await w.connect(url + "/push/ws?appkey=" + sub_key + "&user=mallory")
+    r = await w.subscribe(mallory, "user-alice", token=alice_token, req_id=15)
+    check(r["op"] == "error" and r["code"] == 403 and r["content"].startswith("user:"),
+          "a connection of mallory's with alice's token: 403 naming the user")
+    await mallory.close()
     r = await w.subscribe(pub, "private-ops", req_id=11)
     check(r["op"] == "subscribed", "the publish key needs no token")
 

@@ -136,6 +136,13 @@ int handshake_authorize(const struct client_hello *hello, const char *channel,
 {
     if (hello->publisher || !validate_channel_needs_token(channel))
         return 0;
+    /* The connection is who it says only if that agrees with the token: alice's token does
+     * not make a connection of mallory's alice. */
+    const char *owner = validate_channel_user(channel);
+    if (owner && hello->user[0] && strcmp(owner, hello->user) != 0) {
+        snprintf(err, errlen, "user: this connection is %s's, not %s's (%s)", hello->user, owner, channel);
+        return 403;
+    }
     enum auth_result result = auth_tokens_verify(hello->secret, channel, hello->user[0] ? hello->user : NULL,
                                                  tokens, ntokens, time(NULL));
     if (result == AUTH_OK)
