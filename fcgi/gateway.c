@@ -117,12 +117,21 @@ static int gateway_read_request(FCGX_Request *fr, struct request *req, char *err
     return 0;
 }
 
+/* Appends the CGI response head of reply: status, headers and, when the body is complete,
+ * its Content-Length (a body that follows later goes without). */
+static void gateway_head(struct buf *head, const struct reply *reply, bool with_length)
+{
+    buf_printf(head, "Status: %d\r\n%s", reply->status, buf_str(&reply->headers));
+    if (with_length)
+        buf_printf(head, "Content-Length: %zu\r\n", reply->body.len);
+    buf_puts(head, "\r\n");
+}
+
 static void gateway_write_reply(FCGX_Request *fr, const struct reply *reply)
 {
     /* FCGX_FPrintF knows no %zu: format the head here. */
     struct buf head = BUF_INIT;
-    buf_printf(&head, "Status: %d\r\n%sContent-Length: %zu\r\n\r\n", reply->status,
-               buf_str(&reply->headers), reply->body.len);
+    gateway_head(&head, reply, true);
     FCGX_PutStr(head.data, (int)head.len, fr->out);
     buf_free(&head);
     if (strcmp(FCGX_GetParam("REQUEST_METHOD", fr->envp) ?: "GET", "HEAD") != 0)
@@ -202,7 +211,7 @@ static int gateway_write_all(int fd, const struct buf *out)
 int gateway_start_answer(struct gateway_held *held)
 {
     struct buf head = BUF_INIT, out = BUF_INIT;
-    buf_printf(&head, "Status: %d\r\n%s\r\n", held->reply.status, buf_str(&held->reply.headers));
+    gateway_head(&head, &held->reply, false);
     gateway_stdout(&out, held->request_id, head.data, head.len);
     int rc = gateway_write_all(held->fd, &out);
     held->headers_sent = true;
@@ -215,8 +224,7 @@ void gateway_answer(struct gateway_held *held)
 {
     struct buf head = BUF_INIT, out = BUF_INIT;
     if (!held->headers_sent) {
-        buf_printf(&head, "Status: %d\r\n%sContent-Length: %zu\r\n\r\n", held->reply.status,
-                   buf_str(&held->reply.headers), held->reply.body.len);
+        gateway_head(&head, &held->reply, true);
         gateway_stdout(&out, held->request_id, head.data, head.len);
     }
     if (!held->head)
