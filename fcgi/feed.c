@@ -32,7 +32,6 @@ static struct {
     size_t ring_size, ring_bytes;
     feed_on_new on_new;
     struct feed *buckets[FEED_BUCKETS];
-    size_t count;
 } feeds = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static size_t feed_hash(int app_id, const char *name)
@@ -135,7 +134,6 @@ struct feed *feeds_add(int app_id, const char *name, int64_t id, int64_t head)
     size_t b = feed_hash(app_id, name);
     f->next = feeds.buckets[b];
     feeds.buckets[b] = f;
-    feeds.count++;
     pthread_mutex_unlock(&feeds.lock);
     /* Watched from the head read; the re-check fetches whatever committed since that read. */
     if (poller_watch(feeds.poller, &f->watcher, id, head) < 0)
@@ -154,7 +152,7 @@ void feeds_put(struct feed *f)
     pthread_mutex_unlock(&feeds.lock);
 }
 
-size_t feeds_sweep(time_t now, int idle_seconds)
+void feeds_sweep(time_t now, int idle_seconds)
 {
     struct feed *gone = NULL;
     pthread_mutex_lock(&feeds.lock);
@@ -165,13 +163,11 @@ size_t feeds_sweep(time_t now, int idle_seconds)
                 *link = f->next;
                 f->next = gone;
                 gone = f;
-                feeds.count--;
             } else {
                 link = &f->next;
             }
         }
     }
-    size_t left = feeds.count;
     pthread_mutex_unlock(&feeds.lock);
     while (gone) {
         struct feed *f = gone;
@@ -183,7 +179,6 @@ size_t feeds_sweep(time_t now, int idle_seconds)
         free(f->ring);
         free(f);
     }
-    return left;
 }
 
 int64_t feed_id(const struct feed *f)
@@ -199,10 +194,9 @@ int64_t feed_head(struct feed *f)
     return head;
 }
 
-int feed_read(struct feed *f, int64_t after, size_t max, struct feed_item *out, int64_t *head)
+int feed_read(struct feed *f, int64_t after, size_t max, struct feed_item *out)
 {
     pthread_mutex_lock(&feeds.lock);
-    *head = f->head;
     if (after < f->base || after > f->head) {
         pthread_mutex_unlock(&feeds.lock);
         return -1;

@@ -39,17 +39,16 @@ struct feed *feeds_add(int app_id, const char *name, int64_t id, int64_t head);
 /* Drops a reference. NULL is a no-op. */
 void feeds_put(struct feed *f);
 
-/* Frees feeds nobody has used for idle_seconds; they stop being watched. Returns how many
- * feeds remain. */
-size_t feeds_sweep(time_t now, int idle_seconds);
+/* Frees feeds nobody has used for idle_seconds; they stop being watched. */
+void feeds_sweep(time_t now, int idle_seconds);
 
 int64_t feed_id(const struct feed *f);
 int64_t feed_head(struct feed *f);
 
 /* Copies up to max items after seq `after` into out (each holding a batch reference; release
- * with feed_items_release) and sets *head. Returns the count, or -1 when the ring does not
- * reach back to after (or after is beyond the head): the caller asks PostgreSQL. */
-int feed_read(struct feed *f, int64_t after, size_t max, struct feed_item *out, int64_t *head);
+ * with feed_items_release). Returns the count, or -1 when the ring does not reach back to
+ * after (or after is beyond the head): the caller asks PostgreSQL. */
+int feed_read(struct feed *f, int64_t after, size_t max, struct feed_item *out);
 
 void feed_items_release(struct feed_item *items, size_t count);
 

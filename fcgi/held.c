@@ -207,7 +207,6 @@ enum held_result held_add(struct held_request *r)
     }
     held.slots[slot] = r;
     r->slot = slot;
-    r->generation = held.generations[slot];
     held.count++;
     a->count++;
     r->address = a;
@@ -227,14 +226,6 @@ bool held_claim(struct held_request *r)
     held_remove(r);
     pthread_mutex_unlock(&held.lock);
     return true;
-}
-
-size_t held_count(void)
-{
-    pthread_mutex_lock(&held.lock);
-    size_t n = held.count;
-    pthread_mutex_unlock(&held.lock);
-    return n;
 }
 
 /* A growable list of claimed requests to call back once the lock is released. */

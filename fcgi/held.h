@@ -20,7 +20,7 @@ struct held_request {
     /* Below: the set's own. */
     atomic_bool claimed;
     size_t heap_index;            /* in the deadline heap, or SIZE_MAX */
-    uint32_t slot, generation;    /* epoll's handle on the request */
+    uint32_t slot;                /* epoll's handle on the request (with the slot's generation) */
     struct held_address *address; /* counted against its address while in the set */
 };
 
@@ -52,9 +52,6 @@ bool held_claim(struct held_request *r) __attribute__((warn_unused_result));
 /* Claims every held request and hands each to on_deadline (shutdown answers them now); from
  * then on held_add refuses with HELD_FULL. */
 void held_expire_all(void);
-
-/* Requests held now. */
-size_t held_count(void);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t held_now_ms(void);

@@ -139,8 +139,7 @@ static int poll_take_ring(struct poll_request *pr, struct poll_channel *ch)
         pr->pins_cap = pr->npins + max;
         pr->pins = xrealloc(pr->pins, pr->pins_cap * sizeof(*pr->pins));
     }
-    int64_t head;
-    int n = feed_read(ch->feed, ch->cursor, max, pr->pins + pr->npins, &head);
+    int n = feed_read(ch->feed, ch->cursor, max, pr->pins + pr->npins);
     if (n < 0)
         return -1;
     for (int k = 0; k < n; k++) {
