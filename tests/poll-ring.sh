@@ -18,6 +18,18 @@ statements() {
     $PSQL -c "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'"
 }
 
+# wait_ring_head SEQ: waits up to 5 s until a poll from SEQ - 1 answers the one message SEQ
+# (the poller has taken it in).
+wait_ring_head() {
+    local r
+    for _ in $(seq 50); do
+        r=$(poll "appkey=$S&channel=ring&since=ring:$(($1 - 1))&timeout=0")
+        [ "$(body_of "$r" | json 'len(j["messages"])')" = 1 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # A held poll follows the channel; three messages arrive through the poller.
 curl -s -o "$T/first.body" "$BASE/push/poll?appkey=$S&channel=ring&timeout=20" &
 first=$!
@@ -26,11 +38,7 @@ for i in 1 2 3; do publish ring "m$i" >/dev/null; done
 wait $first
 is "$(json 'j["messages"][0]["content"]' <"$T/first.body")" m1 "the held poll gets the first message"
 # Wait until the ring holds all three (a poll from m2 answers m3 at once).
-for _ in $(seq 50); do
-    r=$(poll "appkey=$S&channel=ring&since=ring:2&timeout=0")
-    [ "$(body_of "$r" | json 'len(j["messages"])')" = 1 ] && break
-    sleep 0.1
-done
+wait_ring_head 3
 
 before=$(statements)
 ok=0
@@ -61,11 +69,7 @@ diag "publish + delivery: $((after - before)) statements"
 
 # Older than the ring (4 messages kept): PostgreSQL answers.
 for i in 5 6 7 8; do publish ring "m$i" >/dev/null; done
-for _ in $(seq 50); do
-    r=$(poll "appkey=$S&channel=ring&since=ring:7&timeout=0")
-    [ "$(body_of "$r" | json 'len(j["messages"])')" = 1 ] && break
-    sleep 0.1
-done
+wait_ring_head 8
 before=$(statements)
 r=$(poll "appkey=$S&channel=ring&since=ring:1&timeout=0")
 after=$(statements)
