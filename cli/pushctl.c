@@ -41,6 +41,9 @@ struct pushctl {
     const char *info;      /* --info JSON */
     const char *channels[16], *publish[16]; /* --channel, --publish */
     int nchannels, npublish;
+    const char *roles[3];  /* app rotate-keys --role */
+    int nroles;
+    const char *overlap;   /* app rotate-keys --overlap INTERVAL */
 };
 
 static void usage(void)
@@ -50,7 +53,10 @@ static void usage(void)
            "Commands:\n"
            "  migrate                         apply sql/migrations not yet applied\n"
            "  app create NAME [--origin URL]... [--client-publish] [--max-bytes N] [--rate N]\n"
-           "                                  create an app; prints its keys once\n"
+           "                                  create an app; prints its three keys once\n"
+           "  app rotate-keys NAME [--role subscribe|publish|server]... [--overlap INTERVAL]\n"
+           "                                  new keys (default: every role); the old ones work\n"
+           "                                  for the overlap (default '1 day'; '0': stop now)\n"
            "  app list                        list apps\n"
            "  app show NAME                   one app's settings (never its keys)\n"
            "  publish CHANNEL CONTENT --key KEY [--sender S]\n"
@@ -251,20 +257,54 @@ static int cmd_app_create(struct pushctl *c, const char *name)
     snprintf(rate, sizeof(rate), "%lld", c->rate);
     const char *params[] = { name, buf_str(&origins), c->client_publish ? "true" : "false",
                              max_bytes, rate };
-    PGresult *res = run(c, "SELECT app_id, publish_key, subscribe_key, secret "
+    PGresult *res = run(c, "SELECT app_id, publish_key, subscribe_key, secret, server_key "
                            "FROM push.app_create($1, $2::text[], $3::bool, $4::int, $5::int)",
                         5, params);
     buf_free(&origins);
     if (!db_ok(res))
         return fail_result(res, "app create");
     if (c->format && strcmp(c->format, "env") == 0) {
-        printf("PUSH_APP=%s\nPUSH_PUBLISH_KEY=%s\nPUSH_SUBSCRIBE_KEY=%s\nPUSH_APP_SECRET=%s\n", name,
-               PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+        printf("PUSH_APP=%s\nPUSH_PUBLISH_KEY=%s\nPUSH_SUBSCRIBE_KEY=%s\nPUSH_APP_SECRET=%s\n"
+               "PUSH_SERVER_KEY=%s\n", name,
+               PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
     } else {
         printf("app %s created (id %s). The keys are shown only now:\n"
-               "  publish key:   %s\n  subscribe key: %s\n  token secret:  %s\n",
-               name, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
-               PQgetvalue(res, 0, 3));
+               "  subscribe key: %s   (pages: public channels; tokens for the rest)\n"
+               "  publish key:   %s   (pages may hold it: also publish to public channels)\n"
+               "  server key:    %s   (backends only, never in a page: everything)\n"
+               "  token secret:  %s   (backends only: signs tokens)\n",
+               name, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 1),
+               PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 3));
+    }
+    PQclear(res);
+    return 0;
+}
+
+static int cmd_app_rotate_keys(struct pushctl *c, const char *name)
+{
+    struct buf roles = BUF_INIT;
+    for (int i = 0; i < c->nroles; i++)
+        db_array_add(&roles, c->roles[i]);
+    db_array_end(&roles);
+    const char *params[] = { name, c->nroles ? buf_str(&roles) : NULL, c->overlap };
+    PGresult *res = run(c, "SELECT role, key, old_expires_at FROM push.key_rotate($1, "
+                           "coalesce($2::text[], '{subscribe,publish,server}'), coalesce($3::interval, '1 day'))",
+                        3, params);
+    buf_free(&roles);
+    if (!db_ok(res))
+        return fail_result(res, "app rotate-keys");
+    bool env = c->format && strcmp(c->format, "env") == 0;
+    if (!env)
+        printf("app %s: new keys, shown only now:\n", name);
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *role = PQgetvalue(res, i, 0);
+        if (env)
+            printf("PUSH_%s_KEY=%s\n", strcmp(role, "server") == 0 ? "SERVER"
+                                       : strcmp(role, "publish") == 0 ? "PUBLISH" : "SUBSCRIBE",
+                   PQgetvalue(res, i, 1));
+        else
+            printf("  %-9s key: %s   (the old one works until %s)\n", role, PQgetvalue(res, i, 1),
+                   PQgetvalue(res, i, 2));
     }
     PQclear(res);
     return 0;
@@ -312,6 +352,18 @@ static int cmd_app_show(struct pushctl *c, const char *name)
         printf("%-18s ", PQfname(res, j));
         print_text(PQgetvalue(res, 0, j));
         printf("\n");
+    }
+    PQclear(res);
+    /* The keys themselves are never kept; their roles and windows are. */
+    res = run(c, "SELECT k.role, k.created_at, coalesce(k.expires_at::text, '') FROM push.app_key k "
+                 "JOIN push.app a ON a.id = k.app_id WHERE a.name = $1 "
+                 "AND (k.expires_at IS NULL OR k.expires_at > now()) ORDER BY k.role, k.created_at", 1, params);
+    if (!db_ok(res))
+        return fail_result(res, "app show");
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *until = PQgetvalue(res, i, 2);
+        printf("%-18s %-9s since %s%s%s\n", i == 0 ? "keys" : "", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+               *until ? ", works until " : "", until);
     }
     PQclear(res);
     return 0;
@@ -582,6 +634,8 @@ int main(int argc, char **argv)
         { "channel", required_argument, NULL, 'C' },
         { "publish", required_argument, NULL, 'P' },
         { "info", required_argument, NULL, 'I' },
+        { "role", required_argument, NULL, 'G' },
+        { "overlap", required_argument, NULL, 'O' },
         { NULL, 0, NULL, 0 },
     };
     struct pushctl c;
@@ -614,6 +668,14 @@ int main(int argc, char **argv)
         case 'J': c.jwt = true; break;
         case 'U': c.sub = optarg; break;
         case 'I': c.info = optarg; break;
+        case 'O': c.overlap = optarg; break;
+        case 'G':
+            if (c.nroles == 3) {
+                fprintf(stderr, "pushctl: at most 3 --role\n");
+                return 2;
+            }
+            c.roles[c.nroles++] = optarg;
+            break;
         case 'C':
         case 'P':
             if ((opt == 'C' ? c.nchannels : c.npublish) == 16) {
@@ -667,6 +729,8 @@ int main(int argc, char **argv)
         rc = cmd_migrate(&c);
     else if (strcmp(cmd, "app") == 0 && nargs == 3 && strcmp(args[1], "create") == 0)
         rc = cmd_app_create(&c, args[2]);
+    else if (strcmp(cmd, "app") == 0 && nargs == 3 && strcmp(args[1], "rotate-keys") == 0)
+        rc = cmd_app_rotate_keys(&c, args[2]);
     else if (strcmp(cmd, "app") == 0 && nargs == 2 && strcmp(args[1], "list") == 0)
         rc = cmd_app_list(&c);
     else if (strcmp(cmd, "app") == 0 && nargs == 3 && strcmp(args[1], "show") == 0)

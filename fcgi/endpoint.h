@@ -63,10 +63,19 @@ int endpoint_error(struct endpoint *ep, int code, const char *content);
 /* Most token values (token= and an Authorization: Bearer token) one request may give. */
 #define ENDPOINT_MAX_TOKENS 8
 
-/* For private-* and user-* channels with the subscribe key: checks the token values (any
- * one may open it; HMAC or JWT). The publish key (a backend) needs none. user is the
- * connecting user or NULL. Returns 0, or -1 with a 403 reply. */
+/* Reading (subscribe, history, presence, read state) a private-* or user-* channel with the
+ * subscribe or publish key: checks the token values (any one may open it; HMAC or JWT). The
+ * server key needs none. user is the connecting user or NULL. Returns 0, or -1 with a 403. */
 int endpoint_check_token(struct endpoint *ep, const char *channel, const char *user)
+    __attribute__((warn_unused_result));
+
+/* endpoint_check_token without a reply: whether the caller may read channel. */
+bool endpoint_may_read(struct endpoint *ep, const char *channel, const char *user);
+
+/* Publishing to channel: never with the subscribe key; with the publish key, a private-* or
+ * user-* channel needs a JWT whose publish claim covers it; the server key needs none.
+ * Returns 0, or -1 with a 403 reply. */
+int endpoint_check_publish(struct endpoint *ep, const char *channel, const char *user)
     __attribute__((warn_unused_result));
 
 /* Reads an optional whole-number parameter in [min, max]; absent gives fallback.

@@ -70,15 +70,16 @@ static int api_check_content(struct endpoint *ep, const char *label, const char 
     return 0;
 }
 
-/* Who may publish how: the publish key; POST, or a page's GET with callback where the app
- * allows page publishing. A HEAD never writes. Returns 0 or -1 with the reply filled. */
+/* Who may publish how: the publish or server key; POST, or a page's GET with callback where the
+ * app allows page publishing. A HEAD never writes. Which channels: endpoint_check_publish.
+ * Returns 0 or -1 with the reply filled. */
 static int api_check_publisher(struct endpoint *ep)
 {
     if (strcmp(ep->req->method, "HEAD") == 0) {
         reply_header(ep->reply, "Allow", "GET,POST");
         return endpoint_error(ep, 405, "publish: HEAD never publishes; use POST");
     }
-    if (ep->app.role != APP_ROLE_PUBLISH)
+    if (ep->app.role == APP_ROLE_SUBSCRIBE)
         return endpoint_error(ep, 403, "appkey: the subscribe key cannot publish");
     bool is_get = strcmp(ep->req->method, "POST") != 0;
     if (is_get && !ep->req->callback)
@@ -126,6 +127,8 @@ static void api_publish_batch(struct endpoint *ep, struct json_object *messages)
             endpoint_error(ep, 400, msg);
             goto out;
         }
+        if (endpoint_check_publish(ep, json_object_get_string(ch), NULL) < 0)
+            goto out;
         snprintf(label, sizeof(label), "messages[%zu].content", i);
         bool is_string = json_object_is_type(co, json_type_string);
         if (api_check_content(ep, label, is_string ? json_object_get_string(co) : "",
@@ -172,7 +175,7 @@ static void api_publish(struct request *req, struct reply *reply)
         goto out;
     }
     const char *channel = endpoint_channel_param(&ep, "channel");
-    if (!channel)
+    if (!channel || endpoint_check_publish(&ep, channel, NULL) < 0)
         goto out;
     const struct param *content = params_find(&req->params, "content");
     if (api_check_content(&ep, "content", content ? content->value : "", content ? content->value_len : 0,
@@ -288,7 +291,7 @@ out:
     endpoint_close(&ep);
 }
 
-/* The user of read and unread: a valid id, and with the subscribe key the token of the
+/* The user of read and unread: a valid id, and without the server key the token of the
  * user's own channel "user-<id>". */
 static const char *api_user_param(struct endpoint *ep)
 {
@@ -356,6 +359,9 @@ static void api_unread(struct request *req, struct reply *reply)
     struct json_object *obj = reply_object(200, "OK"), *channels = json_object_new_object();
     long long total = 0;
     for (int i = 0; i < PQntuples(res); i++) {
+        /* A channel the caller may not read (any more) is not told of, not even its name. */
+        if (!endpoint_may_read(&ep, PQgetvalue(res, i, 0), user))
+            continue;
         struct json_object *c = json_object_new_object();
         long long unread = strtoll(PQgetvalue(res, i, 3), NULL, 10);
         json_object_object_add(c, "last_seq", json_object_new_int64(strtoll(PQgetvalue(res, i, 1), NULL, 10)));

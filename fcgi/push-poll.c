@@ -352,11 +352,11 @@ static int poll_parse(struct poll_request *pr)
 }
 
 /* Each private-* and user-* channel needs one of the tokens given (repeated or comma list);
- * the publish key (a backend) needs none. Returns 0, or -1 with a 403 reply. */
+ * the server key (a backend) needs none. Returns 0, or -1 with a 403 reply. */
 static int poll_check_tokens(struct poll_request *pr)
 {
     struct endpoint *ep = &pr->ep;
-    if (ep->app.role == APP_ROLE_PUBLISH)
+    if (ep->app.role == APP_ROLE_SERVER)
         return 0;
     char **tokens = NULL;
     int ntokens = params_get_list(&ep->req->params, "token", &tokens, CURSOR_MAX_CHANNELS);

@@ -1,4 +1,4 @@
-/* app.c: an application resolved from a publish or subscribe key, with a short-lived cache. */
+/* app.c: an application resolved from one of its keys, with a short-lived cache. */
 #include "app.h"
 #include "auth.h"
 #include "log.h"
@@ -73,6 +73,8 @@ static void app_cache_put(const char *hash, const struct app *app)
     struct app_cache_entry *e = &app_cache[strtoul(hash + 56, NULL, 16) % APP_CACHE_SLOTS];
     strcpy(e->key_hash, hash);
     e->expires = time(NULL) + app_cache_ttl;
+    if (app->key_expires > 0 && app->key_expires < (long long)e->expires)
+        e->expires = (time_t)app->key_expires;
     e->app = *app;
     pthread_mutex_unlock(&app_cache_lock);
 }
@@ -94,7 +96,7 @@ static void app_parse_origins(struct app *app, const char *json)
 static const struct db_statement app_lookup_sql = {
     "app_lookup",
     "SELECT app_id, role, name, secret, array_to_json(origins), client_publish, max_message_bytes, "
-    "publish_rate "
+    "publish_rate, expires "
     "FROM push.key_lookup($1)",
     1,
 };
@@ -119,13 +121,17 @@ int app_lookup(struct db_conn *conn, const char *key, struct app *out, int *stat
     }
     memset(out, 0, sizeof(*out));
     out->id = atoi(PQgetvalue(res, 0, 0));
-    out->role = strcmp(PQgetvalue(res, 0, 1), "publish") == 0 ? APP_ROLE_PUBLISH : APP_ROLE_SUBSCRIBE;
+    const char *role = PQgetvalue(res, 0, 1);
+    out->role = strcmp(role, "server") == 0    ? APP_ROLE_SERVER
+                : strcmp(role, "publish") == 0 ? APP_ROLE_PUBLISH
+                                               : APP_ROLE_SUBSCRIBE;
     snprintf(out->name, sizeof(out->name), "%s", PQgetvalue(res, 0, 2));
     snprintf(out->secret, sizeof(out->secret), "%s", PQgetvalue(res, 0, 3));
     app_parse_origins(out, PQgetvalue(res, 0, 4));
     out->client_publish = PQgetvalue(res, 0, 5)[0] == 't';
     out->max_message_bytes = atoi(PQgetvalue(res, 0, 6));
     out->publish_rate = atoi(PQgetvalue(res, 0, 7));
+    out->key_expires = PQgetisnull(res, 0, 8) ? 0 : strtoll(PQgetvalue(res, 0, 8), NULL, 10);
     PQclear(res);
     app_cache_put(hash, out);
     return 1;

@@ -1,5 +1,5 @@
-/* app.h: an application resolved from a publish or subscribe key, with a cache that a TTL and
- * app-change notifications keep fresh. */
+/* app.h: an application resolved from one of its keys (subscribe, publish or server), with a
+ * cache that a TTL, the key's own end and app-change notifications keep fresh. */
 #ifndef PUSH_APP_H
 #define PUSH_APP_H
 
@@ -10,9 +10,13 @@
 #define APP_MAX_ORIGINS 16
 #define APP_ORIGIN_MAX 256
 
+/* What the key that found an app may do (SECURITY.md): the subscribe key reads public channels,
+ * the publish key also publishes to them, the server key (backends only) does anything. On
+ * private-* and user-* channels the first two need a token. */
 enum app_role {
     APP_ROLE_SUBSCRIBE = 0,
     APP_ROLE_PUBLISH,
+    APP_ROLE_SERVER,
 };
 
 struct app {
@@ -26,6 +30,7 @@ struct app {
     bool client_publish;
     int max_message_bytes;
     int publish_rate;
+    long long key_expires;       /* Unix time the key stops working (a rotation); 0 = not planned */
 };
 
 /* Sets how long a lookup is remembered (seconds, 0 = never). Call once at start-up. */

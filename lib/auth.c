@@ -77,7 +77,8 @@ static void base64url_encode(struct buf *out, const unsigned char *in, size_t le
 }
 
 /* Decodes len characters of unpadded base64url into out (at least len * 3 / 4 bytes).
- * Returns the number of bytes, or -1 on a character outside the alphabet or a bad length. */
+ * Returns the number of bytes, or -1 on a character outside the alphabet, a bad length or
+ * leftover bits that are not zero. */
 static long base64url_decode(const char *in, size_t len, unsigned char *out)
 {
     if (len % 4 == 1)
@@ -96,6 +97,10 @@ static long base64url_decode(const char *in, size_t len, unsigned char *out)
             out[n++] = (unsigned char)(acc >> bits);
         }
     }
+    /* Only the canonical spelling: the bits left over must be zero, so that no two strings
+     * decode to the same signature. */
+    if (acc & ((1u << bits) - 1))
+        return -1;
     return (long)n;
 }
 
@@ -233,6 +238,18 @@ void auth_claims_free(struct auth_claims *claims)
     memset(claims, 0, sizeof(*claims));
 }
 
+/* Whether one of entries (names, or prefixes ending in '*') names channel. */
+static bool auth_list_covers(const char *const *entries, size_t n, const char *channel)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(entries[i]);
+        if (len > 0 && entries[i][len - 1] == '*' ? strncmp(channel, entries[i], len - 1) == 0
+                                                  : strcmp(channel, entries[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 enum auth_result auth_claims_allow(const struct auth_claims *claims, const char *channel,
                                    const char *user)
 {
@@ -241,14 +258,19 @@ enum auth_result auth_claims_allow(const struct auth_claims *claims, const char 
     const char *owner = validate_channel_user(channel);
     if (owner)
         return claims->sub && strcmp(claims->sub, owner) == 0 ? AUTH_OK : AUTH_JWT_CHANNEL;
-    for (size_t i = 0; i < claims->nchannels; i++) {
-        const char *entry = claims->channels[i];
-        size_t n = strlen(entry);
-        if (n > 0 && entry[n - 1] == '*' ? strncmp(channel, entry, n - 1) == 0
-                                         : strcmp(channel, entry) == 0)
-            return AUTH_OK;
-    }
-    return AUTH_JWT_CHANNEL;
+    return auth_list_covers((const char *const *)claims->channels, claims->nchannels, channel)
+               ? AUTH_OK
+               : AUTH_JWT_CHANNEL;
+}
+
+enum auth_result auth_claims_allow_publish(const struct auth_claims *claims, const char *channel,
+                                           const char *user)
+{
+    if (user && claims->sub && strcmp(user, claims->sub) != 0)
+        return AUTH_JWT_USER;
+    return auth_list_covers((const char *const *)claims->publish, claims->npublish, channel)
+               ? AUTH_OK
+               : AUTH_JWT_PUBLISH;
 }
 
 static struct json_object *string_array(const char *const *items, size_t n)
@@ -346,6 +368,31 @@ enum auth_result auth_token_verify(const char *secret, const char *channel, cons
     return AUTH_OK;
 }
 
+enum auth_result auth_tokens_verify_publish(const char *secret, const char *channel, const char *user,
+                                            const char *const *tokens, size_t ntokens, int64_t now)
+{
+    enum auth_result result = AUTH_MISSING;
+    for (size_t i = 0; i < ntokens && result != AUTH_OK; i++) {
+        if (!tokens[i] || !*tokens[i])
+            continue;
+        enum auth_result r;
+        if (strnlen(tokens[i], AUTH_JWT_MAX + 1) > AUTH_JWT_MAX) {
+            r = AUTH_TOO_LONG;
+        } else if (!auth_is_jwt(tokens[i])) {
+            r = AUTH_JWT_PUBLISH; /* a channel token only ever opens a channel for reading */
+        } else {
+            struct auth_claims claims;
+            r = auth_jwt_decode(secret, tokens[i], now, &claims);
+            if (r == AUTH_OK)
+                r = auth_claims_allow_publish(&claims, channel, user);
+            auth_claims_free(&claims);
+        }
+        if (r == AUTH_OK || result == AUTH_MISSING || r == AUTH_EXPIRED)
+            result = r;
+    }
+    return result;
+}
+
 enum auth_result auth_tokens_verify(const char *secret, const char *channel, const char *user,
                                     const char *const *tokens, size_t ntokens, int64_t now)
 {
@@ -389,6 +436,8 @@ const char *auth_result_text(enum auth_result result)
         return "token: info larger than 1024 bytes";
     case AUTH_JWT_USER:
         return "token: made for another user (sub)";
+    case AUTH_JWT_PUBLISH:
+        return "token: its publish claim does not cover this channel";
     case AUTH_JWT_CHANNEL:
         return "token: does not cover this channel";
     }

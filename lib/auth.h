@@ -32,6 +32,7 @@ enum auth_result {
     AUTH_JWT_INFO_SIZE,  /* info over AUTH_JWT_INFO_MAX serialized */
     AUTH_JWT_USER,       /* sub differs from the user the request names */
     AUTH_JWT_CHANNEL,    /* the channel is not in channels (or user-<id> and sub is not <id>) */
+    AUTH_JWT_PUBLISH,    /* publishing: the channel is not in publish (or not a JWT) */
 };
 
 /* What a verified JWT grants. */
@@ -40,7 +41,7 @@ struct auth_claims {
     int64_t exp;
     char **channels;   /* owned, nchannels entries: names or prefixes ending in '*' */
     size_t nchannels;
-    char **publish;    /* owned, npublish entries, same form (not yet enforced) */
+    char **publish;    /* owned, npublish entries, same form */
     size_t npublish;
     char *info;        /* owned serialized JSON object, NULL when absent */
 };
@@ -75,6 +76,16 @@ void auth_claims_free(struct auth_claims *claims);
  * differ, AUTH_JWT_CHANNEL when the channel is not covered, else AUTH_OK. */
 enum auth_result auth_claims_allow(const struct auth_claims *claims, const char *channel,
                                    const char *user);
+
+/* Whether claims let their holder publish to channel: AUTH_JWT_USER when sub and user differ,
+ * AUTH_JWT_PUBLISH when no publish entry names it (user-<id> channels too: a page may send to
+ * another user's channel only when its token says so), else AUTH_OK. */
+enum auth_result auth_claims_allow_publish(const struct auth_claims *claims, const char *channel,
+                                           const char *user);
+
+/* auth_tokens_verify for publishing: only a JWT whose publish claim covers channel opens it. */
+enum auth_result auth_tokens_verify_publish(const char *secret, const char *channel, const char *user,
+                                            const char *const *tokens, size_t ntokens, int64_t now);
 
 /* Makes a JWT; sub and info (a serialized JSON object) may be NULL. Returns a malloc'd
  * string the caller frees, or NULL (info not an object or too large, token too long). */

@@ -3,12 +3,12 @@
 # push-api against a real PostgreSQL: every row of the error table, JSONP and CORS.
 . "$(dirname "$0")/lib.sh"
 command -v lighttpd >/dev/null || skip_all "lighttpd not installed"
-tap_plan 114
+tap_plan 116
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
 create_app shop "'{https://shop.example}'" false 65536
-P=$PUBLISH_KEY S=$SUBSCRIBE_KEY SHOP_SECRET=$SECRET
+P=$PUBLISH_KEY S=$SUBSCRIBE_KEY K=$SERVER_KEY SHOP_SECRET=$SECRET
 create_app pages "'{}'" true 1024
 PAGE_P=$PUBLISH_KEY PAGE_S=$SUBSCRIBE_KEY
 
@@ -124,7 +124,7 @@ r=$(http GET "$BASE/push/history?appkey=$S&channel=empty")
 is "$(echo "${r#* }" | json 'len(j["messages"])')" 0 "unknown channel: empty history"
 
 # tokens on private channels
-http POST "$BASE/push/publish" -d appkey="$P" -d channel=private-ops -d content=secret >/dev/null
+http POST "$BASE/push/publish" -d appkey="$K" -d channel=private-ops -d content=secret >/dev/null
 r=$(http GET "$BASE/push/history?appkey=$S&channel=private-ops")
 is "${r%% *}" 403 "private channel without token: 403"
 like "$r" '"content":"token: ' "names token"
@@ -216,8 +216,8 @@ like "$r" '^400 .*"content":"body: not valid JSON' "broken JSON body: 400"
 # presence, read marks, unread
 r=$(http GET "$BASE/push/presence?appkey=$S&channel=news,room")
 is "$(echo "${r#* }" | json 'j["channels"]["news"]["clients"]')" 0 "presence of a channel nobody polls: 0 clients"
-http POST "$BASE/push/publish" -d appkey="$P" -d channel=user-alice -d content=one >/dev/null
-http POST "$BASE/push/publish" -d appkey="$P" -d channel=user-alice -d content=two >/dev/null
+http POST "$BASE/push/publish" -d appkey="$K" -d channel=user-alice -d content=one >/dev/null
+http POST "$BASE/push/publish" -d appkey="$K" -d channel=user-alice -d content=two >/dev/null
 tok=$("$top_builddir/cli/pushctl" token user-alice --app shop)
 r=$(http GET "$BASE/push/unread?appkey=$S&user=alice&token=$tok")
 is "$(echo "${r#* }" | json 'j["channels"]["user-alice"]["unread"]')" 2 "two unread on alice's channel"
@@ -229,7 +229,7 @@ r=$(http POST "$BASE/push/read" -d appkey="$S" -d user=alice -d channel=user-ali
 is "${r%% *}" 403 "mark read without a token: 403"
 # alice's token is for her own channel only: another private or user channel, existing or
 # not, gets the same 403 and nothing about it (its head, whether it exists).
-http POST "$BASE/push/publish" -d appkey="$P" -d channel=private-board -d content=secret >/dev/null
+http POST "$BASE/push/publish" -d appkey="$K" -d channel=private-board -d content=secret >/dev/null
 for c in private-board private-nothing user-bob; do
     r=$(http POST "$BASE/push/read" -d appkey="$S" -d user=alice -d channel=$c -d seq=999999 -d token="$tok")
     like "$r" '^403 \{"code":403,"content":"token: ' "mark read on $c with only alice's token: 403, nothing told"
@@ -239,8 +239,13 @@ r=$(http POST "$BASE/push/read" -d appkey="$S" -d user=alice -d channel=private-
     -d token="$tok" -d token="$board")
 is "$r" '200 {"code":200,"content":"OK","user":"alice","channel":"private-board","seq":1}' \
     "with a token for the board too: the mark, clamped to its head"
+r=$(http GET "$BASE/push/unread?appkey=$K&user=alice")
+is "${r%% *}" 200 "the server key (a backend) reads unread counts without a token"
 r=$(http GET "$BASE/push/unread?appkey=$P&user=alice")
-is "${r%% *}" 200 "the publish key (a backend) reads unread counts without a token"
+like "$r" '^403 .*token: this channel needs a token' "the publish key does not: 403"
+r=$(http GET "$BASE/push/unread?appkey=$S&user=alice&token=$tok")
+is "$(echo "${r#* }" | json 'sorted(j["channels"].keys())')" "['user-alice']" \
+    "with only her own token, alice's unread counts leave out the board she has a mark on"
 
 # rate limit: 2 a second. Publish until one is refused (a slow machine may cross into the
 # next second between two publishes), then check that refusal.

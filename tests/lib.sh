@@ -125,11 +125,11 @@ pg_stop() {
 }
 
 # create_app NAME [ORIGINS-ARRAY-SQL [CLIENT_PUBLISH [MAX_BYTES [RATE]]]]
-# Sets PUBLISH_KEY, SUBSCRIBE_KEY, SECRET.
+# Sets PUBLISH_KEY, SUBSCRIBE_KEY, SECRET and SERVER_KEY.
 create_app() {
     local row
-    row=$($PSQL -F ' ' -c "SELECT publish_key, subscribe_key, secret FROM push.app_create('$1', ${2:-'{}'}::text[], ${3:-false}, ${4:-65536}, ${5:-0})") || return 1
-    read -r PUBLISH_KEY SUBSCRIBE_KEY SECRET <<<"$row"
+    row=$($PSQL -F ' ' -c "SELECT publish_key, subscribe_key, secret, server_key FROM push.app_create('$1', ${2:-'{}'}::text[], ${3:-false}, ${4:-65536}, ${5:-0})") || return 1
+    read -r PUBLISH_KEY SUBSCRIBE_KEY SECRET SERVER_KEY <<<"$row"
 }
 
 # Starts lighttpd with conf/lighttpd.conf serving www/ and the FastCGI programs.

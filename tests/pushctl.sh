@@ -2,7 +2,7 @@
 # tests/pushctl.sh: the operator's tool against a real database: migrate, apps, publish,
 # history, tail, tokens, prune, stats, and clear errors.
 . "$(dirname "$0")/lib.sh"
-tap_plan 25
+tap_plan 35
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 CTL=$top_builddir/cli/pushctl
 
@@ -11,18 +11,41 @@ like "$out" 'schema version [1-9][0-9]* \(0 applied now\)' "migrate again applie
 out=$("$CTL" app create shop --origin https://shop.example --client-publish)
 like "$out" 'publish key: +BC-[0-9a-f]{32}' "app create prints the publish key"
 like "$out" 'subscribe key: +BS-[0-9a-f]{32}' "and the subscribe key"
+like "$out" 'server key: +BK-[0-9a-f]{32}' "and the server key"
 key=$(echo "$out" | awk '/publish key:/ {print $3}')
-is "$($PSQL -c "SELECT count(*) FROM push.app WHERE publish_key_hash = sha256(convert_to('$key', 'UTF8'))")" 1 "only the key's SHA-256 is stored"
-is "$($PSQL -c "SELECT count(*) FROM push.app a WHERE row_to_json(a)::text LIKE '%${key#BC-}%'")" 0 "the key itself is stored nowhere"
+server_key=$(echo "$out" | awk '/server key:/ {print $3}')
+is "$($PSQL -c "SELECT role FROM push.app_key WHERE hash = sha256(convert_to('$key', 'UTF8'))")" publish "only the key's SHA-256 is stored"
+is "$($PSQL -c "SELECT count(*) FROM push.app a, push.app_key k WHERE row_to_json(a)::text || row_to_json(k)::text LIKE '%${key#BC-}%'")" 0 "the key itself is stored nowhere"
 "$CTL" app create shop >/dev/null 2>"$T/err"
 is "$?" 1 "a second app of the same name fails"
 like "$(cat "$T/err")" 'name: ' "and says why"
 eval "$("$CTL" app create other --format env)"
-like "$PUSH_PUBLISH_KEY" '^BC-' "--format env prints shell variables"
+like "$PUSH_PUBLISH_KEY:$PUSH_SERVER_KEY" '^BC-[0-9a-f]{32}:BK-[0-9a-f]{32}$' "--format env prints shell variables"
 like "$("$CTL" app list)" 'shop.*https://shop.example.*t' "app list shows origins and client publish"
 like "$("$CTL" app show shop)" 'client_publish +t' "app show"
 "$CTL" app show nosuch >/dev/null 2>&1
 is "$?" 1 "app show of an unknown app fails"
+
+# Rotation: the new key works at once, the old one until the overlap ends, then never.
+out=$("$CTL" app rotate-keys shop --role publish --overlap '1 hour')
+like "$out" 'publish +key: BC-[0-9a-f]{32} +\(the old one works until [0-9]{4}-' "rotate-keys prints the new key and the old one's end"
+new_key=$(echo "$out" | awk '/publish +key:/ {print $3}')
+like "$("$CTL" app show shop)" 'publish +since .*, works until ' "app show lists the old key's window"
+is "$("$CTL" publish news 'old key' --key "$key")" "news:1" "the old key works in the overlap"
+is "$("$CTL" publish news 'new key' --key "$new_key")" "news:2" "the new key works at once"
+"$CTL" app rotate-keys shop --role publish --overlap 0 >"$T/rotated"
+"$CTL" publish news x --key "$new_key" >/dev/null 2>"$T/err"
+is "$?:$(cat "$T/err")" "1:pushctl: publish: appkey: unknown key" "a rotation with no overlap stops the replaced key at once"
+key=$(awk '/publish +key:/ {print $3}' "$T/rotated")
+eval "$("$CTL" app rotate-keys shop --role server --format env)"
+like "$PUSH_SERVER_KEY" '^BK-[0-9a-f]{32}$' "rotate-keys --format env prints the new key as a variable"
+[ "$PUSH_SERVER_KEY" != "$server_key" ]
+ok $? "and it is a new one"
+"$CTL" app rotate-keys shop --role owner >/dev/null 2>"$T/err"
+is "$?:$(cat "$T/err")" "1:pushctl: app rotate-keys: role: must be subscribe, publish or server" "an unknown role is refused"
+"$CTL" app rotate-keys nosuch >/dev/null 2>"$T/err"
+is "$?:$(cat "$T/err")" "1:pushctl: app rotate-keys: app: no app named nosuch" "rotating an unknown app's keys is refused"
+$PSQL -c "DELETE FROM push.message; DELETE FROM push.channel" >/dev/null
 
 is "$("$CTL" publish news 'hello world' --key "$key")" "news:1" "publish prints channel:seq"
 is "$(PUSH_PUBLISH_KEY=$key "$CTL" publish news second)" "news:2" "the key may come from PUSH_PUBLISH_KEY"

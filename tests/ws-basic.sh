@@ -4,7 +4,7 @@
 # handshake, tokens, limits, history, presence, metrics, SIGTERM, and the lighttpd proxy.
 . "$(dirname "$0")/ws-lib.sh"
 ws_require
-tap_plan 45
+tap_plan 48
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 create_app shop "'{https://shop.example}'"
@@ -22,13 +22,14 @@ EXPIRES=$(( $(date +%s) + 600 ))
 PRIVATE_TOKEN=$($PSQL -c "SELECT push.token($SHOP_ID, 'private-ops', $EXPIRES)")
 ALICE_TOKEN=$($PSQL -c "SELECT push.token($SHOP_ID, 'user-alice', $EXPIRES)")
 BOB_TOKEN=$($PSQL -c "SELECT push.token($SHOP_ID, 'user-bob', $EXPIRES)")
+CAROL_PUBLISH=$("$top_builddir/cli/pushctl" token --jwt --app shop --sub carol --publish private-jwt --ttl 600)
 
 # The Python side prints one "ok|not ok<TAB>description" line per check.
 $PY - "$WS_URL" "$SUBSCRIBE_KEY" "$PUBLISH_KEY" "$PRIVATE_TOKEN" "$ALICE_TOKEN" "$BOB_TOKEN" \
-    "$PSQL" >"$T/checks" 2>"$T/py.err" <<'PY' &
+    "$PSQL" "$SERVER_KEY" "$CAROL_PUBLISH" >"$T/checks" 2>"$T/py.err" <<'PY' &
 import asyncio, subprocess, sys
 import ws_client as w
-url, sub_key, pub_key, private_token, alice_token, bob_token, psql = sys.argv[1:]
+url, sub_key, pub_key, private_token, alice_token, bob_token, psql, server_key, carol_publish = sys.argv[1:]
 
 def check(cond, text):
     print(("ok" if cond else "not ok") + "\t" + text, flush=True)
@@ -94,7 +95,16 @@ async def main():
           "a connection of mallory's with alice's token: 403 naming the user")
     await mallory.close()
     r = await w.subscribe(pub, "private-ops", req_id=11)
-    check(r["op"] == "subscribed", "the publish key needs no token")
+    check(r["op"] == "error" and r["code"] == 403, "the publish key needs a token for a private channel")
+    server = await w.connect(url + "/push/ws?appkey=" + server_key)
+    r = await w.subscribe(server, "private-ops", req_id=11)
+    check(r["op"] == "subscribed", "the server key needs no token")
+    await server.close()
+    r = await w.request(pub, {"op": "publish", "channel": "user-bob", "content": "x", "id": 30})
+    check(r["op"] == "error" and r["code"] == 403, "the publish key cannot publish to user-bob")
+    r = await w.request(pub, {"op": "publish", "channel": "private-jwt", "content": "x", "token": carol_publish,
+                              "id": 31})
+    check(r["op"] == "ok" and r["seq"] == 1, "a token whose publish claim covers private-jwt publishes there")
 
     r = await w.subscribe(sub, "third", req_id=12)
     check(r["op"] == "subscribed", "third subscription is within ws_max_subscriptions=3")

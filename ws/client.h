@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "app.h"
 #include "buf.h"
 #include "validate.h"
 
@@ -25,7 +26,7 @@ enum client_kind {
 /* What the handshake established (query string, headers, the app behind appkey). */
 struct client_hello {
     int app_id;
-    bool publisher;                         /* connected with the publish key */
+    enum app_role role;                     /* of the key it connected with */
     char appkey[128];                       /* kept for push.publish() */
     char secret[129];                       /* the app's token secret */
     char id[VALIDATE_USER_MAX + 1];         /* client id for presence, or "" */

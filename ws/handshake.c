@@ -117,7 +117,7 @@ int handshake_check(struct server *server, struct lws *wsi, const struct params 
         return 403;
     }
     hello->app_id = app.id;
-    hello->publisher = app.role == APP_ROLE_PUBLISH;
+    hello->role = app.role;
     hello->origin_listed = app.norigins > 0;
     snprintf(hello->appkey, sizeof(hello->appkey), "%s", key);
     snprintf(hello->secret, sizeof(hello->secret), "%s", app.secret);
@@ -134,7 +134,7 @@ int handshake_check(struct server *server, struct lws *wsi, const struct params 
 int handshake_authorize(const struct client_hello *hello, const char *channel,
                         const char *const *tokens, size_t ntokens, char *err, size_t errlen)
 {
-    if (hello->publisher || !validate_channel_needs_token(channel))
+    if (hello->role == APP_ROLE_SERVER || !validate_channel_needs_token(channel))
         return 0;
     /* The connection is who it says only if that agrees with the token: alice's token does
      * not make a connection of mallory's alice. */
@@ -145,6 +145,23 @@ int handshake_authorize(const struct client_hello *hello, const char *channel,
     }
     enum auth_result result = auth_tokens_verify(hello->secret, channel, hello->user[0] ? hello->user : NULL,
                                                  tokens, ntokens, time(NULL));
+    if (result == AUTH_OK)
+        return 0;
+    snprintf(err, errlen, "%s (%s)", auth_result_text(result), channel);
+    return 403;
+}
+
+int handshake_authorize_publish(const struct client_hello *hello, const char *channel,
+                                const char *const *tokens, size_t ntokens, char *err, size_t errlen)
+{
+    if (hello->role == APP_ROLE_SUBSCRIBE) {
+        snprintf(err, errlen, "appkey: the subscribe key cannot publish");
+        return 403;
+    }
+    if (hello->role == APP_ROLE_SERVER || !validate_channel_needs_token(channel))
+        return 0;
+    enum auth_result result = auth_tokens_verify_publish(hello->secret, channel, hello->user[0] ? hello->user : NULL,
+                                                         tokens, ntokens, time(NULL));
     if (result == AUTH_OK)
         return 0;
     snprintf(err, errlen, "%s (%s)", auth_result_text(result), channel);

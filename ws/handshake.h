@@ -24,10 +24,18 @@ int handshake_check(struct server *server, struct lws *wsi, const struct params 
                     struct client_hello *hello, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
-/* May hello read channel? The publish key reads anything; private-* and user-* channels need
- * one of the tokens (for user-<id>, made for user <id>). Returns 0, or 403 with err. */
+/* May hello read channel? The server key reads anything; with the other keys private-* and
+ * user-* channels need one of the tokens (for user-<id>, made for user <id>). Returns 0, or
+ * 403 with err. */
 int handshake_authorize(const struct client_hello *hello, const char *channel,
                         const char *const *tokens, size_t ntokens, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* May hello publish to channel? Never with the subscribe key; with the publish key a private-*
+ * or user-* channel needs a JWT whose publish claim covers it; the server key anything.
+ * Returns 0, or 403 with err. */
+int handshake_authorize_publish(const struct client_hello *hello, const char *channel,
+                                const char *const *tokens, size_t ntokens, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 /* Answers a refused WebSocket handshake with a plain HTTP status and JSON body, written

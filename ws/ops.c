@@ -220,13 +220,15 @@ static void ops_publish_reply(struct query_job *q)
 
 static void ops_publish(struct client *c, struct json_object *req, struct json_object *id)
 {
-    if (!c->hello.publisher) {
-        client_send_error(c, id, 403, "appkey: the subscribe key cannot publish", NULL);
-        return;
-    }
     const char *channel = ops_channel(c, req, id);
     if (!channel)
         return;
+    const char *token = ops_string(req, "token");
+    char err[300];
+    if (handshake_authorize_publish(&c->hello, channel, &token, 1, err, sizeof(err)) != 0) {
+        client_send_error(c, id, 403, err, channel);
+        return;
+    }
     struct json_object *v;
     if (!json_object_object_get_ex(req, "content", &v) || !json_object_is_type(v, json_type_string)) {
         client_send_error(c, id, 400, "content: missing (a string)", channel);

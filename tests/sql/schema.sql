@@ -1,9 +1,9 @@
 -- schema.sql: the SQL contract the C programs rely on: tables, views and exact function signatures.
 BEGIN;
-SELECT plan(28);
+SELECT plan(29);
 
 SELECT has_schema('push');
-SELECT tables_are('push', ARRAY['schema_version', 'app', 'channel', 'message', 'read_mark', 'presence', 'rate_window']);
+SELECT tables_are('push', ARRAY['schema_version', 'app', 'app_key', 'channel', 'message', 'read_mark', 'presence', 'rate_window']);
 SELECT views_are('push', ARRAY['message_log', 'unread', 'channel_stats']);
 SELECT col_is_pk('push', 'message', ARRAY['channel_id', 'seq'], 'message is keyed by (channel_id, seq)');
 SELECT col_is_pk('push', 'read_mark', ARRAY['app_id', 'user_id', 'channel_id'], 'read_mark is keyed by (app_id, user_id, channel_id)');
@@ -11,14 +11,16 @@ SELECT col_is_pk('push', 'presence', ARRAY['channel_id', 'client_id'], 'presence
 SELECT col_is_unique('push', 'channel', ARRAY['app_id', 'name'], 'a channel name is unique within its app');
 SELECT hasnt_column('push', 'app', 'publish_key', 'the publish key itself is not stored');
 SELECT hasnt_column('push', 'app', 'subscribe_key', 'the subscribe key itself is not stored');
+SELECT columns_are('push', 'app_key', ARRAY['hash', 'app_id', 'role', 'created_at', 'expires_at'],
+                   'keys are stored as their hash, with a role and the end of an overlap window');
 
 SELECT is(pg_get_function_arguments(to_regprocedure(sig)) || ' -> ' || pg_get_function_result(to_regprocedure(sig)),
           expected, sig)
 FROM (VALUES
     ('push.app_create(text,text[],boolean,integer,integer)',
-     'p_name text, p_origins text[] DEFAULT ''{}''::text[], p_client_publish boolean DEFAULT false, p_max_message_bytes integer DEFAULT 65536, p_publish_rate integer DEFAULT 0 -> TABLE(app_id integer, publish_key text, subscribe_key text, secret text)'),
+     'p_name text, p_origins text[] DEFAULT ''{}''::text[], p_client_publish boolean DEFAULT false, p_max_message_bytes integer DEFAULT 65536, p_publish_rate integer DEFAULT 0 -> TABLE(app_id integer, publish_key text, subscribe_key text, secret text, server_key text)'),
     ('push.key_lookup(text)',
-     'p_key text -> TABLE(app_id integer, role text, name text, secret text, origins text[], client_publish boolean, max_message_bytes integer, publish_rate integer)'),
+     'p_key text -> TABLE(app_id integer, role text, name text, secret text, origins text[], client_publish boolean, max_message_bytes integer, publish_rate integer, expires bigint)'),
     ('push.channel_valid(text)', 'p_name text -> boolean'),
     ('push.publish(text,text,text,text)',
      'p_key text, p_channel text, p_content text, p_sender text DEFAULT NULL::text -> bigint'),

@@ -102,7 +102,7 @@ static void jwt_cases(void)
     is_str(claims.sub, "alice", "sub");
     ok(claims.exp == 2000000000, "exp");
     ok(claims.nchannels == 2 && strcmp(claims.channels[1], "chat-*") == 0, "channels");
-    ok(claims.npublish == 1 && strcmp(claims.publish[0], "chat-*") == 0, "publish kept for later use");
+    ok(claims.npublish == 1 && strcmp(claims.publish[0], "chat-*") == 0, "publish");
     is_str(claims.info, "{\"name\":\"Alice\"}", "info kept serialized");
     auth_claims_free(&claims);
     auth_claims_free(&claims);
@@ -119,6 +119,36 @@ static void jwt_cases(void)
     const char *several[] = { "junk", jwt_sign("s3cret", HS256, ALICE "}") };
     ok(auth_tokens_verify("s3cret", "chat-9", NULL, several, 2, 1000) == AUTH_OK, "a JWT among several tokens");
     free((char *)several[1]);
+
+    /* The last signature character carries 2 spare bits: only its canonical spelling (zeros)
+     * is taken, so one signature has one spelling. */
+    token = jwt_sign("s3cret", HS256, ALICE "}");
+    char *sig = strrchr(token, '.') + 1;
+    size_t end = strlen(sig) - 1;
+    const char *digit = strchr(base64url_digits, sig[end]);
+    sig[end] = base64url_digits[(digit - base64url_digits) | 1];
+    is_int(auth_token_verify("s3cret", "private-room", NULL, token, 1000), AUTH_JWT_MALFORMED,
+           "jwt whose signature ends with spare bits set: malformed");
+    free(token);
+
+    /* Publishing: only the publish claim counts, user-<id> channels included. */
+    const char *pub_tokens[] = { sql_jwt };
+    ok(auth_tokens_verify_publish(sql_secret, "chat-2", "alice", pub_tokens, 1, 1000) == AUTH_OK,
+       "publish claim chat-* covers chat-2");
+    ok(auth_tokens_verify_publish(sql_secret, "private-room", "alice", pub_tokens, 1, 1000) == AUTH_JWT_PUBLISH,
+       "private-room is readable but not publishable with it");
+    ok(auth_tokens_verify_publish(sql_secret, "user-alice", NULL, pub_tokens, 1, 1000) == AUTH_JWT_PUBLISH,
+       "nor its own user channel unless publish names it");
+    ok(auth_tokens_verify_publish(sql_secret, "chat-2", "bob", pub_tokens, 1, 1000) == AUTH_JWT_USER,
+       "another user's connection cannot use it");
+    ok(auth_tokens_verify_publish(sql_secret, "chat-2", NULL, pub_tokens, 1, 1700000001) == AUTH_EXPIRED,
+       "until its exp");
+    char hmac_token[AUTH_TOKEN_MAX];
+    ok(auth_token_make("s3cret", "private-x", 2000000000, NULL, hmac_token, sizeof(hmac_token)) == 0, "a channel token");
+    const char *hmac_tokens[] = { hmac_token };
+    ok(auth_tokens_verify_publish("s3cret", "private-x", NULL, hmac_tokens, 1, 1000) == AUTH_JWT_PUBLISH,
+       "a channel token never allows publishing");
+    ok(auth_tokens_verify_publish("s3cret", "private-x", NULL, NULL, 0, 1000) == AUTH_MISSING, "no token: missing");
 }
 
 int main(void)
