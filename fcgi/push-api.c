@@ -206,11 +206,13 @@ static void api_history(struct request *req, struct reply *reply)
     if (endpoint_open(&ep, req, reply) < 0)
         return;
     long long limit, before, after;
+    char sub[VALIDATE_USER_MAX + 1];
+    const char *user = NULL;
     const char *channel = endpoint_channel_param(&ep, "channel");
     if (!channel || endpoint_int_param(&ep, "limit", 1, 1000, 20, &limit) < 0 ||
         endpoint_int_param(&ep, "before", 0, INT64_MAX, -1, &before) < 0 ||
         endpoint_int_param(&ep, "after", 0, INT64_MAX, -1, &after) < 0 ||
-        endpoint_check_token(&ep, channel, params_get(&req->params, "user")) < 0)
+        endpoint_user(&ep, sub, sizeof(sub), &user) < 0 || endpoint_check_token(&ep, channel, user) < 0)
         goto out;
     char app_id[16], before_text[24], after_text[24], limit_text[24];
     snprintf(app_id, sizeof(app_id), "%d", ep.app.id);
@@ -251,6 +253,10 @@ static void api_presence(struct request *req, struct reply *reply)
     char **names = NULL;
     int n = params_get_list(&req->params, "channel", &names, 64);
     struct buf array = BUF_INIT;
+    char sub[VALIDATE_USER_MAX + 1];
+    const char *user = NULL;
+    if (endpoint_user(&ep, sub, sizeof(sub), &user) < 0)
+        goto out;
     if (n <= 0) {
         endpoint_error(&ep, 400, n < 0 ? "channel: at most 64 channels" : "channel: missing");
         goto out;
@@ -260,7 +266,7 @@ static void api_presence(struct request *req, struct reply *reply)
             endpoint_error(&ep, 400, "channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]");
             goto out;
         }
-        if (endpoint_check_token(&ep, names[i], params_get(&req->params, "user")) < 0)
+        if (endpoint_check_token(&ep, names[i], user) < 0)
             goto out;
         db_array_add(&array, names[i]);
     }
@@ -293,11 +299,13 @@ out:
 
 /* The user of read and unread: a valid id, and without the server key the token of the
  * user's own channel "user-<id>". */
-static const char *api_user_param(struct endpoint *ep)
+static const char *api_user_param(struct endpoint *ep, char sub[VALIDATE_USER_MAX + 1])
 {
-    const char *user = params_get(&ep->req->params, "user");
-    if (!validate_user(user)) {
-        endpoint_error(ep, 400, user ? "user: must be 1-64 bytes of [A-Za-z0-9_.=@-]" : "user: missing");
+    const char *user = NULL;
+    if (endpoint_user(ep, sub, VALIDATE_USER_MAX + 1, &user) < 0)
+        return NULL;
+    if (!user) {
+        endpoint_error(ep, 400, "user: missing");
         return NULL;
     }
     char channel[VALIDATE_USER_MAX + 8];
@@ -311,7 +319,8 @@ static void api_read(struct request *req, struct reply *reply)
     if (endpoint_open(&ep, req, reply) < 0)
         return;
     long long seq;
-    const char *user = api_user_param(&ep);
+    char sub[VALIDATE_USER_MAX + 1];
+    const char *user = api_user_param(&ep, sub);
     const char *channel = user ? endpoint_channel_param(&ep, "channel") : NULL;
     if (!channel)
         goto out;
@@ -347,7 +356,8 @@ static void api_unread(struct request *req, struct reply *reply)
     struct endpoint ep;
     if (endpoint_open(&ep, req, reply) < 0)
         return;
-    const char *user = api_user_param(&ep);
+    char sub[VALIDATE_USER_MAX + 1];
+    const char *user = api_user_param(&ep, sub);
     if (!user)
         goto out;
     const char *params[] = { ep.app.name, user };

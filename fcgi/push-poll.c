@@ -66,6 +66,7 @@ struct poll_request {
     struct cursor since;
     long long timeout, limit;
     const char *client;            /* borrowed from params, or NULL */
+    char sub[VALIDATE_USER_MAX + 1]; /* the user a JWT names (endpoint_user), or "" */
     const char *user;              /* borrowed, or NULL */
     PGresult *catch_up;            /* owned; items point into it */
     struct feed_item *pins;        /* owned feed items the items point into */
@@ -332,21 +333,29 @@ static int poll_parse(struct poll_request *pr)
         pr->client = NULL;
     if (pr->client && !validate_user(pr->client))
         return endpoint_error(ep, 400, "client: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
-    /* Who the client is: the owner of a polled user-<id> channel (its token is checked), else
-     * the optional user parameter, as the sidecar takes it (user-bound tokens check it). */
-    const char *user = params_get(params, "user");
-    if (user && *user && !validate_user(user))
-        return endpoint_error(ep, 400, "user: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
+    return 0;
+}
+
+/* Who the client is (the app is known): a JWT's sub, or the owner of a polled user-<id> channel
+ * (its token is checked), else the optional user parameter, as the sidecar takes it
+ * (user-bound tokens check it). Returns 0, or -1 with a 400/403 reply. */
+static int poll_identify(struct poll_request *pr)
+{
+    struct endpoint *ep = &pr->ep;
+    char msg[200];
+    const char *user = NULL;
+    if (endpoint_user(ep, pr->sub, sizeof(pr->sub), &user) < 0)
+        return -1;
     for (int i = 0; i < pr->nnames; i++) {
         const char *owner = validate_channel_user(pr->names[i]);
-        if (owner && user && *user && strcmp(owner, user) != 0) {
+        if (owner && user && strcmp(owner, user) != 0) {
             snprintf(msg, sizeof(msg), "user: %s cannot poll %s", user, pr->names[i]);
             return endpoint_error(ep, 403, msg);
         }
         if (owner && !pr->user)
             pr->user = owner;
     }
-    if (!pr->user && user && *user)
+    if (!pr->user && user)
         pr->user = user;
     return 0;
 }
@@ -660,13 +669,16 @@ static void poll_handle(struct request *req, struct reply *reply)
         pr->channels[i].name = pr->names[i];
     if (endpoint_open_app(&pr->ep, req, reply) < 0)
         goto done;
-    if (poll_check_tokens(pr) < 0)
+    if (poll_identify(pr) < 0 || poll_check_tokens(pr) < 0)
         goto done;
     if (poll_place_from_memory(pr) < 0 && poll_place_from_database(pr) < 0)
         goto done;
     endpoint_close(&pr->ep);
-    if (pr->client)
-        touch_queue(pr->ep.app.id, pr->names, pr->nnames, pr->client, pr->user);
+    if (pr->client) {
+        char presence_id[AUTH_PRESENCE_ID];
+        auth_presence_id(pr->ep.app.secret, pr->client, pr->user, presence_id);
+        touch_queue(pr->ep.app.id, pr->names, pr->nnames, presence_id, pr->user);
+    }
     /* The borrowed request strings are gone once the worker moves on. */
     pr->client = pr->user = NULL;
     if (poll_pending(pr) == 0 && pr->timeout > 0 && !gateway_stopping() &&

@@ -31,6 +31,20 @@ void auth_key_hash(const char *key, char out[AUTH_HASH_HEX])
     hex_encode(md, mdlen, out);
 }
 
+void auth_presence_id(const char *secret, const char *client, const char *user, char out[AUTH_PRESENCE_ID])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    struct buf data = BUF_INIT;
+    buf_printf(&data, "presence\n%s\n%s", user ? user : "", client);
+    if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)data.data, data.len, md, &mdlen))
+        mdlen = 0;
+    buf_free(&data);
+    char hex[AUTH_HASH_HEX] = "";
+    hex_encode(md, mdlen, hex);
+    snprintf(out, AUTH_PRESENCE_ID, "c-%.32s", hex);
+}
+
 static int auth_sign(const char *secret, const char *channel, int64_t expires, const char *user,
                      char out[AUTH_HASH_HEX])
 {
@@ -390,6 +404,32 @@ enum auth_result auth_tokens_verify_publish(const char *secret, const char *chan
         if (r == AUTH_OK || result == AUTH_MISSING || r == AUTH_EXPIRED)
             result = r;
     }
+    return result;
+}
+
+enum auth_result auth_tokens_subject(const char *secret, const char *const *tokens, size_t ntokens, int64_t now,
+                                     char *out, size_t outlen)
+{
+    enum auth_result result = AUTH_MISSING;
+    out[0] = '\0';
+    for (size_t i = 0; i < ntokens; i++) {
+        if (!tokens[i] || !auth_is_jwt(tokens[i]) || strnlen(tokens[i], AUTH_JWT_MAX + 1) > AUTH_JWT_MAX)
+            continue;
+        struct auth_claims claims;
+        if (auth_jwt_decode(secret, tokens[i], now, &claims) != AUTH_OK)
+            continue;
+        if (claims.sub && strlen(claims.sub) < outlen) {
+            if (result == AUTH_OK && strcmp(out, claims.sub) != 0)
+                result = AUTH_JWT_USER;
+            else if (result == AUTH_MISSING) {
+                snprintf(out, outlen, "%s", claims.sub);
+                result = AUTH_OK;
+            }
+        }
+        auth_claims_free(&claims);
+    }
+    if (result != AUTH_OK)
+        out[0] = '\0';
     return result;
 }
 

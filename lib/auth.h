@@ -46,6 +46,13 @@ struct auth_claims {
     char *info;        /* owned serialized JSON object, NULL when absent */
 };
 
+#define AUTH_PRESENCE_ID 35 /* "c-" + 32 hex digits + NUL */
+
+/* The presence id of a client id a client chose, bound to its user (NULL: anonymous) with
+ * the app secret: "c-" and 128 bits of HMAC. Another user naming the same client id gets
+ * another presence id, so nobody can replace or remove someone else's presence. */
+void auth_presence_id(const char *secret, const char *client, const char *user, char out[AUTH_PRESENCE_ID]);
+
 /* Writes the lowercase hex SHA-256 of key into out[AUTH_HASH_HEX]. */
 void auth_key_hash(const char *key, char out[AUTH_HASH_HEX]);
 
@@ -86,6 +93,12 @@ enum auth_result auth_claims_allow_publish(const struct auth_claims *claims, con
 /* auth_tokens_verify for publishing: only a JWT whose publish claim covers channel opens it. */
 enum auth_result auth_tokens_verify_publish(const char *secret, const char *channel, const char *user,
                                             const char *const *tokens, size_t ntokens, int64_t now);
+
+/* The user the tokens speak for: the sub of the valid JWTs among them (others are skipped).
+ * AUTH_OK with out set, AUTH_MISSING (out "") when none names one, AUTH_JWT_USER when two
+ * name different users. The connection's user is this, never a parameter that disagrees. */
+enum auth_result auth_tokens_subject(const char *secret, const char *const *tokens, size_t ntokens, int64_t now,
+                                     char *out, size_t outlen);
 
 /* Makes a JWT; sub and info (a serialized JSON object) may be NULL. Returns a malloc'd
  * string the caller frees, or NULL (info not an object or too large, token too long). */

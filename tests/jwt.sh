@@ -46,7 +46,7 @@ like "$r" '^403 .*"content":"token: algorithm must be HS256' "alg none: 403 nami
 r=$(http GET "$BASE/push/history?appkey=$S&channel=private-other&token=$TOKEN")
 like "$r" '^403 .*"content":"token: does not cover this channel' "a channel the JWT does not list: 403"
 r=$(http GET "$BASE/push/history?appkey=$S&channel=private-room&user=bob&token=$TOKEN")
-like "$r" '^403 .*"content":"token: made for another user' "alice's JWT naming user bob: 403"
+like "$r" '^403 .*"content":"user: the token is alice'"'"'s, not bob'"'"'s' "alice's JWT naming user bob: 403"
 
 # Minted by SQL (checked by C) and by pushctl (checked by SQL's own HMAC, and by push-api).
 SQL_TOKEN=$($PSQL -c "SELECT push.jwt($APP_ID, 'alice', '{private-room}', '{chat-*}', $EXP, '{\"name\":\"Alice\"}')")

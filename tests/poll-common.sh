@@ -171,13 +171,15 @@ poll_basic_cases() {
     like "$r" '^403 \{"code":403,"content":"user: mallory cannot poll user-alice"' \
         "alice's token with user=mallory: 403 (a poll's user is the channel's)"
     # Touches from polls are written in one statement per process per second.
-    local who=
+    # The presence id is the client's id bound to its user, so nobody else can take it over.
+    local who= bound
+    bound=$($PY -c "import hmac,hashlib,sys; print('c-' + hmac.new(sys.argv[1].encode(), b'presence\nalice\ntab-1', hashlib.sha256).hexdigest()[:32])" "$SECRET")
     for _ in $(seq 50); do
-        who=$($PSQL -c "SELECT user_id FROM push.presence p JOIN push.channel c ON c.id = p.channel_id WHERE c.name = 'user-alice' AND client_id = 'tab-1'")
+        who=$($PSQL -c "SELECT user_id FROM push.presence p JOIN push.channel c ON c.id = p.channel_id WHERE c.name = 'user-alice' AND client_id = '$bound'")
         [ -n "$who" ] && break
         sleep 0.1
     done
-    is "$who" alice "client= records presence for the user (within the second's batch)"
+    is "$who" alice "client= records presence for the user, as HMAC(secret, user, client) (within the second's batch)"
 
     # Cache-Control on poll answers.
     is "$(curl -s -D - -o /dev/null "$BASE/push/poll?appkey=$S&channel=live&timeout=0" | tr -d '\r' |

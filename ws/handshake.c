@@ -116,6 +116,28 @@ int handshake_check(struct server *server, struct lws *wsi, const struct params 
         snprintf(err, errlen, "origin: %s is not allowed for this app", origin[0] ? origin : "(too long)");
         return 403;
     }
+    /* The connection's user is its token's sub; a user parameter may only repeat it. */
+    char sub[VALIDATE_USER_MAX + 1];
+    char **tokens = NULL;
+    int ntokens = params_get_list(q, "token", &tokens, 8);
+    enum auth_result subject = auth_tokens_subject(app.secret, (const char *const *)tokens,
+                                                   ntokens > 0 ? (size_t)ntokens : 0, time(NULL), sub, sizeof(sub));
+    params_list_free(tokens, ntokens > 0 ? ntokens : 0);
+    if (subject == AUTH_JWT_USER) {
+        snprintf(err, errlen, "token: the tokens name different users");
+        return 403;
+    }
+    if (subject == AUTH_OK) {
+        if (!validate_user(sub)) {
+            snprintf(err, errlen, "token: sub must be 1-64 bytes of [A-Za-z0-9_.=@-]");
+            return 400;
+        }
+        if (user && *user && strcmp(user, sub) != 0) {
+            snprintf(err, errlen, "user: the token is %s's, not %s's", sub, user);
+            return 403;
+        }
+        user = sub;
+    }
     hello->app_id = app.id;
     hello->role = app.role;
     hello->origin_listed = app.norigins > 0;
@@ -124,7 +146,7 @@ int handshake_check(struct server *server, struct lws *wsi, const struct params 
     if (user && *user)
         snprintf(hello->user, sizeof(hello->user), "%s", user);
     if (id && *id)
-        snprintf(hello->id, sizeof(hello->id), "%s", id);
+        auth_presence_id(app.secret, id, hello->user[0] ? hello->user : NULL, hello->id);
     else if (hello->user[0])
         snprintf(hello->id, sizeof(hello->id), "ws-%d-%llu", (int)getpid(),
                  (unsigned long long)++server->next_serial);
