@@ -34,6 +34,7 @@ struct pushctl {
     const char *format;    /* --format text|env */
     long long ttl, limit, max_bytes, rate;
     bool client_publish;
+    bool claimed_users;    /* app create --claimed-users */
     const char *origins[16];
     int norigins;
     bool jwt;              /* token --jwt */
@@ -53,6 +54,7 @@ static void usage(void)
            "Commands:\n"
            "  migrate                         apply sql/migrations not yet applied\n"
            "  app create NAME [--origin URL]... [--client-publish] [--max-bytes N] [--rate N]\n"
+           "                 [--claimed-users]  (pages may name their user without a token)\n"
            "                                  create an app; prints its three keys once\n"
            "  app rotate-keys NAME [--role subscribe|publish|server]... [--overlap INTERVAL]\n"
            "                                  new keys (default: every role); the old ones work\n"
@@ -256,10 +258,10 @@ static int cmd_app_create(struct pushctl *c, const char *name)
     snprintf(max_bytes, sizeof(max_bytes), "%lld", c->max_bytes);
     snprintf(rate, sizeof(rate), "%lld", c->rate);
     const char *params[] = { name, buf_str(&origins), c->client_publish ? "true" : "false",
-                             max_bytes, rate };
+                             max_bytes, rate, c->claimed_users ? "true" : "false" };
     PGresult *res = run(c, "SELECT app_id, publish_key, subscribe_key, secret, server_key "
-                           "FROM push.app_create($1, $2::text[], $3::bool, $4::int, $5::int)",
-                        5, params);
+                           "FROM push.app_create($1, $2::text[], $3::bool, $4::int, $5::int, $6::bool)",
+                        6, params);
     buf_free(&origins);
     if (!db_ok(res))
         return fail_result(res, "app create");
@@ -337,8 +339,8 @@ static int cmd_app_list(struct pushctl *c)
 static int cmd_app_show(struct pushctl *c, const char *name)
 {
     const char *params[] = { name };
-    PGresult *res = run(c, "SELECT a.id, a.name, a.origins, a.client_publish, a.max_message_bytes, "
-                           "a.publish_rate, a.created_at, "
+    PGresult *res = run(c, "SELECT a.id, a.name, a.origins, a.client_publish, a.claimed_users, "
+                           "a.max_message_bytes, a.publish_rate, a.created_at, "
                            "(SELECT count(*) FROM push.channel ch WHERE ch.app_id = a.id) AS channels "
                            "FROM push.app a WHERE a.name = $1", 1, params);
     if (!db_ok(res))
@@ -635,6 +637,7 @@ int main(int argc, char **argv)
         { "publish", required_argument, NULL, 'P' },
         { "info", required_argument, NULL, 'I' },
         { "role", required_argument, NULL, 'G' },
+        { "claimed-users", no_argument, NULL, 'L' },
         { "overlap", required_argument, NULL, 'O' },
         { NULL, 0, NULL, 0 },
     };
@@ -661,6 +664,7 @@ int main(int argc, char **argv)
         case 'd': c.sql_dir = optarg; break;
         case 'f': c.format = optarg; break;
         case 'p': c.client_publish = true; break;
+        case 'L': c.claimed_users = true; break;
         case 't': if (!parse_number("ttl", optarg, 100000000, &c.ttl)) return 2; break;
         case 'l': if (!parse_number("limit", optarg, 1000000, &c.limit)) return 2; break;
         case 'm': if (!parse_number("max-bytes", optarg, 100000000, &c.max_bytes)) return 2; break;

@@ -181,29 +181,16 @@ static int endpoint_token_reply(struct endpoint *ep, const char *channel, enum a
 
 int endpoint_user(struct endpoint *ep, char *sub, size_t sublen, const char **out)
 {
-    const char *user = params_get(&ep->req->params, "user");
     *out = NULL;
-    if (user && *user && !validate_user(user))
-        return endpoint_error(ep, 400, "user: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
     char **tokens = NULL;
     int ntokens = params_get_list(&ep->req->params, "token", &tokens, ENDPOINT_MAX_TOKENS);
-    enum auth_result result = auth_tokens_subject(ep->app.secret, (const char *const *)tokens,
-                                                  ntokens > 0 ? (size_t)ntokens : 0, time(NULL), sub, sublen);
+    char err[200];
+    int status = app_identify(&ep->app, params_get(&ep->req->params, "user"), (const char *const *)tokens,
+                              ntokens > 0 ? (size_t)ntokens : 0, sub, sublen, err, sizeof(err));
     params_list_free(tokens, ntokens > 0 ? ntokens : 0);
-    if (result == AUTH_JWT_USER)
-        return endpoint_error(ep, 403, "token: the tokens name different users");
-    if (result != AUTH_OK) {
-        *out = user && *user ? user : NULL;
-        return 0;
-    }
-    if (!validate_user(sub))
-        return endpoint_error(ep, 400, "token: sub must be 1-64 bytes of [A-Za-z0-9_.=@-]");
-    if (user && *user && strcmp(user, sub) != 0) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "user: the token is %s's, not %s's", sub, user);
-        return endpoint_error(ep, 403, msg);
-    }
-    *out = sub;
+    if (status)
+        return endpoint_error(ep, status, err);
+    *out = sub[0] ? sub : NULL;
     return 0;
 }
 

@@ -69,10 +69,9 @@ int endpoint_error(struct endpoint *ep, int code, const char *content);
 int endpoint_check_token(struct endpoint *ep, const char *channel, const char *user)
     __attribute__((warn_unused_result));
 
-/* The request's user: the sub of its JWT (token= or Bearer) when one names a user, and then
- * a user parameter that disagrees is refused; without such a token the user parameter (NULL
- * when absent). sub (sublen bytes, VALIDATE_USER_MAX + 1 will do) holds a token's user;
- * *out points into it or the parameters. Returns 0, or -1 with a 400/403 reply. */
+/* The request's user (app_identify): a JWT's sub, or a user parameter the key, the app or a
+ * token vouches for; NULL for an anonymous caller. sub (sublen bytes, VALIDATE_USER_MAX + 1
+ * will do) holds it; *out points into it. Returns 0, or -1 with a 400/403 reply. */
 int endpoint_user(struct endpoint *ep, char *sub, size_t sublen, const char **out)
     __attribute__((warn_unused_result));
 

@@ -346,10 +346,12 @@ static int poll_identify(struct poll_request *pr)
     const char *user = NULL;
     if (endpoint_user(ep, pr->sub, sizeof(pr->sub), &user) < 0)
         return -1;
+    /* Even a name nothing vouches for may not poll another user's channel. */
+    const char *named = user ? user : params_get(&ep->req->params, "user");
     for (int i = 0; i < pr->nnames; i++) {
         const char *owner = validate_channel_user(pr->names[i]);
-        if (owner && user && strcmp(owner, user) != 0) {
-            snprintf(msg, sizeof(msg), "user: %s cannot poll %s", user, pr->names[i]);
+        if (owner && named && *named && strcmp(owner, named) != 0) {
+            snprintf(msg, sizeof(msg), "user: %s cannot poll %s", named, pr->names[i]);
             return endpoint_error(ep, 403, msg);
         }
         if (owner && !pr->user)

@@ -3,6 +3,7 @@
 #include "auth.h"
 #include "log.h"
 #include "reply.h"
+#include "validate.h"
 
 #include <json-c/json.h>
 #include <pthread.h>
@@ -96,7 +97,7 @@ static void app_parse_origins(struct app *app, const char *json)
 static const struct db_statement app_lookup_sql = {
     "app_lookup",
     "SELECT app_id, role, name, secret, array_to_json(origins), client_publish, max_message_bytes, "
-    "publish_rate, expires "
+    "publish_rate, expires, claimed_users "
     "FROM push.key_lookup($1)",
     1,
 };
@@ -132,6 +133,7 @@ int app_lookup(struct db_conn *conn, const char *key, struct app *out, int *stat
     out->max_message_bytes = atoi(PQgetvalue(res, 0, 6));
     out->publish_rate = atoi(PQgetvalue(res, 0, 7));
     out->key_expires = PQgetisnull(res, 0, 8) ? 0 : strtoll(PQgetvalue(res, 0, 8), NULL, 10);
+    out->claimed_users = PQgetvalue(res, 0, 9)[0] == 't';
     PQclear(res);
     app_cache_put(hash, out);
     return 1;
@@ -140,4 +142,43 @@ int app_lookup(struct db_conn *conn, const char *key, struct app *out, int *stat
 bool app_origin_allowed(const struct app *app, const char *origin)
 {
     return reply_origin_allowed(origin, app->origin_list, (size_t)app->norigins);
+}
+
+int app_identify(const struct app *app, const char *user, const char *const *tokens, size_t ntokens,
+                 char *out, size_t outlen, char *err, size_t errlen)
+{
+    out[0] = '\0';
+    if (user && !*user)
+        user = NULL;
+    if (user && !validate_user(user)) {
+        snprintf(err, errlen, "user: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
+        return 400;
+    }
+    time_t now = time(NULL);
+    char sub[VALIDATE_USER_MAX + 2];
+    enum auth_result subject = auth_tokens_subject(app->secret, tokens, ntokens, now, sub, sizeof(sub));
+    if (subject == AUTH_JWT_USER) {
+        snprintf(err, errlen, "token: the tokens name different users");
+        return 403;
+    }
+    if (subject == AUTH_OK) {
+        if (!validate_user(sub)) {
+            snprintf(err, errlen, "token: sub must be 1-64 bytes of [A-Za-z0-9_.=@-]");
+            return 400;
+        }
+        if (user && strcmp(user, sub) != 0) {
+            snprintf(err, errlen, "user: the token is %s's, not %s's", sub, user);
+            return 403;
+        }
+        snprintf(out, outlen, "%s", sub);
+        return 0;
+    }
+    if (!user)
+        return 0;
+    char channel[VALIDATE_USER_MAX + 8];
+    snprintf(channel, sizeof(channel), "user-%s", user);
+    if (app->role == APP_ROLE_SERVER || app->claimed_users ||
+        auth_tokens_verify(app->secret, channel, user, tokens, ntokens, now) == AUTH_OK)
+        snprintf(out, outlen, "%s", user);
+    return 0;
 }

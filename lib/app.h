@@ -31,6 +31,7 @@ struct app {
     int max_message_bytes;
     int publish_rate;
     long long key_expires;       /* Unix time the key stops working (a rotation); 0 = not planned */
+    bool claimed_users;          /* pages may name their user without a token (presence only) */
 };
 
 /* Sets how long a lookup is remembered (seconds, 0 = never). Call once at start-up. */
@@ -49,5 +50,13 @@ int app_lookup(struct db_conn *conn, const char *key, struct app *out, int *stat
     __attribute__((warn_unused_result));
 
 bool app_origin_allowed(const struct app *app, const char *origin);
+
+/* Who a request or connection is, from its user parameter (NULL or "" when absent) and token
+ * values: a valid JWT's sub (a user parameter that disagrees, or two subs, are refused);
+ * else the user parameter when the server key is used, the app takes claimed users, or one
+ * of the tokens opens that user's channel user-<id>; else nobody (anonymous). Writes the user
+ * or "" into out (outlen >= VALIDATE_USER_MAX + 1). Returns 0, or 400/403 with err. */
+int app_identify(const struct app *app, const char *user, const char *const *tokens, size_t ntokens,
+                 char *out, size_t outlen, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 #endif

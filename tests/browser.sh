@@ -20,7 +20,7 @@ stack_failed() {
 }
 
 start_postgres || stack_failed "PostgreSQL"
-create_app demo "'{}'" true || stack_failed "create_app"
+create_app demo "'{}'" true 65536 0 true || stack_failed "create_app"
 
 # The sidecar, on a free port that lighttpd proxies /push/ws to. The test restarts it (same
 # command, same port) and leaves the pids of its copies in $T/push-ws.pids.
@@ -47,7 +47,10 @@ start_lighttpd || stack_failed "lighttpd"
 LIGHTTPD_PID=${tap_pids[${#tap_pids[@]}-1]}
 printf 'window.PUSH_DEMO = { appkey: "%s", host: "" };\n' "$PUBLISH_KEY" >"$PUSH_RUN_DIR/demo-config.js"
 
-export BASE PUBLISH_KEY SUBSCRIBE_KEY LIGHTTPD_PID CHROMIUM
+# A page's JWT: alice may publish to private-page-* (the publish key alone may not).
+PAGE_TOKEN=$("$top_builddir/cli/pushctl" token --jwt --app demo --sub alice --publish 'private-page-*' --ttl 3600) ||
+    stack_failed "pushctl token --jwt"
+export BASE PUBLISH_KEY SUBSCRIBE_KEY LIGHTTPD_PID CHROMIUM PAGE_TOKEN
 export PUSH_ARTIFACTS="${PUSH_ARTIFACTS:-$top_builddir/tests/artifacts}"
 mkdir -p "$PUSH_ARTIFACTS" "$T/browser"
 export PUSH_BROWSER_TMP="$T/browser"

@@ -124,11 +124,11 @@ pg_stop() {
     runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w stop >/dev/null
 }
 
-# create_app NAME [ORIGINS-ARRAY-SQL [CLIENT_PUBLISH [MAX_BYTES [RATE]]]]
+# create_app NAME [ORIGINS-ARRAY-SQL [CLIENT_PUBLISH [MAX_BYTES [RATE [CLAIMED_USERS]]]]]
 # Sets PUBLISH_KEY, SUBSCRIBE_KEY, SECRET and SERVER_KEY.
 create_app() {
     local row
-    row=$($PSQL -F ' ' -c "SELECT publish_key, subscribe_key, secret, server_key FROM push.app_create('$1', ${2:-'{}'}::text[], ${3:-false}, ${4:-65536}, ${5:-0})") || return 1
+    row=$($PSQL -F ' ' -c "SELECT publish_key, subscribe_key, secret, server_key FROM push.app_create('$1', ${2:-'{}'}::text[], ${3:-false}, ${4:-65536}, ${5:-0}, ${6:-false})") || return 1
     read -r PUBLISH_KEY SUBSCRIBE_KEY SECRET SERVER_KEY <<<"$row"
 }
 

@@ -2,7 +2,7 @@
 # tests/pushctl.sh: the operator's tool against a real database: migrate, apps, publish,
 # history, tail, tokens, prune, stats, and clear errors.
 . "$(dirname "$0")/lib.sh"
-tap_plan 35
+tap_plan 36
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 CTL=$top_builddir/cli/pushctl
 
@@ -23,6 +23,8 @@ eval "$("$CTL" app create other --format env)"
 like "$PUSH_PUBLISH_KEY:$PUSH_SERVER_KEY" '^BC-[0-9a-f]{32}:BK-[0-9a-f]{32}$' "--format env prints shell variables"
 like "$("$CTL" app list)" 'shop.*https://shop.example.*t' "app list shows origins and client publish"
 like "$("$CTL" app show shop)" 'client_publish +t' "app show"
+"$CTL" app create claims --claimed-users >/dev/null
+like "$("$CTL" app show claims)" 'claimed_users +t' "app create --claimed-users: app show says so"
 "$CTL" app show nosuch >/dev/null 2>&1
 is "$?" 1 "app show of an unknown app fails"
 

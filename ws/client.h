@@ -30,7 +30,9 @@ struct client_hello {
     char appkey[128];                       /* kept for push.publish() */
     char secret[129];                       /* the app's token secret */
     char id[VALIDATE_USER_MAX + 1];         /* client id for presence, or "" */
-    char user[VALIDATE_USER_MAX + 1];       /* user id, or "" */
+    char user[VALIDATE_USER_MAX + 1];       /* user id (app_identify), or "" */
+    char named[VALIDATE_USER_MAX + 1];      /* the user= it gave, vouched for or not, or "" */
+    char client[VALIDATE_USER_MAX + 1];     /* the client= it gave, or "" */
     char addr[64];                          /* peer address (X-Forwarded-For behind a local proxy) */
     bool origin_listed;                     /* the app lists its origins (else any is allowed) */
 };

@@ -116,41 +116,43 @@ int handshake_check(struct server *server, struct lws *wsi, const struct params 
         snprintf(err, errlen, "origin: %s is not allowed for this app", origin[0] ? origin : "(too long)");
         return 403;
     }
-    /* The connection's user is its token's sub; a user parameter may only repeat it. */
-    char sub[VALIDATE_USER_MAX + 1];
+    /* The connection's user: its token's sub, or a user= something vouches for (app_identify). */
     char **tokens = NULL;
     int ntokens = params_get_list(q, "token", &tokens, 8);
-    enum auth_result subject = auth_tokens_subject(app.secret, (const char *const *)tokens,
-                                                   ntokens > 0 ? (size_t)ntokens : 0, time(NULL), sub, sizeof(sub));
+    int refused = app_identify(&app, user, (const char *const *)tokens, ntokens > 0 ? (size_t)ntokens : 0,
+                              hello->user, sizeof(hello->user), err, errlen);
     params_list_free(tokens, ntokens > 0 ? ntokens : 0);
-    if (subject == AUTH_JWT_USER) {
-        snprintf(err, errlen, "token: the tokens name different users");
-        return 403;
-    }
-    if (subject == AUTH_OK) {
-        if (!validate_user(sub)) {
-            snprintf(err, errlen, "token: sub must be 1-64 bytes of [A-Za-z0-9_.=@-]");
-            return 400;
-        }
-        if (user && *user && strcmp(user, sub) != 0) {
-            snprintf(err, errlen, "user: the token is %s's, not %s's", sub, user);
-            return 403;
-        }
-        user = sub;
-    }
+    if (refused)
+        return refused;
+    if (user && *user)
+        snprintf(hello->named, sizeof(hello->named), "%s", user);
     hello->app_id = app.id;
     hello->role = app.role;
     hello->origin_listed = app.norigins > 0;
     snprintf(hello->appkey, sizeof(hello->appkey), "%s", key);
     snprintf(hello->secret, sizeof(hello->secret), "%s", app.secret);
-    if (user && *user)
-        snprintf(hello->user, sizeof(hello->user), "%s", user);
     if (id && *id)
-        auth_presence_id(app.secret, id, hello->user[0] ? hello->user : NULL, hello->id);
+        snprintf(hello->client, sizeof(hello->client), "%s", id);
+    handshake_presence_id(server, hello);
+    return 0;
+}
+
+void handshake_presence_id(struct server *server, struct client_hello *hello)
+{
+    if (hello->client[0])
+        auth_presence_id(hello->secret, hello->client, hello->user[0] ? hello->user : NULL, hello->id);
     else if (hello->user[0])
         snprintf(hello->id, sizeof(hello->id), "ws-%d-%llu", (int)getpid(),
                  (unsigned long long)++server->next_serial);
-    return 0;
+}
+
+void handshake_vouch(struct server *server, struct client_hello *hello, const char *channel)
+{
+    const char *owner = validate_channel_user(channel);
+    if (!owner || hello->user[0] || strcmp(owner, hello->named) != 0)
+        return;
+    snprintf(hello->user, sizeof(hello->user), "%s", owner);
+    handshake_presence_id(server, hello);
 }
 
 int handshake_authorize(const struct client_hello *hello, const char *channel,
@@ -161,8 +163,9 @@ int handshake_authorize(const struct client_hello *hello, const char *channel,
     /* The connection is who it says only if that agrees with the token: alice's token does
      * not make a connection of mallory's alice. */
     const char *owner = validate_channel_user(channel);
-    if (owner && hello->user[0] && strcmp(owner, hello->user) != 0) {
-        snprintf(err, errlen, "user: this connection is %s's, not %s's (%s)", hello->user, owner, channel);
+    const char *who = hello->user[0] ? hello->user : hello->named;
+    if (owner && who[0] && strcmp(owner, who) != 0) {
+        snprintf(err, errlen, "user: this connection is %s's, not %s's (%s)", who, owner, channel);
         return 403;
     }
     enum auth_result result = auth_tokens_verify(hello->secret, channel, hello->user[0] ? hello->user : NULL,

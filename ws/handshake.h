@@ -31,6 +31,14 @@ int handshake_authorize(const struct client_hello *hello, const char *channel,
                         const char *const *tokens, size_t ntokens, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/* Sets hello->id, the connection's presence id: its client= bound to its user
+ * (auth_presence_id), or a fresh id for a user without one, or "" (not in presence). */
+void handshake_presence_id(struct server *server, struct client_hello *hello);
+
+/* After channel was authorized: a user-<id> channel's token vouches for the user the
+ * connection named (user=<id>), which becomes its user from now on. */
+void handshake_vouch(struct server *server, struct client_hello *hello, const char *channel);
+
 /* May hello publish to channel? Never with the subscribe key; with the publish key a private-*
  * or user-* channel needs a JWT whose publish claim covers it; the server key anything.
  * Returns 0, or 403 with err. */

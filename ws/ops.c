@@ -175,6 +175,7 @@ static void ops_subscribe(struct client *c, struct json_object *req, struct json
     const char *channel = ops_channel(c, req, id);
     if (!channel || !ops_authorized(c, req, id, channel))
         return;
+    handshake_vouch(c->server, &c->hello, channel);
     long long since = 0;
     int has_since = ops_number_member(req, "since", 0, INT64_MAX, &since);
     if (has_since < 0) {

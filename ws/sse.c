@@ -92,6 +92,7 @@ struct client *sse_start(struct server *server, struct lws *wsi, int *close)
                                      ntokens > 0 ? (size_t)ntokens : 0, err, sizeof(err));
         if (status)
             goto fail;
+        handshake_vouch(server, &hello, names[i]);
     }
     char last_id[2048];
     bool resume = lws_hdr_custom_copy(wsi, last_id, sizeof(last_id), "last-event-id:", 14) > 0;

@@ -340,6 +340,8 @@ function Connection(options) {
     }
     this.appkey = options.appkey;
     this.user = options.user || null;
+    /* A JWT naming who this page is (its sub) and what it may open: sent with every request. */
+    this.token = options.token || null;
     this.client = options.client || randomId();
     this.onConnected = options.onConnected;
     this.onDisconnected = options.onDisconnected;
@@ -582,7 +584,7 @@ Connection.prototype._http = function (method, path, params, done) {
             }
         }
     }
-    params.appkey = this.appkey;
+    this._credentials(params);
     if (kind === "jsonp") {
         params._ = now();
         return jsonpRequest(this._url(path), params, this.options.requestTimeout, done);
@@ -594,6 +596,14 @@ Connection.prototype._http = function (method, path, params, done) {
     params._ = now();
     return xhrRequest(this.sameOrigin, "GET", this._url(path) + "?" + query(params), null,
                       this.options.requestTimeout, done);
+};
+
+/* Adds the appkey and the connection's token (to any channel tokens) to an HTTP request. */
+Connection.prototype._credentials = function (params) {
+    params.appkey = this.appkey;
+    if (this.token) {
+        params.token = params.token ? params.token + "," + this.token : this.token;
+    }
 };
 
 /* The WebSocket in use when it is open, else null. */
@@ -661,10 +671,16 @@ Connection.prototype.publish = function (options) {
     }
     var done = reportTo(options.onSuccess, options.onFailed);
     var socket = this._socket();
+    var request = { channel: options.channel, content: content };
+    /* A private-* or user-* channel takes a JWT whose publish claim covers it. */
+    if (options.token) {
+        request.token = options.token;
+    }
     if (socket) {
-        socket.request({ op: "publish", channel: options.channel, content: content }, done, false);
+        request.op = "publish";
+        socket.request(request, done, false);
     } else {
-        this._http("POST", "/push/publish", { channel: options.channel, content: content }, done);
+        this._http("POST", "/push/publish", request, done);
     }
 };
 
@@ -775,7 +791,7 @@ function WebSocketTransport(conn) {
 
 WebSocketTransport.prototype.start = function () {
     var self = this, conn = this.conn, location = window.location, url;
-    var params = { appkey: conn.appkey, client: conn.client, user: conn.user };
+    var params = { appkey: conn.appkey, client: conn.client, user: conn.user, token: conn.token };
     if (conn.base) {
         url = conn.base.replace(/^http/i, "ws");
     } else {
@@ -1057,7 +1073,7 @@ PollTransport.prototype.unsubscribe = function () {
 
 PollTransport.prototype._request = function (params, done) {
     var conn = this.conn, url = conn._url("/push/poll");
-    params.appkey = conn.appkey;
+    conn._credentials(params);
     params.client = conn.client;
     if (conn.user) {
         params.user = conn.user;

@@ -1,5 +1,6 @@
 -- 008_key_roles: three key roles per app (subscribe, publish, server) kept in their own table,
--- so that a key can be replaced while the old one keeps working for an overlap window.
+-- so that a key can be replaced while the old one keeps working for an overlap window; and
+-- whether an app takes user ids that pages claim without a token.
 --
 -- subscribe: pages; subscribe to public channels (private-* and user-* need a token).
 -- publish:   pages may hold it; publish and subscribe on public channels (tokens for the rest).
@@ -24,7 +25,10 @@ SELECT subscribe_key_hash, id, 'subscribe', created_at FROM push.app;
 
 -- key_lookup's body names the old columns: it goes first and comes back below.
 DROP FUNCTION push.key_lookup(text);
-ALTER TABLE push.app DROP COLUMN publish_key_hash, DROP COLUMN subscribe_key_hash;
+ALTER TABLE push.app DROP COLUMN publish_key_hash, DROP COLUMN subscribe_key_hash,
+    ADD COLUMN claimed_users bool NOT NULL DEFAULT false;
+COMMENT ON COLUMN push.app.claimed_users IS
+    'whether a page may name its user without a token (presence only; user channels and read state still need one)';
 COMMENT ON TABLE push.app IS 'an application: its token secret, allowed origins and limits (keys in push.app_key)';
 
 CREATE FUNCTION push.app_key_notify() RETURNS trigger
@@ -52,7 +56,8 @@ COMMENT ON FUNCTION push.key_add(int, text) IS 'adds a key of a role to an app; 
 
 DROP FUNCTION push.app_create(text, text[], bool, int, int);
 CREATE FUNCTION push.app_create(p_name text, p_origins text[] DEFAULT '{}', p_client_publish bool DEFAULT false,
-                                p_max_message_bytes int DEFAULT 65536, p_publish_rate int DEFAULT 0)
+                                p_max_message_bytes int DEFAULT 65536, p_publish_rate int DEFAULT 0,
+                                p_claimed_users bool DEFAULT false)
 RETURNS TABLE(app_id int, publish_key text, subscribe_key text, secret text, server_key text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -76,9 +81,10 @@ BEGIN
 
     secret := push.random_hex(32);
     BEGIN
-        INSERT INTO push.app AS a (name, secret, origins, max_message_bytes, publish_rate, client_publish)
+        INSERT INTO push.app AS a (name, secret, origins, max_message_bytes, publish_rate, client_publish,
+                                   claimed_users)
         VALUES (p_name, secret, coalesce(p_origins, '{}'), p_max_message_bytes, p_publish_rate,
-                coalesce(p_client_publish, false))
+                coalesce(p_client_publish, false), coalesce(p_claimed_users, false))
         RETURNING a.id INTO app_id;
     EXCEPTION WHEN unique_violation THEN
         GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
@@ -92,7 +98,7 @@ BEGIN
     server_key := push.key_add(app_id, 'server');
     RETURN NEXT;
 END $$;
-COMMENT ON FUNCTION push.app_create(text, text[], bool, int, int) IS
+COMMENT ON FUNCTION push.app_create(text, text[], bool, int, int, bool) IS
     'creates an app; returns its three keys and secret, which are never shown again (only the keys'' SHA-256 is kept)';
 
 -- Replaces the current keys of the given roles. The old keys keep working for p_overlap (0: they
@@ -132,16 +138,16 @@ COMMENT ON FUNCTION push.key_rotate(text, text[], interval) IS
 
 CREATE FUNCTION push.key_lookup(p_key text)
 RETURNS TABLE(app_id int, role text, name text, secret text, origins text[], client_publish bool,
-              max_message_bytes int, publish_rate int, expires bigint)
+              max_message_bytes int, publish_rate int, expires bigint, claimed_users bool)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, push, pg_temp
 BEGIN ATOMIC
     SELECT a.id, k.role, a.name, a.secret, a.origins, a.client_publish, a.max_message_bytes, a.publish_rate,
-           floor(extract(epoch FROM k.expires_at))::bigint
+           floor(extract(epoch FROM k.expires_at))::bigint, a.claimed_users
     FROM push.app_key k JOIN push.app a ON a.id = k.app_id
     WHERE k.hash = sha256(convert_to(p_key, 'UTF8')) AND (k.expires_at IS NULL OR k.expires_at > now());
 END;
 COMMENT ON FUNCTION push.key_lookup(text) IS
-    'the app and role (subscribe, publish or server) of a working key, and when it stops working (NULL: not planned); no row when unknown or expired';
+    'the app and role (subscribe, publish or server) of a working key, when it stops working (NULL: not planned) and the app''s settings; no row when unknown or expired';
 GRANT EXECUTE ON FUNCTION push.key_lookup(text) TO push_service;
 
 -- The app of a key: PU400 when missing, PU401 when unknown or expired, PU403 when p_publish and

@@ -213,6 +213,19 @@ async function transportSuite(transport) {
       .then(() => true, () => false), `${transport}: page B clears its message box after sending`);
   }
 
+  // A page publishes to a private channel with its token's publish claim; without it, 403.
+  const priv = `private-page-${transport}`;
+  const pagePublish = (token) => a.evaluate(([ch, tok]) => new Promise((resolve) => {
+    window.demo.push.publish({ channel: ch, message: 'from the page', token: tok || undefined,
+      onSuccess: (r) => resolve({ ok: true, seq: r.seq }),
+      onFailed: (e) => resolve({ ok: false, code: e.code, content: e.content }) });
+  }), [priv, token]);
+  const withToken = await pagePublish(env.PAGE_TOKEN);
+  ok(withToken.ok && withToken.seq === 1, `${transport}: push.publish with a token's publish claim reaches ${priv}`,
+    withToken);
+  const without = await pagePublish(null);
+  ok(!without.ok && without.code === 403, `${transport}: and without the token: 403`, without);
+
   // History on load: a third page lists the last messages before any live one.
   const c = await openDemo(`transports=${transport}&user=carol&channel=${channel}`);
   await waitReady(c, transport);

@@ -1,6 +1,6 @@
 -- app.sql: apps and their keys: creation, hashed storage, lookup by role, and the 400/401/403 rules.
 BEGIN;
-SELECT plan(44);
+SELECT plan(45);
 
 SELECT app_id, publish_key, subscribe_key, secret, server_key
 FROM push.app_create('app-demo', ARRAY['https://example.com', 'http://localhost:8080'], true, 1000, 5) \gset
@@ -41,9 +41,12 @@ SELECT results_eq(
 SELECT is_empty($$SELECT * FROM push.key_lookup('BC-00000000000000000000000000000000')$$, 'key_lookup: no row for an unknown key');
 SELECT is_empty($$SELECT * FROM push.key_lookup(NULL)$$, 'key_lookup: no row for NULL');
 SELECT is_empty(format('SELECT * FROM push.key_lookup(%L)', upper(:'publish_key')), 'key_lookup: keys are case-sensitive');
-SELECT results_eq($$SELECT origins, client_publish, max_message_bytes, publish_rate FROM push.app WHERE name = 'app-other'$$,
-                  $$VALUES ('{}'::text[], false, 65536, 0)$$,
-                  'defaults: any origin, no client publish, 64 KiB messages, no rate limit');
+SELECT results_eq($$SELECT origins, client_publish, max_message_bytes, publish_rate, claimed_users FROM push.app WHERE name = 'app-other'$$,
+                  $$VALUES ('{}'::text[], false, 65536, 0, false)$$,
+                  'defaults: any origin, no client publish, 64 KiB messages, no rate limit, no claimed users');
+SELECT subscribe_key AS claims_key FROM push.app_create('app-claims', '{}', false, 65536, 0, true) \gset
+SELECT is((SELECT claimed_users FROM push.key_lookup(:'claims_key')), true,
+          'an app that takes claimed users says so in key_lookup');
 
 SELECT throws_ok($$SELECT * FROM push.app_create('app-demo')$$, 'PU400', 'name: an app named app-demo exists',
                  'a duplicate app name is a 400');

@@ -17,10 +17,10 @@ SELECT columns_are('push', 'app_key', ARRAY['hash', 'app_id', 'role', 'created_a
 SELECT is(pg_get_function_arguments(to_regprocedure(sig)) || ' -> ' || pg_get_function_result(to_regprocedure(sig)),
           expected, sig)
 FROM (VALUES
-    ('push.app_create(text,text[],boolean,integer,integer)',
-     'p_name text, p_origins text[] DEFAULT ''{}''::text[], p_client_publish boolean DEFAULT false, p_max_message_bytes integer DEFAULT 65536, p_publish_rate integer DEFAULT 0 -> TABLE(app_id integer, publish_key text, subscribe_key text, secret text, server_key text)'),
+    ('push.app_create(text,text[],boolean,integer,integer,boolean)',
+     'p_name text, p_origins text[] DEFAULT ''{}''::text[], p_client_publish boolean DEFAULT false, p_max_message_bytes integer DEFAULT 65536, p_publish_rate integer DEFAULT 0, p_claimed_users boolean DEFAULT false -> TABLE(app_id integer, publish_key text, subscribe_key text, secret text, server_key text)'),
     ('push.key_lookup(text)',
-     'p_key text -> TABLE(app_id integer, role text, name text, secret text, origins text[], client_publish boolean, max_message_bytes integer, publish_rate integer, expires bigint)'),
+     'p_key text -> TABLE(app_id integer, role text, name text, secret text, origins text[], client_publish boolean, max_message_bytes integer, publish_rate integer, expires bigint, claimed_users boolean)'),
     ('push.channel_valid(text)', 'p_name text -> boolean'),
     ('push.publish(text,text,text,text)',
      'p_key text, p_channel text, p_content text, p_sender text DEFAULT NULL::text -> bigint'),
