@@ -126,6 +126,22 @@ is "$r" 403 "SSE: the same"
 r=$(http GET "$BASE/push/poll?appkey=$S&channel=lobby&timeout=0&token=$ALICE&token=$BOB")
 like "$r" "^403 .*token: the tokens name different users" "two tokens naming different users: 403"
 
+# Without a token, a claimed user counts only in an app that takes claimed users.
+CLAIMS_SUB=$($PSQL -c "SELECT subscribe_key FROM push.app_create('claims', '{}', false, 65536, 0, true)")
+claimed_presence() {
+    local key=$1 server_key=$2 users=
+    http GET "$BASE/push/poll?appkey=$key&channel=hall&timeout=0&client=tab-9&user=mallory" >/dev/null
+    for _ in $(seq 30); do
+        users=$(http GET "$BASE/push/presence?appkey=$server_key&channel=hall" | sed 's/^[0-9]* //' | json 'j["channels"]["hall"]["clients"], j["channels"]["hall"]["users"]')
+        [[ "$users" == "1 "* ]] && break
+        sleep 0.1
+    done
+    echo "$users"
+}
+is "$(claimed_presence "$S" "$K")" "1 []" "an app without claimed users: a poll naming mallory counts as anonymous"
+CLAIMS_SERVER=$($PSQL -c "SELECT key FROM push.key_rotate('claims', '{server}', '0')")
+is "$(claimed_presence "$CLAIMS_SUB" "$CLAIMS_SERVER")" "1 ['mallory']" "an app created with claimed users: mallory counts as named"
+
 $PY - "$WS_URL" "$S" "$ALICE" "$(jwt "{\"sub\":\"mallory\",\"exp\":$EXP}")" "$BASE" "$K" >"$T/checks" 2>"$T/py.err" <<'PY'
 import asyncio, json, subprocess, sys
 import ws_client as w
