@@ -1,0 +1,43 @@
+/* group.h: group commit for single publishes: the publishes that arrive while one transaction
+ * commits are written together in the next (push.publish_group), with one notification, and
+ * each keeps its own answer. */
+#ifndef PUSH_GROUP_H
+#define PUSH_GROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db.h"
+
+#define GROUP_MAX 1000 /* messages per transaction */
+
+struct group;
+
+/* One publish waiting for its transaction. The caller fills the inputs and owns the record. */
+struct group_message {
+    const char *key;           /* borrowed until group_publish returns */
+    const char *channel;       /* borrowed */
+    const char *content;       /* borrowed */
+    const char *sender;        /* borrowed, or NULL */
+    /* Results, set by group_publish. */
+    int status;                /* 200 stored; else the HTTP status of the refusal (503: the
+                                * transaction failed, nothing of it was stored) */
+    int64_t seq;               /* when 200 */
+    int64_t time_ms;           /* when 200: the transaction's time, Unix ms */
+    char error[256];           /* when not 200: the text for the client */
+    /* Private to group.c. */
+    bool done;
+    struct group_message *next;
+};
+
+/* A group committer writing through pool (non-owning; must outlive it). Caller group_free()s. */
+struct group *group_new(struct db_pool *pool);
+/* NULL is a no-op; no group_publish may be running. */
+void group_free(struct group *g);
+
+/* Publishes m with the others waiting at the same time and returns once its transaction has
+ * committed or failed, with m's results set. No timer: the first caller while nothing commits
+ * writes everything queued and so on. Thread-safe; blocks. */
+void group_publish(struct group *g, struct group_message *m);
+
+#endif
