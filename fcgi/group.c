@@ -4,7 +4,6 @@
 #include "buf.h"
 #include "log.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +11,6 @@
 struct group {
     struct db_pool *pool;            /* non-owning */
     pthread_mutex_t lock;            /* guards everything below and every queued message's done */
-    pthread_cond_t committed;        /* a transaction ended */
     struct group_message *queue;     /* waiting for a transaction, oldest first */
     struct group_message **tail;
     bool committing;                 /* a caller is writing a group now */
@@ -30,7 +28,6 @@ struct group *group_new(struct db_pool *pool)
     struct group *g = xcalloc(1, sizeof(*g));
     g->pool = pool;
     pthread_mutex_init(&g->lock, NULL);
-    pthread_cond_init(&g->committed, NULL);
     g->tail = &g->queue;
     return g;
 }
@@ -40,7 +37,6 @@ void group_free(struct group *g)
     if (!g)
         return;
     pthread_mutex_destroy(&g->lock);
-    pthread_cond_destroy(&g->committed);
     free(g);
 }
 
@@ -98,12 +94,13 @@ void group_publish(struct group *g, struct group_message *m)
 {
     m->done = false;
     m->next = NULL;
+    pthread_cond_init(&m->wake, NULL);
     pthread_mutex_lock(&g->lock);
     *g->tail = m;
     g->tail = &m->next;
     while (!m->done) {
         if (g->committing) {
-            pthread_cond_wait(&g->committed, &g->lock);
+            pthread_cond_wait(&m->wake, &g->lock);
             continue;
         }
         /* Lead: take what has gathered (at most GROUP_MAX, the oldest first). */
@@ -122,13 +119,18 @@ void group_publish(struct group *g, struct group_message *m)
 
         group_commit(g, batch, n);
 
+        /* Wake the batch's callers, and the oldest waiting one to lead the next batch. */
         pthread_mutex_lock(&g->lock);
         for (struct group_message *done = batch, *next; done; done = next) {
             next = done->next;
             done->done = true;
+            if (done != m)
+                pthread_cond_signal(&done->wake);
         }
         g->committing = false;
-        pthread_cond_broadcast(&g->committed);
+        if (g->queue)
+            pthread_cond_signal(&g->queue->wake);
     }
     pthread_mutex_unlock(&g->lock);
+    pthread_cond_destroy(&m->wake);
 }

@@ -4,6 +4,7 @@
 #ifndef PUSH_GROUP_H
 #define PUSH_GROUP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -27,6 +28,7 @@ struct group_message {
     char error[256];           /* when not 200: the text for the client */
     /* Private to group.c. */
     bool done;
+    pthread_cond_t wake;       /* signalled when done, or when it is to lead the next batch */
     struct group_message *next;
 };
 

@@ -423,5 +423,9 @@ int main(int argc, char **argv)
         api_start,
         NULL,
     };
+    /* A single publish holds its thread until its group commits: as many threads as
+     * publishes should gather in one transaction. */
+    if (config_default("threads", "64") < 0)
+        return 1;
     return gateway_main(&program, argc, argv);
 }

@@ -1,10 +1,10 @@
 -- 009_group_publish.sql: many messages in one transaction with one notification: the set-based write path, batch publish on it, and group publish with an answer per message.
 
--- The set-based write path under push.publish_batch and push.publish_group: stores message i
--- (p_app_ids[i], p_channels[i], p_contents[i], p_senders[i]), already checked, with one UPDATE
--- of the channel rows, one INSERT of the messages and one notification. Channels are created
--- and locked in (app, name) order, so that concurrent callers cannot deadlock; a channel's
--- messages take consecutive seqs in input order. After commit listeners on push_message get
+-- The write path under push.publish_batch and push.publish_group: stores message i
+-- (p_app_ids[i], p_channels[i], p_contents[i], p_senders[i]), already checked, with one
+-- statement per channel, one INSERT of the messages and one notification. Channels are
+-- created and locked in (app, name) order, so that concurrent callers cannot deadlock; a
+-- channel's messages take consecutive seqs in input order. After commit listeners on push_message get
 -- '<channel_id>:<seq>[,<channel_id>:<seq>...]', each channel once with its newest seq, split
 -- over several notifications only when one would pass 7,900 bytes.
 CREATE FUNCTION push.publish_rows(p_app_ids int[], p_channels text[], p_contents text[], p_senders text[])
@@ -12,36 +12,51 @@ RETURNS TABLE(i int, channel_id bigint, seq bigint)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
-    v_ids bigint[];
-    v_apps int[];
-    v_names text[];
-    v_lasts bigint[];
-    v_counts bigint[];
+    v_ids bigint[] := '{}';
+    v_apps int[] := '{}';
+    v_names text[] := '{}';
+    v_lasts bigint[] := '{}';
+    v_counts bigint[] := '{}';
+    v_found bigint;
     v_payload text := '';
     v_item text;
 BEGIN
     IF coalesce(cardinality(p_app_ids), 0) = 0 THEN
         RETURN;
     END IF;
-    INSERT INTO push.channel (app_id, name)
-    SELECT DISTINCT u.a, u.n COLLATE "C" FROM unnest(p_app_ids, p_channels) AS u(a, n)
-    WHERE NOT EXISTS (SELECT 1 FROM push.channel e WHERE e.app_id = u.a AND e.name = u.n)
-    ORDER BY 1, 2
-    ON CONFLICT (app_id, name) DO NOTHING;
-    PERFORM 1 FROM push.channel c
-    JOIN (SELECT DISTINCT a, n FROM unnest(p_app_ids, p_channels) AS u(a, n)) g ON c.app_id = g.a AND c.name = g.n
-    ORDER BY c.app_id, c.name COLLATE "C"
-    FOR NO KEY UPDATE OF c;
-
+    -- The channels in lock order, created when missing (a second pass then locks them too).
+    SELECT array_agg(g.a ORDER BY g.a, g.n COLLATE "C"), array_agg(g.n ORDER BY g.a, g.n COLLATE "C"),
+           array_agg(g.cnt ORDER BY g.a, g.n COLLATE "C")
+    INTO v_apps, v_names, v_counts
+    FROM (SELECT u.a, u.n, count(*) AS cnt FROM unnest(p_app_ids, p_channels) AS u(a, n) GROUP BY u.a, u.n) g;
+    FOR pass IN 1 .. 2 LOOP
+        PERFORM 1 FROM unnest(v_apps, v_names) WITH ORDINALITY AS g(a, n, k)
+        CROSS JOIN LATERAL (SELECT 1 FROM push.channel c WHERE c.app_id = g.a AND c.name = g.n
+                            FOR NO KEY UPDATE) l
+        ORDER BY g.k;
+        GET DIAGNOSTICS v_found = ROW_COUNT;
+        EXIT WHEN v_found = cardinality(v_names) OR pass = 2;
+        INSERT INTO push.channel (app_id, name)
+        SELECT g.a, g.n FROM unnest(v_apps, v_names) WITH ORDINALITY AS g(a, n, k) ORDER BY g.k
+        ON CONFLICT (app_id, name) DO NOTHING;
+    END LOOP;
     WITH bumped AS (
         UPDATE push.channel c SET last_seq = c.last_seq + g.cnt, updated_at = now()
-        FROM (SELECT a, n, count(*) AS cnt FROM unnest(p_app_ids, p_channels) AS u(a, n) GROUP BY a, n) g
+        FROM unnest(v_apps, v_names, v_counts) AS g(a, n, cnt)
         WHERE c.app_id = g.a AND c.name = g.n
         RETURNING c.id, c.app_id, c.name, c.last_seq, g.cnt
     )
     SELECT array_agg(b.id), array_agg(b.app_id), array_agg(b.name), array_agg(b.last_seq), array_agg(b.cnt)
     INTO v_ids, v_apps, v_names, v_lasts, v_counts
     FROM bumped b;
+    FOR k IN 1 .. cardinality(v_ids) LOOP
+        v_item := v_ids[k] || ':' || v_lasts[k];
+        IF v_payload <> '' AND octet_length(v_payload) + octet_length(v_item) >= 7900 THEN
+            PERFORM pg_notify('push_message', v_payload);
+            v_payload := '';
+        END IF;
+        v_payload := CASE WHEN v_payload = '' THEN v_item ELSE v_payload || ',' || v_item END;
+    END LOOP;
 
     RETURN QUERY
     WITH m AS (
@@ -54,19 +69,10 @@ BEGIN
         SELECT m.id, m.seq, m.content, m.sender FROM m
     )
     SELECT m.i, m.id, m.seq FROM m ORDER BY m.i;
-
-    FOR k IN 1 .. cardinality(v_ids) LOOP
-        v_item := v_ids[k] || ':' || v_lasts[k];
-        IF v_payload <> '' AND octet_length(v_payload) + octet_length(v_item) >= 7900 THEN
-            PERFORM pg_notify('push_message', v_payload);
-            v_payload := '';
-        END IF;
-        v_payload := CASE WHEN v_payload = '' THEN v_item ELSE v_payload || ',' || v_item END;
-    END LOOP;
     PERFORM pg_notify('push_message', v_payload);
 END $$;
 COMMENT ON FUNCTION push.publish_rows(int[], text[], text[], text[]) IS
-    'stores checked messages with one write per table and one notification; returns (i, channel_id, seq) in input order';
+    'stores checked messages with one INSERT and one notification; returns (i, channel_id, seq) in input order';
 
 -- Batch publish as in 002 (every message checked first, all or nothing, PU errors), written
 -- through push.publish_rows: one notification for the batch instead of one per message.
@@ -201,7 +207,10 @@ BEGIN
 
     v_ok := ARRAY(SELECT m FROM generate_series(1, v_count) m WHERE v_status[m] = 200 ORDER BY m);
     v_seqs := array_fill(NULL::bigint, ARRAY[v_count]);
-    IF cardinality(v_ok) > 0 THEN
+    IF cardinality(v_ok) = v_count THEN
+        SELECT array_agg(r.seq ORDER BY r.i) INTO v_seqs
+        FROM push.publish_rows(v_app_ids, p_channels, p_contents, array_replace(p_senders, '', NULL)) r;
+    ELSIF cardinality(v_ok) > 0 THEN
         SELECT array_agg(r.seq ORDER BY r.i) INTO v_seqs
         FROM push.publish_rows(ARRAY(SELECT v_app_ids[m] FROM unnest(v_ok) WITH ORDINALITY AS o(m, n) ORDER BY n),
                                ARRAY(SELECT p_channels[m] FROM unnest(v_ok) WITH ORDINALITY AS o(m, n) ORDER BY n),
