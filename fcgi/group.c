@@ -13,7 +13,7 @@ struct group {
     pthread_mutex_t lock;            /* guards everything below and every queued message's done */
     struct group_message *queue;     /* waiting for a transaction, oldest first */
     struct group_message **tail;
-    bool committing;                 /* a caller is writing a group now */
+    int committing;                  /* transactions being written now, at most GROUP_FLIGHTS */
 };
 
 static const struct db_statement group_publish_sql = {
@@ -93,28 +93,31 @@ out:
 void group_publish(struct group *g, struct group_message *m)
 {
     m->done = false;
+    m->taken = false;
     m->next = NULL;
     pthread_cond_init(&m->wake, NULL);
     pthread_mutex_lock(&g->lock);
     *g->tail = m;
     g->tail = &m->next;
     while (!m->done) {
-        if (g->committing) {
+        if (m->taken || g->committing >= GROUP_FLIGHTS) {
             pthread_cond_wait(&m->wake, &g->lock);
             continue;
         }
-        /* Lead: take what has gathered (at most GROUP_MAX, the oldest first). */
+        /* Lead: take what has gathered (at most GROUP_MAX, the oldest first; m is among them). */
         struct group_message *batch = g->queue, *last = batch;
         size_t n = 1;
+        batch->taken = true;
         while (last->next && n < GROUP_MAX) {
             last = last->next;
+            last->taken = true;
             n++;
         }
         g->queue = last->next;
         if (!g->queue)
             g->tail = &g->queue;
         last->next = NULL;
-        g->committing = true;
+        g->committing++;
         pthread_mutex_unlock(&g->lock);
 
         group_commit(g, batch, n);
@@ -127,7 +130,7 @@ void group_publish(struct group *g, struct group_message *m)
             if (done != m)
                 pthread_cond_signal(&done->wake);
         }
-        g->committing = false;
+        g->committing--;
         if (g->queue)
             pthread_cond_signal(&g->queue->wake);
     }

@@ -11,6 +11,9 @@
 #include "db.h"
 
 #define GROUP_MAX 1000 /* messages per transaction */
+/* Transactions written at once. Notifying commits serialize in PostgreSQL anyway; with 2 the
+ * groups were smaller and bench/publish.sh's single publishes slower. */
+#define GROUP_FLIGHTS 1
 
 struct group;
 
@@ -27,6 +30,7 @@ struct group_message {
     int64_t time_ms;           /* when 200: the transaction's time, Unix ms */
     char error[256];           /* when not 200: the text for the client */
     /* Private to group.c. */
+    bool taken;                /* in a transaction being written */
     bool done;
     pthread_cond_t wake;       /* signalled when done, or when it is to lead the next batch */
     struct group_message *next;
