@@ -15,28 +15,53 @@ start_postgres >/dev/null || exit 1
 start_lighttpd >/dev/null || exit 1
 create_app bench
 
-# load NAME ARGS...: runs publish-load, prints its line for people, keeps its JSON as $T/NAME.
+# cpu_ticks PID...: CPU time (clock ticks) of each process, its live children and the children
+# it has reaped: every server process of one side (lighttpd, push-api, PostgreSQL; nginx).
+cpu_ticks() {
+    local pid total=0 child
+    for pid in "$@"; do
+        total=$((total + $(awk '{print $14 + $15 + $16 + $17}' /proc/"$pid"/stat)))
+        for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+            total=$((total + $(awk '{print $14 + $15}' /proc/"$child"/stat 2>/dev/null || echo 0)))
+        done
+    done
+    echo "$total"
+}
+
+# load NAME PIDS ARGS...: runs publish-load, keeps its JSON as $T/NAME with the servers' CPU
+# per message (PIDS: the server side's processes, comma-separated) added as cpu_us.
 load() {
-    local name=$1
-    shift
-    "$LOAD" --seconds "$SECONDS_EACH" --channels 1000 --size 64 "$@" >"$T/$name" 2>"$T/$name.txt" ||
+    local name=$1 pids=${2//,/ } before after
+    shift 2
+    before=$(cpu_ticks $pids)
+    "$LOAD" --seconds "$SECONDS_EACH" --channels 1000 --size 64 "$@" >"$T/$name.raw" 2>"$T/$name.txt" ||
         { cat "$T/$name.txt"; return 1; }
+    after=$(cpu_ticks $pids)
+    $PY -c "import json,sys,os; j=json.load(open(sys.argv[1])); t=int(sys.argv[2]); \
+j['cpu_us']=round(t*1e6/os.sysconf('SC_CLK_TCK')/max(j['messages'],1),1); print(json.dumps(j))" \
+        "$T/$name.raw" $((after - before)) >"$T/$name"
 }
 figure() { $PY -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$T/$1" "$2"; }
 
-load single --port "$HTTP_PORT" --key "$PUBLISH_KEY" --connections 32
-load batch --port "$HTTP_PORT" --key "$PUBLISH_KEY" --connections 8 --batch 100
+PUSH_PIDS="$(cat "$T/lighttpd/lighttpd.pid"),$(head -1 "$PGDATA_DIR/postmaster.pid")"
+load single "$PUSH_PIDS" --port "$HTTP_PORT" --key "$PUBLISH_KEY" --connections 32
+load batch "$PUSH_PIDS" --port "$HTTP_PORT" --key "$PUBLISH_KEY" --connections 8 --batch 100
 if command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_nchan_module.so ] && start_nchan; then
-    load nchan --port "${NCHAN_BASE##*:}" --path /pub --kind nchan --connections 32
+    load nchan "$NCHAN_PID" --port "${NCHAN_BASE##*:}" --path /pub --kind nchan --connections 32
 fi
-printf 'HTTP publish, 32 connections, 64-byte messages over 1,000 channels: %s msg/s, p50 %s ms, p99 %s ms, failed %s\n' \
-    "$(figure single messages_per_second)" "$(figure single p50_ms)" "$(figure single p99_ms)" "$(figure single failed)"
-printf 'HTTP batch publish, 8 connections, 100 messages a request: %s msg/s, p50 %s ms, p99 %s ms, failed %s\n' \
-    "$(figure batch messages_per_second)" "$(figure batch p50_ms)" "$(figure batch p99_ms)" "$(figure batch failed)"
+# CPU is that of every server process (push: lighttpd, push-api, PostgreSQL; Nchan: nginx) per
+# message published: on a shared machine it moves less than the rates do.
+printf 'HTTP publish, 32 connections, 64-byte messages over 1,000 channels: %s msg/s, p50 %s ms, p99 %s ms, failed %s, CPU %s us/msg\n' \
+    "$(figure single messages_per_second)" "$(figure single p50_ms)" "$(figure single p99_ms)" "$(figure single failed)" \
+    "$(figure single cpu_us)"
+printf 'HTTP batch publish, 8 connections, 100 messages a request: %s msg/s, p50 %s ms, p99 %s ms, failed %s, CPU %s us/msg\n' \
+    "$(figure batch messages_per_second)" "$(figure batch p50_ms)" "$(figure batch p99_ms)" "$(figure batch failed)" \
+    "$(figure batch cpu_us)"
 if [ -s "$T/nchan" ]; then
-    printf 'Nchan (in memory) publish, 32 connections, same messages: %s msg/s, p50 %s ms, p99 %s ms; push / Nchan %s\n' \
-        "$(figure nchan messages_per_second)" "$(figure nchan p50_ms)" "$(figure nchan p99_ms)" \
-        "$($PY -c "print('%.3f' % ($(figure single messages_per_second) / $(figure nchan messages_per_second)))")"
+    printf 'Nchan (in memory) publish, 32 connections, same messages: %s msg/s, p50 %s ms, p99 %s ms, CPU %s us/msg; push / Nchan: rate %s, CPU %s\n' \
+        "$(figure nchan messages_per_second)" "$(figure nchan p50_ms)" "$(figure nchan p99_ms)" "$(figure nchan cpu_us)" \
+        "$($PY -c "print('%.3f' % ($(figure single messages_per_second) / $(figure nchan messages_per_second)))")" \
+        "$($PY -c "print('%.1f' % ($(figure single cpu_us) / $(figure nchan cpu_us)))")"
 fi
 $PSQL -c "SELECT 'stored ' || count(*) || ' messages in ' || count(DISTINCT xmin::text) || ' transactions' FROM push.message"
 

@@ -1,5 +1,5 @@
-/* group.c: group commit for single publishes: one transaction and one notification for the
- * publishes that gathered while the previous transaction committed. */
+/* group.c: group commit for single publishes: a committer thread writes, in one transaction
+ * with one notification, the publishes that gathered while its previous transaction committed. */
 #include "group.h"
 #include "buf.h"
 #include "log.h"
@@ -10,10 +10,13 @@
 
 struct group {
     struct db_pool *pool;            /* non-owning */
+    pthread_t thread;                /* the committer */
     pthread_mutex_t lock;            /* guards everything below and every queued message's done */
+    pthread_cond_t arrived;          /* a message was queued while the committer was idle */
     struct group_message *queue;     /* waiting for a transaction, oldest first */
     struct group_message **tail;
-    int committing;                  /* transactions being written now, at most GROUP_FLIGHTS */
+    bool idle;                       /* the committer waits for arrived */
+    bool stopping;                   /* group_free: finish what is queued, then end */
 };
 
 static const struct db_statement group_publish_sql = {
@@ -22,23 +25,6 @@ static const struct db_statement group_publish_sql = {
     " FROM push.publish_group($1, $2, $3, $4) g",
     4,
 };
-
-struct group *group_new(struct db_pool *pool)
-{
-    struct group *g = xcalloc(1, sizeof(*g));
-    g->pool = pool;
-    pthread_mutex_init(&g->lock, NULL);
-    g->tail = &g->queue;
-    return g;
-}
-
-void group_free(struct group *g)
-{
-    if (!g)
-        return;
-    pthread_mutex_destroy(&g->lock);
-    free(g);
-}
 
 static void group_fail(struct group_message *batch, size_t n)
 {
@@ -90,50 +76,88 @@ out:
     buf_free(&senders);
 }
 
-void group_publish(struct group *g, struct group_message *m)
+/* The committer: takes what has gathered (at most GROUP_MAX, the oldest first), writes it,
+ * wakes its callers and starts over; waits only when nothing is queued. */
+static void *group_run(void *arg)
 {
-    m->done = false;
-    m->taken = false;
-    m->next = NULL;
-    pthread_cond_init(&m->wake, NULL);
+    struct group *g = arg;
     pthread_mutex_lock(&g->lock);
-    *g->tail = m;
-    g->tail = &m->next;
-    while (!m->done) {
-        if (m->taken || g->committing >= GROUP_FLIGHTS) {
-            pthread_cond_wait(&m->wake, &g->lock);
+    while (g->queue || !g->stopping) {
+        if (!g->queue) {
+            g->idle = true;
+            pthread_cond_wait(&g->arrived, &g->lock);
+            g->idle = false;
             continue;
         }
-        /* Lead: take what has gathered (at most GROUP_MAX, the oldest first; m is among them). */
         struct group_message *batch = g->queue, *last = batch;
         size_t n = 1;
-        batch->taken = true;
         while (last->next && n < GROUP_MAX) {
             last = last->next;
-            last->taken = true;
             n++;
         }
         g->queue = last->next;
         if (!g->queue)
             g->tail = &g->queue;
         last->next = NULL;
-        g->committing++;
         pthread_mutex_unlock(&g->lock);
 
         group_commit(g, batch, n);
 
-        /* Wake the batch's callers, and the oldest waiting one to lead the next batch. */
         pthread_mutex_lock(&g->lock);
         for (struct group_message *done = batch, *next; done; done = next) {
             next = done->next;
             done->done = true;
-            if (done != m)
-                pthread_cond_signal(&done->wake);
+            pthread_cond_signal(&done->wake);
         }
-        g->committing--;
-        if (g->queue)
-            pthread_cond_signal(&g->queue->wake);
     }
+    pthread_mutex_unlock(&g->lock);
+    return NULL;
+}
+
+struct group *group_new(struct db_pool *pool)
+{
+    struct group *g = xcalloc(1, sizeof(*g));
+    g->pool = pool;
+    pthread_mutex_init(&g->lock, NULL);
+    pthread_cond_init(&g->arrived, NULL);
+    g->tail = &g->queue;
+    int rc = pthread_create(&g->thread, NULL, group_run, g);
+    if (rc != 0) {
+        log_error("group: cannot start the committer thread: %s", strerror(rc));
+        pthread_mutex_destroy(&g->lock);
+        pthread_cond_destroy(&g->arrived);
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void group_free(struct group *g)
+{
+    if (!g)
+        return;
+    pthread_mutex_lock(&g->lock);
+    g->stopping = true;
+    pthread_cond_signal(&g->arrived);
+    pthread_mutex_unlock(&g->lock);
+    pthread_join(g->thread, NULL);
+    pthread_mutex_destroy(&g->lock);
+    pthread_cond_destroy(&g->arrived);
+    free(g);
+}
+
+void group_publish(struct group *g, struct group_message *m)
+{
+    m->done = false;
+    m->next = NULL;
+    pthread_cond_init(&m->wake, NULL);
+    pthread_mutex_lock(&g->lock);
+    *g->tail = m;
+    g->tail = &m->next;
+    if (g->idle)
+        pthread_cond_signal(&g->arrived);
+    while (!m->done)
+        pthread_cond_wait(&m->wake, &g->lock);
     pthread_mutex_unlock(&g->lock);
     pthread_cond_destroy(&m->wake);
 }

@@ -1,6 +1,7 @@
 /* group.h: group commit for single publishes: the publishes that arrive while one transaction
  * commits are written together in the next (push.publish_group), with one notification, and
- * each keeps its own answer. */
+ * each keeps its own answer. One committer thread writes them, one transaction at a time
+ * (notifying commits serialize in PostgreSQL anyway). */
 #ifndef PUSH_GROUP_H
 #define PUSH_GROUP_H
 
@@ -11,9 +12,6 @@
 #include "db.h"
 
 #define GROUP_MAX 1000 /* messages per transaction */
-/* Transactions written at once. Notifying commits serialize in PostgreSQL anyway; with 2 the
- * groups were smaller and bench/publish.sh's single publishes slower. */
-#define GROUP_FLIGHTS 1
 
 struct group;
 
@@ -30,20 +28,21 @@ struct group_message {
     int64_t time_ms;           /* when 200: the transaction's time, Unix ms */
     char error[256];           /* when not 200: the text for the client */
     /* Private to group.c. */
-    bool taken;                /* in a transaction being written */
     bool done;
-    pthread_cond_t wake;       /* signalled when done, or when it is to lead the next batch */
+    pthread_cond_t wake;       /* signalled when done */
     struct group_message *next;
 };
 
-/* A group committer writing through pool (non-owning; must outlive it). Caller group_free()s. */
+/* Starts a committer thread writing through pool (non-owning; must outlive it). Returns the
+ * group, or NULL when the thread cannot start. Caller group_free()s. */
 struct group *group_new(struct db_pool *pool);
-/* NULL is a no-op; no group_publish may be running. */
+/* Writes what is queued, stops the thread and frees g. NULL is a no-op. No group_publish may
+ * start after it is called. */
 void group_free(struct group *g);
 
 /* Publishes m with the others waiting at the same time and returns once its transaction has
- * committed or failed, with m's results set. No timer: the first caller while nothing commits
- * writes everything queued and so on. Thread-safe; blocks. */
+ * committed or failed, with m's results set. No timer: the committer writes everything queued
+ * as soon as its previous transaction ends. Thread-safe; blocks. */
 void group_publish(struct group *g, struct group_message *m);
 
 #endif

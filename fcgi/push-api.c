@@ -400,7 +400,7 @@ static int api_start(const struct config *cfg)
     if (endpoint_init(cfg) < 0)
         return -1;
     api_group = group_new(endpoint_pool());
-    return 0;
+    return api_group ? 0 : -1;
 }
 
 static const struct gateway_route api_routes[] = {
