@@ -45,6 +45,7 @@ figure() { $PY -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[
 
 PUSH_PIDS="$(cat "$T/lighttpd/lighttpd.pid"),$(head -1 "$PGDATA_DIR/postmaster.pid")"
 load single "$PUSH_PIDS" --port "$HTTP_PORT" --key "$PUBLISH_KEY" --connections 32
+read -r single_rows single_transactions <<<"$($PSQL -F ' ' -c "SELECT count(*), count(DISTINCT xmin::text) FROM push.message")"
 load batch "$PUSH_PIDS" --port "$HTTP_PORT" --key "$PUBLISH_KEY" --connections 8 --batch 100
 if command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_nchan_module.so ] && start_nchan; then
     load nchan "$NCHAN_PID" --port "${NCHAN_BASE##*:}" --path /pub --kind nchan --connections 32
@@ -63,7 +64,7 @@ if [ -s "$T/nchan" ]; then
         "$($PY -c "print('%.3f' % ($(figure single messages_per_second) / $(figure nchan messages_per_second)))")" \
         "$($PY -c "print('%.1f' % ($(figure single cpu_us) / $(figure nchan cpu_us)))")"
 fi
-$PSQL -c "SELECT 'stored ' || count(*) || ' messages in ' || count(DISTINCT xmin::text) || ' transactions' FROM push.message"
+echo "single publishes stored: $single_rows messages in $single_transactions transactions"
 
 if command -v ab >/dev/null; then
     ab -q -n 4000 -c 8 "$BASE/push/history?appkey=$SUBSCRIBE_KEY&channel=bench-1&limit=20" >"$T/ab" 2>&1
