@@ -151,39 +151,34 @@ BEGIN
     END IF;
     FOR m IN 1 .. v_count LOOP
         v_k := array_position(v_key_list, p_keys[m]);
-        IF v_k IS NULL THEN
-            v_key_list := v_key_list || p_keys[m];
-            v_k := cardinality(v_key_list);
-            BEGIN
-                v_app := push.app_by_key(p_keys[m], true);
-                v_apps[v_k] := v_app;
-                v_key_status[v_k] := 200;
-            EXCEPTION WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE;
-                IF v_state NOT LIKE 'PU%' THEN
-                    RAISE;
-                END IF;
-                v_key_status[v_k] := substr(v_state, 3)::int;
-                v_key_error[v_k] := SQLERRM;
-            END;
-        END IF;
-        IF v_key_status[v_k] <> 200 THEN
+        IF v_k IS NOT NULL AND v_key_status[v_k] <> 200 THEN
             v_status[m] := v_key_status[v_k];
             v_error[m] := v_key_error[v_k];
             CONTINUE;
         END IF;
-        v_app := v_apps[v_k];
-        v_app_ids[m] := v_app.id;
-        -- The common case passes without a subtransaction; a refused message is judged again
-        -- by the functions push.publish calls, for the same status and text.
-        IF push.channel_valid(p_channels[m]) AND p_contents[m] IS NOT NULL
-           AND octet_length(p_contents[m]) <= v_app.max_message_bytes
-           AND coalesce(octet_length(p_senders[m]), 0) <= 128 THEN
-            CONTINUE;
+        -- The common case passes without a subtransaction: a known key and a message that
+        -- keeps the rules. Otherwise the functions push.publish calls judge it, for the same
+        -- status and text, and a new key is looked up once for the whole group.
+        IF v_k IS NOT NULL THEN
+            v_app := v_apps[v_k];
+            IF push.channel_valid(p_channels[m]) AND p_contents[m] IS NOT NULL
+               AND octet_length(p_contents[m]) <= v_app.max_message_bytes
+               AND coalesce(octet_length(p_senders[m]), 0) <= 128 THEN
+                v_app_ids[m] := v_app.id;
+                CONTINUE;
+            END IF;
         END IF;
         BEGIN
-            PERFORM push.message_check(v_app, p_channels[m], p_contents[m]);
+            IF v_k IS NULL THEN
+                v_key_list := v_key_list || p_keys[m];
+                v_k := cardinality(v_key_list);
+                v_key_status[v_k] := 0;
+                v_apps[v_k] := push.app_by_key(p_keys[m], true);
+                v_key_status[v_k] := 200;
+            END IF;
+            PERFORM push.message_check(v_apps[v_k], p_channels[m], p_contents[m]);
             PERFORM push.sender_check(p_senders[m]);
+            v_app_ids[m] := (v_apps[v_k]).id;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE;
             IF v_state NOT LIKE 'PU%' THEN
@@ -191,6 +186,10 @@ BEGIN
             END IF;
             v_status[m] := substr(v_state, 3)::int;
             v_error[m] := SQLERRM;
+            IF v_key_status[v_k] = 0 THEN
+                v_key_status[v_k] := v_status[m];
+                v_key_error[v_k] := SQLERRM;
+            END IF;
         END;
     END LOOP;
 
