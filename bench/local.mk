@@ -1,7 +1,7 @@
 # bench/local.mk: `make bench` runs every bench/*.sh against throw-away servers and prints figures.
 BENCH_PROGRAMS_SH = bench/publish.sh bench/poll.sh
 BENCH_PROGRAMS_SH += bench/ws-fanout.sh
-EXTRA_DIST += $(BENCH_PROGRAMS_SH)
+EXTRA_DIST += $(BENCH_PROGRAMS_SH) bench/nchan.sh
 
 bench: all
 	@for b in $(BENCH_PROGRAMS_SH); do \
@@ -16,3 +16,6 @@ check_PROGRAMS += bench/fcgi-const
 bench_fcgi_const_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
 bench_fcgi_const_LDADD = $(FCGI_LIBS)
 bench: tests/poll-load bench/fcgi-const
+# bench/publish.sh: the publish load client (single and batch publishes, push and Nchan).
+check_PROGRAMS += bench/publish-load
+bench: bench/publish-load

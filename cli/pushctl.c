@@ -5,6 +5,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "message.h"
 #include "validate.h"
 
 #include <dirent.h>
@@ -457,6 +458,7 @@ static int cmd_tail(struct pushctl *c, const char *channel)
     }
     char channel_id[24];
     snprintf(channel_id, sizeof(channel_id), "%s", PQgetvalue(res, 0, 0));
+    int64_t id = strtoll(channel_id, NULL, 10);
     int64_t last = c->since ? strtoll(c->since, NULL, 10) : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
     PQclear(res);
 
@@ -488,9 +490,11 @@ static int cmd_tail(struct pushctl *c, const char *channel)
         }
         PGnotify *n;
         while ((n = PQnotifies(c->db.pg))) {
-            if (strncmp(n->extra, channel_id, strlen(channel_id)) == 0 &&
-                n->extra[strlen(channel_id)] == ':')
-                check = true;
+            const char *cursor = n->extra;
+            int64_t notified, seq;
+            while (message_notice_next(&cursor, &notified, &seq))
+                if (notified == id && seq > last)
+                    check = true;
             PQfreemem(n);
         }
     }

@@ -1,6 +1,7 @@
 /* push-api.c: the FastCGI program for publish, history, presence, read marks and status. */
 #include "endpoint.h"
 #include "gateway.h"
+#include "group.h"
 #include "log.h"
 #include "message.h"
 #include "validate.h"
@@ -13,6 +14,7 @@
 #define API_BATCH_MAX 1000
 
 static int api_presence_ttl = 60;
+static struct group *api_group;
 
 static const struct db_statement api_batch_sql = {
     "api_batch",
@@ -162,16 +164,18 @@ out:
     json_object_put(contents);
 }
 
+/* A single publish waits for its group's transaction (group.h) without holding a connection. */
 static void api_publish(struct request *req, struct reply *reply)
 {
     struct endpoint ep;
-    if (endpoint_open(&ep, req, reply) < 0)
+    if (endpoint_open_app(&ep, req, reply) < 0)
         return;
     if (api_check_publisher(&ep) < 0)
         goto out;
     struct json_object *messages = NULL;
     if (req->params.json && json_object_object_get_ex(req->params.json, "messages", &messages)) {
-        api_publish_batch(&ep, messages);
+        if (endpoint_db(&ep))
+            api_publish_batch(&ep, messages);
         goto out;
     }
     const char *channel = endpoint_channel_param(&ep, "channel");
@@ -184,17 +188,18 @@ static void api_publish(struct request *req, struct reply *reply)
     const char *sender = NULL;
     if (api_sender_param(&ep, &sender) < 0)
         goto out;
-    const char *params[] = { params_get(&req->params, "appkey"), channel, content->value, sender };
-    PGresult *res = db_exec(ep.db, &message_publish_sql, params);
-    if (!db_ok(res)) {
-        endpoint_fail_db(&ep, res);
+    endpoint_close(&ep);
+    struct group_message m = { .key = params_get(&req->params, "appkey"), .channel = channel,
+                               .content = content->value, .sender = sender };
+    group_publish(api_group, &m);
+    if (m.status != 200) {
+        endpoint_error(&ep, m.status, m.error);
         goto out;
     }
     struct json_object *obj = reply_object(200, "OK");
     json_object_object_add(obj, "channel", json_object_new_string(channel));
-    json_object_object_add(obj, "seq", json_object_new_int64(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
-    json_object_object_add(obj, "time", json_object_new_int64(strtoll(PQgetvalue(res, 0, 1), NULL, 10)));
-    PQclear(res);
+    json_object_object_add(obj, "seq", json_object_new_int64(m.seq));
+    json_object_object_add(obj, "time", json_object_new_int64(m.time_ms));
     reply_json(reply, obj, req->callback);
 out:
     endpoint_close(&ep);
@@ -411,7 +416,10 @@ static void api_status(struct request *req, struct reply *reply)
 static int api_start(const struct config *cfg)
 {
     api_presence_ttl = cfg->presence_ttl;
-    return endpoint_init(cfg);
+    if (endpoint_init(cfg) < 0)
+        return -1;
+    api_group = group_new(endpoint_pool());
+    return api_group ? 0 : -1;
 }
 
 static const struct gateway_route api_routes[] = {
@@ -434,5 +442,9 @@ int main(int argc, char **argv)
         api_start,
         NULL,
     };
+    /* A single publish holds its thread until its group commits: as many threads as
+     * publishes should gather in one transaction. */
+    if (config_default("threads", "64") < 0)
+        return 1;
     return gateway_main(&program, argc, argv);
 }

@@ -2,7 +2,9 @@
  * them, shared by push-api, push-poll and push-ws. */
 #include "message.h"
 
+#include <errno.h>
 #include <json-c/json.h>
+#include <stdlib.h>
 
 struct json_object *message_object(const char *op, const char *channel, int64_t seq,
                                    const char *content, size_t content_len, int64_t time_ms)
@@ -15,6 +17,27 @@ struct json_object *message_object(const char *op, const char *channel, int64_t 
     json_object_object_add(obj, "content", json_object_new_string_len(content, (int)content_len));
     json_object_object_add(obj, "time", json_object_new_int64(time_ms));
     return obj;
+}
+
+bool message_notice_next(const char **cursor, int64_t *channel_id, int64_t *seq)
+{
+    const char *s = *cursor;
+    char *end;
+    if (*s == ',')
+        s++;
+    if (*s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    long long id = strtoll(s, &end, 10);
+    if (errno || *end != ':' || end[1] < '0' || end[1] > '9')
+        return false;
+    long long n = strtoll(end + 1, &end, 10);
+    if (errno || (*end != ',' && *end != '\0'))
+        return false;
+    *channel_id = id;
+    *seq = n;
+    *cursor = end;
+    return true;
 }
 
 const struct db_statement message_publish_sql = {

@@ -3,6 +3,7 @@
 #ifndef PUSH_MESSAGE_H
 #define PUSH_MESSAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,11 @@ struct json_object;
 /* {"op": op (when not NULL), "channel", "seq", "content", "time"}. Caller owns the object. */
 struct json_object *message_object(const char *op, const char *channel, int64_t seq,
                                    const char *content, size_t content_len, int64_t time_ms);
+
+/* Reads the next item of a push_message notification payload, "<channel_id>:<seq>" items
+ * separated by commas (one commit, each channel with its newest seq), from *cursor and moves
+ * *cursor past it. Returns true with the item; false at the end or at a malformed item. */
+bool message_notice_next(const char **cursor, int64_t *channel_id, int64_t *seq);
 
 /* $1 key, $2 channel, $3 content, $4 sender -> (seq, time ms). */
 extern const struct db_statement message_publish_sql;

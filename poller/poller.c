@@ -331,23 +331,21 @@ static bool poller_fetch_dirty(struct poller *p)
     return failed;
 }
 
-/* Marks the channel of one "<channel_id>:<seq>" payload dirty when it is watched and behind. */
+/* Marks each channel of one push_message payload dirty when it is watched and behind. */
 static void poller_note(struct poller *p, const char *payload)
 {
-    char *end;
-    errno = 0;
-    long long id = strtoll(payload, &end, 10);
-    if (errno || end == payload) {
-        log_warn("poller: ignoring notification \"%.64s\"", payload);
-        return;
-    }
-    long long seq = *end == ':' ? strtoll(end + 1, NULL, 10) : INT64_MAX;
+    const char *cursor = payload;
+    int64_t id, seq;
     pthread_mutex_lock(&p->lock);
     p->stats.notifications++;
-    struct poller_channel *ch = poller_channel_find(p, id);
-    if (ch && seq > ch->head)
-        ch->dirty = true;
+    while (message_notice_next(&cursor, &id, &seq)) {
+        struct poller_channel *ch = poller_channel_find(p, id);
+        if (ch && seq > ch->head)
+            ch->dirty = true;
+    }
     pthread_mutex_unlock(&p->lock);
+    if (*cursor)
+        log_warn("poller: ignoring the rest of notification \"%.64s\"", cursor);
 }
 
 static void poller_mark_all_dirty(struct poller *p)

@@ -2,8 +2,9 @@
  * number of waiting clients; new rows are fetched once per channel and handed to every
  * watcher of that channel. Used by the long-poll program and the WebSocket sidecar alike.
  *
- * Publishers NOTIFY "push_message" with "<channel_id>:<seq>" after commit (sql/); a change to an
- * app NOTIFYs "push_app". */
+ * Publishers NOTIFY "push_message" with "<channel_id>:<seq>[,<channel_id>:<seq>...]" after
+ * commit, each channel of the commit once with its newest seq (sql/); a change to an app
+ * NOTIFYs "push_app". */
 #ifndef PUSH_POLLER_H
 #define PUSH_POLLER_H
 

@@ -4,7 +4,7 @@ EXTRA_DIST += tests/lib.sh tests/run-sql.sh tests/run-node.sh tests/tap.h tests/
 
 # Unit tests: C, table-driven, TAP through tests/tap.h.
 UNIT_TESTS = tests/unit/validate tests/unit/cursor tests/unit/params tests/unit/auth \
-	tests/unit/reply tests/unit/config
+	tests/unit/reply tests/unit/config tests/unit/message
 check_PROGRAMS += $(UNIT_TESTS)
 tests_unit_validate_LDADD = $(PUSH_LIBS)
 tests_unit_cursor_LDADD = $(PUSH_LIBS)
@@ -12,15 +12,18 @@ tests_unit_params_LDADD = $(PUSH_LIBS)
 tests_unit_auth_LDADD = $(PUSH_LIBS)
 tests_unit_reply_LDADD = $(PUSH_LIBS)
 tests_unit_config_LDADD = $(PUSH_LIBS)
+tests_unit_message_LDADD = $(PUSH_LIBS)
 
 # SQL: pgTAP files, each against a freshly migrated private database, and shell tests.
 SQL_TESTS = tests/sql/schema.sql tests/sql/app.sql tests/sql/channel.sql tests/sql/publish.sql \
 	tests/sql/batch.sql tests/sql/history.sql tests/sql/read.sql tests/sql/presence.sql \
-	tests/sql/token.sql tests/sql/jwt.sql tests/sql/example.sql tests/sql/privileges.sql
+	tests/sql/token.sql tests/sql/jwt.sql tests/sql/example.sql tests/sql/privileges.sql \
+	tests/sql/group.sql
 SQL_SHELL_TESTS = tests/sql/migrate-twice.sh tests/sql/concurrency.sh tests/sql/notify.sh
 
 # Programs, pushctl and push-api through lighttpd.
-API_TESTS = tests/programs.sh tests/pushctl.sh tests/api.sh tests/jwt.sh tests/trust.sh tests/publish-concurrency.sh
+API_TESTS = tests/programs.sh tests/pushctl.sh tests/api.sh tests/jwt.sh tests/trust.sh \
+	tests/publish-concurrency.sh tests/publish-group.sh
 
 # The poller and long-poll under lighttpd, Apache mod_fcgid and mod_proxy_fcgi.
 check_PROGRAMS += tests/poller-check

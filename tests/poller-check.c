@@ -264,6 +264,32 @@ int main(void)
     is_int(self->count, 1, "unwatched from inside on_batch: not called again, no deadlock");
     seen_free(self);
 
+    /* One batch to two channels is one notification naming both: each channel is fetched
+     * once and each watcher gets its channel's rows. */
+    int64_t alpha_head, beta_head;
+    channel_id("alpha", &alpha_head);
+    channel_id("beta", &beta_head);
+    struct seen *ba = seen_new(), *bb = seen_new();
+    ok(poller_watch(poller, &ba->watcher, alpha, alpha_head) == 0 &&
+       poller_watch(poller, &bb->watcher, beta, beta_head) == 0, "watch alpha and beta from their heads");
+    struct poller_stats before;
+    poller_get_stats(poller, &before);
+    const char *batch_params[] = { publish_key };
+    PGresult *res = PQexecParams(publisher, "SELECT count(*) FROM push.publish_batch($1, '{alpha,beta,alpha}',"
+                                 " '{x1,y1,x2}')", 1, NULL, batch_params, NULL, NULL, 0);
+    ok(PQresultStatus(res) == PGRES_TUPLES_OK, "a batch of 3 messages to alpha and beta");
+    PQclear(res);
+    ok(wait_count(&ba->count, 2, 10) && seqs_are(ba, alpha_head + 1, alpha_head + 2) &&
+       wait_count(&bb->count, 1, 10) && seqs_are(bb, beta_head + 1, beta_head + 1),
+       "alpha's watcher gets its 2 rows, beta's its 1");
+    poller_get_stats(poller, &stats);
+    ok(stats.notifications >= before.notifications + 1 && stats.fetches == before.fetches + 2,
+       "one fetch per channel for the batch's notification");
+    poller_unwatch(poller, &ba->watcher, alpha);
+    poller_unwatch(poller, &bb->watcher, beta);
+    seen_free(ba);
+    seen_free(bb);
+
     /* Watchers come and go on many threads while 300 messages flow; a steady one sees all. */
     publish("churn", "c0");
     churn_channel = channel_id("churn", &head);
