@@ -50,7 +50,7 @@ static const struct config_key config_keys[] = {
     INT(ws_max_per_address, "PUSH_WS_MAX_PER_ADDRESS", "20000", 1, 1000000, "connections per peer address"),
     INT(ws_max_frame, "PUSH_WS_MAX_FRAME", "131072", 1024, 16777216, "largest client frame in bytes"),
     INT(ws_ping_interval, "PUSH_WS_PING_INTERVAL", "30", 1, 3600, "seconds between keepalive pings"),
-    INT(ws_idle_timeout, "PUSH_WS_IDLE_TIMEOUT", "120", 5, 86400, "seconds without traffic before a connection is closed"),
+    INT(ws_idle_timeout, "PUSH_WS_IDLE_TIMEOUT", "120", 5, 65535, "seconds without traffic before a connection is closed (at most 65535)"),
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -34,6 +34,8 @@
 #define SERVER_LOOKUP_RETRY 2.0
 /* A client message is received in pieces of this size (lws allocates it per connection). */
 #define SERVER_RX_CHUNK 4096
+/* Bytes of request line and headers lws keeps per HTTP request (its default is 4096). */
+#define SERVER_HEADER_BYTES 16384
 /* Connections taken per wake-up of the listening socket. */
 #define SERVER_ACCEPT_BURST 16
 /* Kernel send buffer per connection (doubled by Linux). Bounded, so that a reader that stops
@@ -156,10 +158,10 @@ static void server_accept(struct server *server)
         int size = SERVER_SEND_BUFFER;
         if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) != 0)
             log_debug("SO_SNDBUF: %s", strerror(errno));
-        if (!lws_adopt_socket_vhost(server->vhost, fd)) {
+        /* On failure lws has closed fd already: closing it again could close a descriptor
+         * another thread has opened since under the same number. */
+        if (!lws_adopt_socket_vhost(server->vhost, fd))
             log_warn("cannot take a new connection into the loop");
-            close(fd);
-        }
     }
 }
 
@@ -373,6 +375,9 @@ static struct lws_context *server_context(const lws_retry_bo_t *retry)
     info.timeout_secs = 10;
     info.keepalive_timeout = 5;
     info.max_http_header_pool = 256;
+    /* Room for a query with the longest JWT and the usual headers; a request beyond it is
+     * dropped by lws without a reply. */
+    info.max_http_header_data = SERVER_HEADER_BYTES;
     info.gid = -1;
     info.uid = -1;
     return lws_create_context(&info);

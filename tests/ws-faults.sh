@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# tests/ws-faults.sh: hostile or odd input the sidecar must handle exactly: a channel named
+# NULL leaves presence like any other, a query parameter too long for the sidecar is a clear
+# 400 (shorter ones are taken whole), and an idle timeout it cannot honour is refused at start.
+. "$(dirname "$0")/ws-lib.sh"
+ws_require
+tap_plan 7
+
+# lws keeps the idle timeout in 16 bits: a larger value must not be cut silently.
+status=0
+PUSH_WS_IDLE_TIMEOUT=70000 timeout 10 "$PUSH_WS" --bind 127.0.0.1 --port "$(free_port)" >"$T/idle.log" 2>&1 ||
+    status=$?
+ok "$([ "$status" != 0 ] && [ "$status" != 124 ] && echo 0)" "ws_idle_timeout over 65535 is refused at start (status $status)"
+like "$(cat "$T/idle.log")" "ws_idle_timeout|PUSH_WS_IDLE_TIMEOUT" "and the message names the key"
+
+start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
+create_app shop
+start_ws || { echo "Bail out! push-ws did not start"; exit 1; }
+
+# A parameter longer than the sidecar takes: 400 naming the query, not a stream with the
+# rest of the query lost. One that fits is read whole, with what follows it.
+pad=$(head -c 6000 /dev/zero | tr '\0' x)
+code=$(curl -s -o "$T/long" -w '%{http_code}' --max-time 5 "$WS_HTTP/push/sse?appkey=$SUBSCRIBE_KEY&pad=$pad&channel=news")
+is "$code $(json 'j["code"]' <"$T/long" 2>/dev/null)" "400 400" "SSE: a 6000-byte query parameter is a 400"
+like "$(cat "$T/long" 2>/dev/null)" "query: a parameter is longer than" "and says which limit"
+pad=$(head -c 2000 /dev/zero | tr '\0' x)
+curl -s -o "$T/fits" --max-time 2 "$WS_HTTP/push/sse?appkey=$SUBSCRIBE_KEY&pad=$pad&channel=news"
+like "$(head -3 "$T/fits")" 'data: \{"op":"subscribed","channel":"news"' "SSE: a 2000-byte parameter is taken whole, with the channel after it"
+
+# Presence of a named client on channels "NULL" and "news", then it leaves both.
+present() {
+    $PSQL -c "SELECT count(*) FROM push.presence p JOIN push.channel c ON c.id = p.channel_id
+              WHERE p.client_id = 'tab1' AND c.name = '$1'"
+}
+wait_present() {
+    local _
+    for _ in $(seq 100); do [ "$(present "$1")" = "$2" ] && return 0; sleep 0.1; done
+    return 1
+}
+$PY - "$WS_URL/push/ws?appkey=$SUBSCRIBE_KEY&client=tab1" "$T/leave" >"$T/py.out" 2>"$T/py.err" <<'PY' &
+import asyncio, os, sys
+import ws_client as w
+async def main():
+    ws = await w.connect(sys.argv[1])
+    for ch in ("NULL", "news"):
+        r = await w.subscribe(ws, ch)
+        print(r["op"], ch, flush=True)
+    while not os.path.exists(sys.argv[2]):  # stays until told to leave
+        await asyncio.sleep(0.05)
+    for ch in ("NULL", "news"):
+        r = await w.request(ws, {"op": "unsubscribe", "channel": ch, "id": ch})
+        print(r["op"], ch, flush=True)
+    await asyncio.sleep(30)
+asyncio.run(main())
+PY
+client=$!
+track_pid "$client"
+wait_present NULL 1 && wait_present news 1
+ok $? "a named client is present on channels NULL and news"
+touch "$T/leave"
+wait_line "$T/py.out" "unsubscribed news"
+wait_present news 0 && wait_present NULL 0
+ok $? "after unsubscribing it is on neither: the channel named NULL is left like news ($(present NULL) row left on NULL)"
+[ -s "$T/py.err" ] && diag "$(cat "$T/py.err")"
+tap_done
