@@ -366,14 +366,16 @@ static void sub_drop_replay(struct sub *s)
     s->replay_count = s->replay_pos = 0;
 }
 
-/* Queues {"op":"subscribed",..}. Returns 0, or -1 when the client was cut off (s is gone). */
+/* Queues {"op":"subscribed",..} with seq the position delivery starts from: the next message
+ * this subscription gets is seq + 1 (not the channel's head, which PostgreSQL may have moved
+ * past already). Returns 0, or -1 when the client was cut off (s is gone). */
 static int sub_reply(struct sub *s, bool gap)
 {
     struct channel *ch = s->channel;
     struct json_object *obj = json_object_new_object();
     json_object_object_add(obj, "op", json_object_new_string("subscribed"));
     json_object_object_add(obj, "channel", json_object_new_string(ch->name));
-    json_object_object_add(obj, "seq", json_object_new_int64(ch->head));
+    json_object_object_add(obj, "seq", json_object_new_int64(s->next_seq - 1));
     json_object_object_add(obj, "gap", json_object_new_boolean(gap));
     if (s->request_id)
         json_object_object_add(obj, "id", json_object_get(s->request_id));
