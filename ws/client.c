@@ -4,6 +4,7 @@
 #include "channel.h"
 #include "cursor.h"
 #include "frame.h"
+#include "jobs.h"
 #include "log.h"
 #include "metrics.h"
 #include "presence.h"
@@ -36,6 +37,7 @@ struct client *client_new(struct server *server, struct lws *wsi, enum client_ki
     c->refs = 1;
     c->address_slot = -1;
     c->queue_max = (size_t)server->cfg->ws_queue;
+    c->queue_bytes_max = (size_t)server->cfg->ws_queue_bytes;
     c->next = server->clients;
     if (server->clients)
         server->clients->prev = c;
@@ -64,8 +66,14 @@ static void client_drop_queue(struct client *c)
 {
     for (size_t i = 0; i < c->queue_len; i++)
         frame_release(c->queue[(c->queue_head + i) % c->queue_cap]);
+    metrics_add(METRIC_QUEUED_BYTES, -(int64_t)c->queue_bytes);
     c->queue_len = 0;
     c->queue_head = 0;
+    c->queue_bytes = 0;
+    /* The queue's memory goes too: a connection that once queued much keeps nothing. */
+    free(c->queue);
+    c->queue = NULL;
+    c->queue_cap = 0;
 }
 
 static void client_drop_subs(struct client *c)
@@ -83,6 +91,8 @@ void client_detach(struct client *c)
     if (!c->wsi)
         return;
     bool had_subs = c->subs != NULL;
+    /* Its queued database work is not run: nobody would read the answers. */
+    jobs_cancel(c->server->jobs, c);
     client_drop_subs(c);
     client_drop_queue(c);
     if (had_subs)
@@ -119,10 +129,11 @@ int client_send(struct client *c, struct frame *f)
 {
     if (!c->wsi || c->close_status)
         return -1;
-    if (c->queue_len == c->queue_max) {
+    size_t len = frame_wire_len(f);
+    if (c->queue_len == c->queue_max || (c->queue_len && c->queue_bytes + len > c->queue_bytes_max)) {
         metrics_add(METRIC_DROPS, 1);
-        log_info("client %s (%s): cut off: %zu frames queued, a slow reader", c->hello.addr,
-                 c->hello.id[0] ? c->hello.id : "anonymous", c->queue_len);
+        log_info("client %s (%s): cut off: %zu frames of %zu bytes queued, a slow reader", c->hello.addr,
+                 c->hello.id[0] ? c->hello.id : "anonymous", c->queue_len, c->queue_bytes);
         client_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "slow reader");
         return -1;
     }
@@ -139,6 +150,8 @@ int client_send(struct client *c, struct frame *f)
         c->queue_head = 0;
     }
     frame_hold(f);
+    c->queue_bytes += len;
+    metrics_add(METRIC_QUEUED_BYTES, (int64_t)len);
     c->queue[(c->queue_head + c->queue_len) % c->queue_cap] = f;
     if (c->queue_len++ == 0)
         lws_callback_on_writable(c->wsi);
@@ -164,7 +177,7 @@ void client_send_error(struct client *c, struct json_object *id, int code, const
 
 bool client_has_room(const struct client *c)
 {
-    return c->queue_len < c->queue_max / 2;
+    return c->queue_len < c->queue_max / 2 && c->queue_bytes < c->queue_bytes_max / 2;
 }
 
 struct frame *client_pop(struct client *c)
@@ -172,6 +185,8 @@ struct frame *client_pop(struct client *c)
     struct frame *f = c->queue[c->queue_head];
     c->queue_head = (c->queue_head + 1) % c->queue_cap;
     c->queue_len--;
+    c->queue_bytes -= frame_wire_len(f);
+    metrics_add(METRIC_QUEUED_BYTES, -(int64_t)frame_wire_len(f));
     return f;
 }
 

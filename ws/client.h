@@ -45,6 +45,9 @@ struct client {
 
     struct frame **queue;        /* owned references, ring of queue_cap */
     size_t queue_cap, queue_head, queue_len, queue_max;
+    size_t queue_bytes;          /* wire bytes of the queued frames */
+    size_t queue_bytes_max;      /* ws_queue_bytes */
+    int inflight;                /* operations (query jobs) not answered yet */
 
     struct sub *subs;            /* owned */
     int nsubs;
@@ -71,8 +74,9 @@ void client_release(struct client *c);
  * connection's reference. Jobs still holding the client find c->wsi NULL. */
 void client_detach(struct client *c);
 
-/* Queues f (taking a new reference). A full queue means a slow reader: the client is cut off
- * with 1008 and its subscriptions are gone. Returns 0, or -1 when the client is closing or
+/* Queues f (taking a new reference). A full queue (ws_queue frames, or ws_queue_bytes bytes;
+ * an empty queue takes any frame) means a slow reader: the client is cut off with 1008 and
+ * its subscriptions are gone. Returns 0, or -1 when the client is closing or
  * was cut off (fan-out may ignore it; code that goes on with a subscription must not). */
 int client_send(struct client *c, struct frame *f);
 
@@ -86,7 +90,8 @@ void client_send_error(struct client *c, struct json_object *id, int code, const
  * dropped after a short grace. */
 void client_close(struct client *c, int status, const char *reason);
 
-/* Room left in the queue before replays hold back (half of it stays free for live frames). */
+/* Room left in the queue before replays hold back (half of its frames and bytes stay free for
+ * live frames). */
 bool client_has_room(const struct client *c);
 
 /* Takes the oldest queued frame (the queue is not empty); the caller releases it. */

@@ -34,6 +34,8 @@ static const struct {
     [METRIC_LISTENER_RECONNECTS] = { "push_ws_listener_reconnects_total", "counter",
                                      "LISTEN connection re-established" },
     [METRIC_NOTIFICATIONS] = { "push_ws_notifications_total", "counter", "NOTIFY messages received" },
+    [METRIC_JOBS] = { "push_ws_jobs", "gauge", "database jobs queued or running" },
+    [METRIC_QUEUED_BYTES] = { "push_ws_queued_bytes", "gauge", "bytes waiting in connections' output queues" },
 };
 
 int metrics_init(int workers)

@@ -18,6 +18,8 @@ enum metric {
     METRIC_REFUSED,              /* handshakes refused */
     METRIC_LISTENER_RECONNECTS,  /* copied from the poller */
     METRIC_NOTIFICATIONS,        /* copied from the poller */
+    METRIC_JOBS,                 /* gauge: database jobs queued or running */
+    METRIC_QUEUED_BYTES,         /* gauge: bytes in connections' output queues */
     METRIC_COUNT,
 };
 
