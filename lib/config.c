@@ -50,7 +50,7 @@ static const struct config_key config_keys[] = {
     INT(ws_max_inflight, "PUSH_WS_MAX_INFLIGHT", "8", 1, 1000, "publish, history and presence operations in flight per connection"),
     INT(ws_ring, "PUSH_WS_RING", "256", 1, 100000, "recent messages kept in memory per channel"),
     INT(ws_max_subscriptions, "PUSH_WS_MAX_SUBSCRIPTIONS", "64", 1, 10000, "subscriptions per connection"),
-    INT(ws_max_per_address, "PUSH_WS_MAX_PER_ADDRESS", "20000", 1, 1000000, "connections per peer address"),
+    INT(ws_max_per_address, "PUSH_WS_MAX_PER_ADDRESS", "1000", 1, 1000000, "connections per peer address (all workers together)"),
     INT(ws_max_frame, "PUSH_WS_MAX_FRAME", "131072", 1024, 16777216, "largest client frame in bytes"),
     INT(ws_ping_interval, "PUSH_WS_PING_INTERVAL", "30", 1, 3600, "seconds between keepalive pings"),
     INT(ws_idle_timeout, "PUSH_WS_IDLE_TIMEOUT", "120", 5, 65535, "seconds without traffic before a connection is closed (at most 65535)"),

@@ -35,7 +35,6 @@ struct client *client_new(struct server *server, struct lws *wsi, enum client_ki
     c->kind = kind;
     c->hello = *hello;
     c->refs = 1;
-    c->address_slot = -1;
     c->queue_max = (size_t)server->cfg->ws_queue;
     c->queue_bytes_max = (size_t)server->cfg->ws_queue_bytes;
     c->next = server->clients;
@@ -97,9 +96,9 @@ void client_detach(struct client *c)
     client_drop_queue(c);
     if (had_subs)
         presence_leave(c->server, c, NULL);
-    if (c->address_slot >= 0)
-        metrics_address_release(c->address_slot);
-    c->address_slot = -1;
+    if (c->address_counted)
+        metrics_address_release(c->hello.addr);
+    c->address_counted = false;
     struct server *server = c->server;
     if (c->prev)
         c->prev->next = c->next;

@@ -40,7 +40,7 @@ struct client {
     enum client_kind kind;
     struct client_hello hello;
     int refs;                    /* the connection + jobs in flight */
-    int address_slot;            /* per-address counter held (metrics_address_acquire) */
+    bool address_counted;        /* counted in its address's connections (metrics_address_acquire) */
     struct client *prev, *next;  /* in the server's list */
 
     struct frame **queue;        /* owned references, ring of queue_cap */

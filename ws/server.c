@@ -15,8 +15,10 @@
 #include "reply.h"
 #include "sse.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <libwebsockets.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <time.h>
@@ -36,6 +39,11 @@
 #define SERVER_RX_CHUNK 4096
 /* Bytes of request line and headers lws keeps per HTTP request (its default is 4096). */
 #define SERVER_HEADER_BYTES 16384
+/* Descriptors kept free of client connections besides db_pool (libpq, the listener, lws's
+ * own, logs, /proc reads). */
+#define SERVER_FD_RESERVE 32
+/* Seconds between counts of the open descriptors while connections are accepted. */
+#define SERVER_FD_RECOUNT 0.1
 /* Connections taken per wake-up of the listening socket. */
 #define SERVER_ACCEPT_BURST 16
 /* Kernel send buffer per connection (doubled by Linux). Bounded, so that a reader that stops
@@ -138,8 +146,51 @@ static int server_metrics(struct server *server, struct lws *wsi)
     return rc;
 }
 
+/* Descriptors this process has open: counted in /proc/self/fd at most every
+ * SERVER_FD_RECOUNT seconds, plus the connections accepted since (never less than the truth). */
+static long server_descriptors(struct server *server)
+{
+    double now = server_now();
+    if (now - server->fd_counted_at >= SERVER_FD_RECOUNT) {
+        DIR *dir = opendir("/proc/self/fd");
+        if (!dir)
+            return LONG_MAX; /* out of descriptors already, or no /proc: take nobody more */
+        long n = 0;
+        while (readdir(dir))
+            n++;
+        closedir(dir);
+        server->fd_counted = n - 3; /* ".", ".." and the directory's own descriptor */
+        server->fd_accepted = 0;
+        server->fd_counted_at = now;
+    }
+    return server->fd_counted + server->fd_accepted;
+}
+
+/* Answers a connection taken over the descriptor budget with 429 and closes it, unread. */
+static void server_refuse_fd(int fd)
+{
+    static const char body[] = "{\"code\":429,\"content\":\"too many connections: the sidecar is at its limit\"}";
+    char reply[512];
+    int len = snprintf(reply, sizeof(reply),
+                       "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json; charset=utf-8\r\n"
+                       "Cache-Control: no-store\r\nRetry-After: 5\r\nConnection: close\r\n"
+                       "Content-Length: %zu\r\n\r\n%s", sizeof(body) - 1, body);
+    /* A fresh socket takes this at once; what the client sent is read first so that closing
+     * does not reset the connection before the reply is read. */
+    char discard[4096];
+    while (recv(fd, discard, sizeof(discard), MSG_DONTWAIT) > 0)
+        ;
+    ssize_t n = send(fd, reply, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)n;
+    shutdown(fd, SHUT_WR);
+    close(fd);
+    metrics_add(METRIC_REFUSED, 1);
+}
+
 /* The listening socket is readable: accepts what is waiting (a few at a time, between other
- * work) and hands each connection to lws. */
+ * work) and hands each connection to lws, or refuses it with 429 when client connections
+ * have used the descriptor budget (so that the process never reaches EMFILE, and its
+ * database connections and the listener always find a descriptor). */
 static void server_accept(struct server *server)
 {
     for (int i = 0; i < SERVER_ACCEPT_BURST; i++) {
@@ -154,6 +205,14 @@ static void server_accept(struct server *server)
                 log_warn("accept: %s", strerror(errno));
             }
             return;
+        }
+        server->fd_accepted++;
+        if (server_descriptors(server) > server->fd_budget) {
+            log_info("refused a connection: %ld descriptors open, the budget is %ld", server_descriptors(server),
+                     server->fd_budget);
+            server_refuse_fd(fd);
+            /* Its descriptor is free again, but counting it stays on the safe side. */
+            continue;
         }
         int size = SERVER_SEND_BUFFER;
         if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) != 0)
@@ -301,7 +360,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         return server_filter(server, wsi, ss);
     case LWS_CALLBACK_ESTABLISHED:
         ss->client = client_new(server, wsi, CLIENT_WEBSOCKET, &ss->hello);
-        ss->client->address_slot = metrics_address_acquire(ss->hello.addr);
+        ss->client->address_counted = metrics_address_acquire(ss->hello.addr);
         if (server->stopping)
             client_close(ss->client, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
         log_debug("client %s (%s) connected", ss->hello.addr, ss->hello.id[0] ? ss->hello.id : "anonymous");
@@ -393,6 +452,17 @@ int server_run(const struct config *cfg, int worker, int listen_fd)
     server_current = server;
     metrics_attach(worker);
     app_cache_init(cfg->app_cache_ttl);
+    struct rlimit rl;
+    long limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)LONG_MAX ? (long)rl.rlim_cur : LONG_MAX;
+    server->fd_budget = limit - SERVER_FD_RESERVE - cfg->db_pool;
+    if (server->fd_budget < 1) {
+        log_error("the open-files limit %ld leaves no descriptor for connections (db_pool %d + %d kept free)",
+                  limit, cfg->db_pool, SERVER_FD_RESERVE);
+        return 1;
+    }
+    if (cfg->ws_max_per_address >= server->fd_budget)
+        log_warn("ws_max_per_address %d is not below the %ld connections the open-files limit allows:"
+                 " one address can take them all", cfg->ws_max_per_address, server->fd_budget);
 
     /* Only the signal thread takes SIGTERM/SIGINT; every other thread starts with them blocked. */
     static sigset_t stop_signals;

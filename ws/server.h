@@ -29,6 +29,10 @@ struct server {
     int listen_fd;                /* this worker's listening socket (the loop closes its copy) */
     struct lws *listener;         /* listen_fd adopted into the loop, NULL once closed */
     bool accept_paused;           /* out of descriptors: accepting resumes at the next tick */
+    long fd_budget;               /* descriptors client connections may bring the process to */
+    long fd_counted;              /* descriptors open at fd_counted_at ... */
+    long fd_accepted;             /* ... plus connections accepted since */
+    double fd_counted_at;         /* monotonic seconds */
     struct db_pool pool;          /* shared by the poller and the jobs */
     struct db_conn lookup;        /* the loop's own connection for key lookups and metrics */
     double lookup_retry_at;       /* monotonic seconds before which it is not reconnected */
