@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # tests/ws-faults.sh: hostile or odd input the sidecar must handle exactly: a channel named
 # NULL leaves presence like any other, a query parameter too long for the sidecar is a clear
-# 400 (shorter ones are taken whole), and an idle timeout it cannot honour is refused at start.
+# 400 (shorter ones are taken whole), an idle timeout it cannot honour is refused at start, and
+# an unknown key is remembered as unknown (PostgreSQL is not asked again for it).
 . "$(dirname "$0")/ws-lib.sh"
 ws_require
-tap_plan 7
+tap_plan 9
 
 # lws keeps the idle timeout in 16 bits: a larger value must not be cut silently.
 status=0
@@ -15,7 +16,24 @@ like "$(cat "$T/idle.log")" "ws_idle_timeout|PUSH_WS_IDLE_TIMEOUT" "and the mess
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 create_app shop
-start_ws || { echo "Bail out! push-ws did not start"; exit 1; }
+PUSH_APP_CACHE_TTL=60 start_ws || { echo "Bail out! push-ws did not start"; exit 1; }
+
+# An unknown key, then the same key while push.app is locked: answered from what the first
+# lookup learnt, not with a query that waits for the lock (and times out).
+handshake() {
+    curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+        -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$WS_HTTP/push/ws?appkey=$1"
+}
+is "$(handshake no-such-key)" 401 "an unknown key: 401"
+echo "BEGIN; LOCK TABLE push.app; SELECT pg_sleep(600);" | $PSQL >/dev/null 2>&1 &
+track_pid $!
+locked() {
+    $PSQL -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+              WHERE c.relname = 'app' AND l.mode = 'AccessExclusiveLock' AND l.granted"
+}
+for _ in $(seq 100); do [ "$(locked)" = 1 ] && break; sleep 0.1; done
+is "$(locked) $(handshake no-such-key)" "1 401" "the same key again while push.app is locked: 401 at once, from the cache"
+$PSQL -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()" >/dev/null
 
 # A parameter longer than the sidecar takes: 400 naming the query, not a stream with the
 # rest of the query lost. One that fits is read whole, with what follows it.
