@@ -2,10 +2,11 @@
 # tests/ws-faults.sh: hostile or odd input the sidecar must handle exactly: a channel named
 # NULL leaves presence like any other, a query parameter too long for the sidecar is a clear
 # 400 (shorter ones are taken whole), an idle timeout it cannot honour is refused at start, and
-# an unknown key is remembered as unknown (PostgreSQL is not asked again for it).
+# an unknown key is remembered as unknown (PostgreSQL is not asked again for it), and a
+# database that stops answering does not stop the event loop (metrics, replies without SQL).
 . "$(dirname "$0")/ws-lib.sh"
 ws_require
-tap_plan 9
+tap_plan 11
 
 # lws keeps the idle timeout in 16 bits: a larger value must not be cut silently.
 status=0
@@ -80,4 +81,36 @@ wait_line "$T/py.out" "unsubscribed news"
 wait_present news 0 && wait_present NULL 0
 ok $? "after unsubscribing it is on neither: the channel named NULL is left like news ($(present NULL) row left on NULL)"
 [ -s "$T/py.err" ] && diag "$(cat "$T/py.err")"
+
+# PostgreSQL frozen (every process of it stopped): what needs no query is still answered.
+$PY - "$WS_URL/push/ws?appkey=$SUBSCRIBE_KEY" "$T/frozen" "$T/thawed" >"$T/stall" 2>"$T/py.err" <<'PY' &
+import asyncio, os, sys, time
+import ws_client as w
+async def main():
+    ws = await w.connect(sys.argv[1])
+    print("connected", flush=True)
+    while not os.path.exists(sys.argv[2]):
+        await asyncio.sleep(0.05)
+    t0 = time.monotonic()
+    r = await w.request(ws, {"op": "unsubscribe", "channel": "nothing", "id": 1}, timeout=5)
+    print("reply", r and r.get("code"), "%.2f" % (time.monotonic() - t0), flush=True)
+    while not os.path.exists(sys.argv[3]):
+        await asyncio.sleep(0.05)
+    await ws.close()
+asyncio.run(main())
+PY
+client=$!
+track_pid "$client"
+wait_line "$T/stall" connected
+metric push_ws_notify_queue_usage >/dev/null
+pg_pids="$(head -1 "$PGDATA_DIR/postmaster.pid") $(pgrep -P "$(head -1 "$PGDATA_DIR/postmaster.pid")" | tr '\n' ' ')"
+kill -STOP $pg_pids
+code=$(curl -s -o "$T/metrics" -w '%{http_code}' --max-time 5 "$WS_HTTP/push/ws/metrics")
+touch "$T/frozen"
+wait_line "$T/stall" reply
+kill -CONT $pg_pids
+touch "$T/thawed"
+wait "$client"
+is "$code" 200 "metrics are served while PostgreSQL does not answer"
+like "$(cat "$T/stall")" "reply 404" "a client's request that needs no query is answered meanwhile"
 tap_done

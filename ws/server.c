@@ -42,6 +42,8 @@
 /* Descriptors kept free of client connections besides db_pool (libpq, the listener, lws's
  * own, logs, /proc reads). */
 #define SERVER_FD_RESERVE 32
+/* Seconds between readings of pg_notification_queue_usage() for the metrics. */
+#define SERVER_USAGE_EVERY 5
 /* Seconds between counts of the open descriptors while connections are accepted. */
 #define SERVER_FD_RECOUNT 0.1
 /* Connections taken per wake-up of the listening socket. */
@@ -69,23 +71,61 @@ static double server_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Connects the lookup connection on a database thread and hands it to the loop. */
+struct lookup_job {
+    struct job job;
+    struct server *server;
+    PGconn *pg;               /* owned until handed over */
+};
+
+/* Connects to dsn; the connection is then used on the event loop, where a stuck query must
+ * not hold it long. NULL when the database cannot be reached. */
+static PGconn *server_lookup_connect(const char *dsn)
+{
+    PGconn *pg = db_connect(dsn);
+    if (pg)
+        PQclear(PQexec(pg, "SET statement_timeout = 2000"));
+    return pg;
+}
+
+static void server_lookup_run(struct job *job, struct db_conn *db)
+{
+    (void)db;
+    struct lookup_job *j = (struct lookup_job *)job;
+    j->pg = server_lookup_connect(j->server->cfg->dsn);
+}
+
+static void server_lookup_done(struct job *job)
+{
+    struct lookup_job *j = (struct lookup_job *)job;
+    struct server *server = j->server;
+    server->lookup_connecting = false;
+    if (j->pg && !server->lookup.pg && !server->stopping) {
+        server->lookup.pg = j->pg;
+    } else {
+        if (j->pg)
+            PQfinish(j->pg);
+        server->lookup_retry_at = server_now() + SERVER_LOOKUP_RETRY;
+    }
+    free(j);
+}
+
 struct db_conn *server_lookup_conn(struct server *server)
 {
     struct db_conn *db = &server->lookup;
     if (db->pg && PQstatus(db->pg) != CONNECTION_OK)
         db_conn_close(db);
-    if (!db->pg) {
-        if (server_now() < server->lookup_retry_at)
-            return NULL;
-        db->pg = db_connect(server->cfg->dsn);
-        if (!db->pg) {
-            server->lookup_retry_at = server_now() + SERVER_LOOKUP_RETRY;
-            return NULL;
-        }
-        /* This connection is used on the event loop: a stuck query must not hold it long. */
-        PQclear(db_exec_simple(db, "SET statement_timeout = 2000"));
+    if (db->pg)
+        return db;
+    if (!server->lookup_connecting && !server->stopping && server->jobs && server_now() >= server->lookup_retry_at) {
+        struct lookup_job *j = xcalloc(1, sizeof(*j));
+        j->job.run = server_lookup_run;
+        j->job.done = server_lookup_done;
+        j->server = server;
+        server->lookup_connecting = true;
+        jobs_submit(server->jobs, &j->job);
     }
-    return db;
+    return NULL;
 }
 
 int server_http_reply(struct lws *wsi, int status, const char *content_type, const char *body, size_t len)
@@ -128,19 +168,52 @@ static void server_poller_metrics(struct server *server)
     metrics_set(METRIC_NOTIFICATIONS, (int64_t)st.notifications);
 }
 
+/* pg_notification_queue_usage(), read by a database thread for the metrics page (which so
+ * never waits for PostgreSQL). */
+struct usage_job {
+    struct job job;
+    struct server *server;
+    double usage;
+};
+
+static void server_usage_run(struct job *job, struct db_conn *db)
+{
+    struct usage_job *j = (struct usage_job *)job;
+    PGresult *res = db_exec_simple(db, "SELECT pg_notification_queue_usage()");
+    if (db_ok(res) && PQntuples(res) == 1)
+        j->usage = strtod(PQgetvalue(res, 0, 0), NULL);
+    else
+        job_fail(job, "reading the notification queue usage", res, db->pg);
+    PQclear(res);
+}
+
+static void server_usage_done(struct job *job)
+{
+    struct usage_job *j = (struct usage_job *)job;
+    j->server->usage_reading = false;
+    j->server->notify_usage = j->job.status ? -1 : j->usage;
+    free(j);
+}
+
+/* Asks for a fresh reading every SERVER_USAGE_EVERY seconds. */
+static void server_usage_refresh(struct server *server, time_t now)
+{
+    if (server->usage_reading || server->stopping || now - server->usage_at < SERVER_USAGE_EVERY)
+        return;
+    struct usage_job *j = xcalloc(1, sizeof(*j));
+    j->job.run = server_usage_run;
+    j->job.done = server_usage_done;
+    j->server = server;
+    server->usage_reading = true;
+    server->usage_at = now;
+    jobs_submit(server->jobs, &j->job);
+}
+
 static int server_metrics(struct server *server, struct lws *wsi)
 {
-    double usage = -1;
-    struct db_conn *db = server_lookup_conn(server);
-    if (db) {
-        PGresult *res = db_exec_simple(db, "SELECT pg_notification_queue_usage()");
-        if (db_ok(res) && PQntuples(res) == 1)
-            usage = strtod(PQgetvalue(res, 0, 0), NULL);
-        PQclear(res);
-    }
     server_poller_metrics(server);
     struct buf body = BUF_INIT;
-    metrics_format(&body, usage);
+    metrics_format(&body, server->notify_usage);
     int rc = server_http_reply(wsi, 200, "text/plain; version=0.0.4; charset=utf-8", buf_str(&body), body.len);
     buf_free(&body);
     return rc;
@@ -335,6 +408,7 @@ static void server_tick(lws_sorted_usec_list_t *sul)
     channels_sweep(server->channels, now);
     presence_tick(server, now);
     server_poller_metrics(server);
+    server_usage_refresh(server, now);
     if (server->accept_paused && server->listener) {
         server->accept_paused = false;
         lws_rx_flow_control(server->listener, 1);
@@ -449,6 +523,7 @@ int server_run(const struct config *cfg, int worker, int listen_fd)
     server->cfg = cfg;
     server->worker = worker;
     server->listen_fd = listen_fd;
+    server->notify_usage = -1;
     server_current = server;
     metrics_attach(worker);
     app_cache_init(cfg->app_cache_ttl);
@@ -509,6 +584,9 @@ int server_run(const struct config *cfg, int worker, int listen_fd)
         log_error("cannot start database threads");
         goto out;
     }
+    /* Before serving (a database down now makes handshakes 503 until a thread reconnects). */
+    server->lookup.pg = server_lookup_connect(cfg->dsn);
+    server_usage_refresh(server, time(NULL));
     lws_sul_schedule(server->context, 0, &server_tick_timer, server_tick, LWS_US_PER_SEC);
     log_info("worker %d serving ws://%s:%d/push/ws and /push/sse", worker, cfg->ws_bind, cfg->ws_port);
 
