@@ -3,10 +3,11 @@
 # NULL leaves presence like any other, a query parameter too long for the sidecar is a clear
 # 400 (shorter ones are taken whole), an idle timeout it cannot honour is refused at start, and
 # an unknown key is remembered as unknown (PostgreSQL is not asked again for it), and a
-# database that stops answering does not stop the event loop (metrics, replies without SQL).
+# database that stops answering does not stop the event loop (metrics, replies without SQL),
+# and a named client cut off as a slow reader leaves presence like one that closes.
 . "$(dirname "$0")/ws-lib.sh"
 ws_require
-tap_plan 11
+tap_plan 13
 
 # lws keeps the idle timeout in 16 bits: a larger value must not be cut silently.
 status=0
@@ -81,6 +82,42 @@ wait_line "$T/py.out" "unsubscribed news"
 wait_present news 0 && wait_present NULL 0
 ok $? "after unsubscribing it is on neither: the channel named NULL is left like news ($(present NULL) row left on NULL)"
 [ -s "$T/py.err" ] && diag "$(cat "$T/py.err")"
+
+# A named client that never reads, on a channel of 8 KB messages: cut off during the
+# fan-out, it leaves presence all the same.
+$PY - 127.0.0.1 "$WS_PORT" "$SUBSCRIBE_KEY" "$T/slow-done" >"$T/slow" 2>"$T/py.err" <<'PY' &
+import base64, json, os, socket, sys, time
+host, port, key, done = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect((host, port))
+s.sendall(("GET /push/ws?appkey=%s&client=slow1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
+           % (key, base64.b64encode(os.urandom(16)).decode())).encode())
+head = b""
+while not head.endswith(b"\r\n\r\n"):
+    head += s.recv(1)
+data = json.dumps({"op": "subscribe", "channel": "heavy", "id": 1}).encode()
+mask = os.urandom(4)
+s.sendall(bytes([0x81, 0x80 | len(data)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+print("subscribed", flush=True)
+while not os.path.exists(done):
+    time.sleep(0.1)
+PY
+slow=$!
+track_pid "$slow"
+present_slow() {
+    $PSQL -c "SELECT count(*) FROM push.presence p JOIN push.channel c ON c.id = p.channel_id
+              WHERE p.client_id = 'slow1' AND c.name = 'heavy'"
+}
+for _ in $(seq 100); do [ "$(present_slow)" = 1 ] && break; sleep 0.1; done
+is "$(present_slow)" 1 "a named client that never reads is present on its channel"
+drops=$(metric push_ws_drops_total)
+$PSQL -c "SELECT count(push.publish('$PUBLISH_KEY', 'heavy', repeat('x', 8192))) FROM generate_series(1, 300)" >/dev/null
+for _ in $(seq 100); do [ "$(metric push_ws_drops_total)" -gt "$drops" ] && [ "$(present_slow)" = 0 ] && break; sleep 0.1; done
+is "$(( $(metric push_ws_drops_total) - drops )) $(present_slow)" "1 0" "cut off as a slow reader, it has left presence"
+touch "$T/slow-done"
+wait "$slow"
 
 # PostgreSQL frozen (every process of it stopped): what needs no query is still answered.
 $PY - "$WS_URL/push/ws?appkey=$SUBSCRIBE_KEY" "$T/frozen" "$T/thawed" >"$T/stall" 2>"$T/py.err" <<'PY' &

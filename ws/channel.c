@@ -226,7 +226,7 @@ static void channel_take(struct channel *ch, struct frame *f)
     channel_ring_put(ch, f);
     struct sub *next;
     for (struct sub *s = ch->subs; s; s = next) {
-        next = s->next; /* a cut-off client drops s, never another client's subscription */
+        next = s->next;
         if (s->state != SUB_LIVE || f->seq < s->next_seq)
             continue;
         s->next_seq = f->seq + 1;
@@ -381,7 +381,7 @@ static void sub_drop_replay(struct sub *s)
 
 /* Queues {"op":"subscribed",..} with seq the position delivery starts from: the next message
  * this subscription gets is seq + 1 (not the channel's head, which PostgreSQL may have moved
- * past already). Returns 0, or -1 when the client was cut off (s is gone). */
+ * past already). Returns 0, or -1 when the client is closing. */
 static int sub_reply(struct sub *s, bool gap)
 {
     struct channel *ch = s->channel;
@@ -404,8 +404,7 @@ static int sub_reply(struct sub *s, bool gap)
     return rc;
 }
 
-/* Ends a subscription with an error reply. The subscription goes first: the reply may cut a
- * slow client off, which would free it. */
+/* Ends a subscription with an error reply. */
 static void sub_fail(struct sub *s, int status, const char *error)
 {
     struct client *c = s->client;
@@ -606,7 +605,7 @@ static void channel_fail_subs(struct channel *ch, int status, const char *error)
 {
     struct sub *next;
     for (struct sub *s = ch->subs; s; s = next) {
-        next = s->next; /* another client's: one subscription per channel and client */
+        next = s->next;
         sub_fail(s, status, error);
     }
 }

@@ -85,17 +85,23 @@ static void client_drop_subs(struct client *c)
     }
 }
 
-void client_detach(struct client *c)
+/* Ends every subscription of c, leaving presence on them, and empties its queue. */
+static void client_end(struct client *c)
 {
-    if (!c->wsi)
-        return;
     bool had_subs = c->subs != NULL;
-    /* Its queued database work is not run: nobody would read the answers. */
-    jobs_cancel(c->server->jobs, c);
     client_drop_subs(c);
     client_drop_queue(c);
     if (had_subs)
         presence_leave(c->server, c, NULL);
+}
+
+void client_detach(struct client *c)
+{
+    if (!c->wsi)
+        return;
+    /* Its queued database work is not run: nobody would read the answers. */
+    jobs_cancel(c->server->jobs, c);
+    client_end(c);
     if (c->address_counted)
         metrics_address_release(c->hello.addr);
     c->address_counted = false;
@@ -118,10 +124,21 @@ void client_close(struct client *c, int status, const char *reason)
         return;
     c->close_status = status;
     c->close_reason = reason;
-    client_drop_subs(c);
-    client_drop_queue(c);
+    client_hold(c);
+    c->closing_next = c->server->closing;
+    c->server->closing = c;
     lws_callback_on_writable(c->wsi);
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLIENT_CLOSE_GRACE);
+}
+
+void client_free_closing(struct server *server)
+{
+    while (server->closing) {
+        struct client *c = server->closing;
+        server->closing = c->closing_next;
+        client_end(c); /* nothing left when the connection is gone already */
+        client_release(c);
+    }
 }
 
 int client_send(struct client *c, struct frame *f)
@@ -193,7 +210,7 @@ void client_pump(struct client *c)
 {
     struct sub *next;
     for (struct sub *s = c->subs; s && !c->close_status; s = next) {
-        next = s->client_next; /* not used once the client is cut off: its list is gone then */
+        next = s->client_next;
         if (s->state == SUB_REPLAY)
             channel_pump(s);
     }

@@ -420,10 +420,25 @@ static void server_tick(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(server->context, 0, sul, server_tick, LWS_US_PER_SEC);
 }
 
+static int server_handle(struct server *server, struct lws *wsi, enum lws_callback_reasons reason,
+                         struct session *ss, void *in, size_t len);
+
+/* Every lws callback: handled, then (outside any nested callback) the clients closed meanwhile
+ * drop what they held, after every pass over clients and subscriptions is done. */
 static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     struct server *server = server_current;
-    struct session *ss = user;
+    server->depth++;
+    int rc = server_handle(server, wsi, reason, user, in, len);
+    if (--server->depth == 0)
+        client_free_closing(server);
+    return rc;
+}
+
+static int server_handle(struct server *server, struct lws *wsi, enum lws_callback_reasons reason,
+                         struct session *ss, void *in, size_t len)
+{
+    void *user = ss;
     switch (reason) {
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         inbox_drain(&server->inbox);
@@ -602,6 +617,7 @@ out:
     server->context = NULL;
     jobs_free(server->jobs);                  /* their results come back through the inbox */
     inbox_drain(&server->inbox);
+    client_free_closing(server);
     presence_clear(server);
     channels_free(server->channels);          /* unwatches every channel */
     poller_free(server->poller);

@@ -44,6 +44,9 @@ struct server {
     struct client *clients;       /* every open connection (non-owning list) */
     size_t nclients;
     struct client *presence_dirty;/* clients whose presence must be written (each held) */
+    struct client *closing;       /* clients client_close() marked (each held): their
+                                     subscriptions and queue go after the current callback */
+    int depth;                    /* nesting of server_callback: closing is flushed at 0 */
     time_t presence_at;           /* when every present client was last touched */
     time_t keepalive_at;          /* when idle SSE streams last got a comment line */
     double notify_usage;          /* pg_notification_queue_usage() as last read, or -1 */
