@@ -40,36 +40,19 @@ rss_before=$(kb VmRSS)
 
 # The attackers: raw sockets with small receive buffers that never read after the handshake.
 $PY - 127.0.0.1 "$WS_PORT" "$SUBSCRIBE_KEY" "$T/attack" >"$T/attack.out" 2>"$T/attack.err" <<'PY' &
-import base64, json, os, socket, sys, time
+import os, sys, time
+import ws_client as w
 host, port, key, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-
-def connect():
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.connect((host, port))
-    s.sendall(("GET /push/ws?appkey=%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
-               % (key, base64.b64encode(os.urandom(16)).decode())).encode())
-    head = b""
-    while not head.endswith(b"\r\n\r\n"):
-        head += s.recv(1)
-    assert b" 101 " in head.split(b"\r\n")[0], head
-    return s
-
-def frame(obj):
-    data = json.dumps(obj).encode()
-    mask = os.urandom(4)
-    assert len(data) < 126
-    return bytes([0x81, 0x80 | len(data)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+path = "/push/ws?appkey=" + key
 
 socks = []
 for _ in range(2):
-    s = connect()
-    s.sendall(b"".join(frame({"op": "history", "channel": "fat", "limit": 1000, "id": i}) for i in range(100)))
+    s = w.raw_connect(host, port, path, rcvbuf=4096)
+    s.sendall(b"".join(w.raw_frame({"op": "history", "channel": "fat", "limit": 1000, "id": i}) for i in range(100)))
     socks.append(s)
 for _ in range(100):
-    s = connect()
-    s.sendall(frame({"op": "subscribe", "channel": "fat", "since": 0, "id": 1}))
+    s = w.raw_connect(host, port, path, rcvbuf=4096)
+    s.sendall(w.raw_frame({"op": "subscribe", "channel": "fat", "since": 0, "id": 1}))
     socks.append(s)
 print("attacking", len(socks), flush=True)
 while not os.path.exists(stop):

@@ -86,20 +86,11 @@ ok $? "after unsubscribing it is on neither: the channel named NULL is left like
 # A named client that never reads, on a channel of 8 KB messages: cut off during the
 # fan-out, it leaves presence all the same.
 $PY - 127.0.0.1 "$WS_PORT" "$SUBSCRIBE_KEY" "$T/slow-done" >"$T/slow" 2>"$T/py.err" <<'PY' &
-import base64, json, os, socket, sys, time
+import os, sys, time
+import ws_client as w
 host, port, key, done = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.connect((host, port))
-s.sendall(("GET /push/ws?appkey=%s&client=slow1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
-           % (key, base64.b64encode(os.urandom(16)).decode())).encode())
-head = b""
-while not head.endswith(b"\r\n\r\n"):
-    head += s.recv(1)
-data = json.dumps({"op": "subscribe", "channel": "heavy", "id": 1}).encode()
-mask = os.urandom(4)
-s.sendall(bytes([0x81, 0x80 | len(data)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+s = w.raw_connect(host, port, "/push/ws?appkey=%s&client=slow1" % key, rcvbuf=4096)
+s.sendall(w.raw_frame({"op": "subscribe", "channel": "heavy", "id": 1}))
 print("subscribed", flush=True)
 while not os.path.exists(done):
     time.sleep(0.1)
