@@ -48,6 +48,8 @@ static const struct config_key config_keys[] = {
     INT(ws_queue_bytes, "PUSH_WS_QUEUE_BYTES", "1048576", 65536, 1073741824,
         "bytes queued per connection before it is cut off (history replies and replay pages get a quarter)"),
     INT(ws_max_inflight, "PUSH_WS_MAX_INFLIGHT", "8", 1, 1000, "publish, history and presence operations in flight per connection"),
+    INT(ws_max_pending_bytes, "PUSH_WS_MAX_PENDING_BYTES", "67108864", 4096, 1073741824,
+        "bytes of operations waiting for the database in one worker (503 beyond)"),
     INT(ws_ring, "PUSH_WS_RING", "256", 1, 100000, "recent messages kept in memory per channel"),
     INT(ws_max_subscriptions, "PUSH_WS_MAX_SUBSCRIPTIONS", "64", 1, 10000, "subscriptions per connection"),
     INT(ws_max_per_address, "PUSH_WS_MAX_PER_ADDRESS", "1000", 1, 1000000, "connections per peer address (all workers together)"),

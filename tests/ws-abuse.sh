@@ -3,11 +3,11 @@
 # without bound or keep others waiting: two connections each sending 100 history requests of
 # 1000 messages of 8 KB, and 100 subscribers replaying the channel from 0, all never reading.
 # The sidecar's RSS (peak, VmHWM) stays under a stated bound, and a second client is served
-# within a second meanwhile. Operations in flight per connection are limited, and the queued
-# operations of a connection that went are dropped, not run.
+# within a second meanwhile. Operations in flight per connection and their bytes per worker
+# are limited, and the queued operations of a connection that went are dropped, not run.
 . "$(dirname "$0")/ws-lib.sh"
 ws_require
-tap_plan 12
+tap_plan 13
 
 # What the attack may add to the sidecar's peak RSS with the default limits (ws_queue_bytes
 # 1 MiB, history replies and replay pages of 256 KiB, 8 operations in flight): 100 replaying
@@ -119,7 +119,8 @@ is "$(metric push_ws_connections) $(metric push_ws_queued_bytes)" "0 0" "once th
 # other six of ws_max_inflight=8 wait in the job queue.
 stop_ws
 unset WS_PORT
-PUSH_DB_POOL=2 PUSH_WS_MAX_INFLIGHT=8 start_ws || { echo "Bail out! push-ws did not start"; exit 1; }
+PUSH_DB_POOL=2 PUSH_WS_MAX_INFLIGHT=8 PUSH_WS_MAX_PENDING_BYTES=65536 start_ws ||
+    { echo "Bail out! push-ws did not start"; exit 1; }
 publish held first
 echo "BEGIN; SELECT id FROM push.channel WHERE name = 'held' FOR UPDATE; SELECT pg_sleep(600);" | $PSQL >/dev/null 2>&1 &
 holder=$!
@@ -144,6 +145,17 @@ client=$!
 track_pid "$client"
 wait_line "$T/held" ninth
 is "$(cat "$T/held")" "ninth error 429" "a ninth operation while eight are in flight: error 429"
+$PY - "$WS_URL/push/ws?appkey=$PUBLISH_KEY" >"$T/big" 2>>"$T/py.err" <<'PY'
+import asyncio, sys
+import ws_client as w
+async def main():
+    ws = await w.connect(sys.argv[1])
+    r = await w.request(ws, {"op": "publish", "channel": "held", "content": "b" * 70000, "id": 1}, timeout=5)
+    print(r and r["op"], r and r.get("code"), flush=True)
+    await ws.close()
+asyncio.run(main())
+PY
+is "$(cat "$T/big")" "error 503" "another connection's 70 KB publish beyond ws_max_pending_bytes (64 KiB) waiting: error 503"
 for _ in $(seq 100); do [ "$(waiting)" = 2 ] && break; sleep 0.1; done
 is "$(waiting)" 2 "two publishes wait for the row lock, six in the job queue"
 touch "$T/leave"

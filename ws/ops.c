@@ -19,6 +19,8 @@
 #include <string.h>
 
 #define OPS_MAX_PARAMS 5
+/* A history reply's budget (what it may hold once rendered). */
+#define OPS_HISTORY_BYTES(c) ((size_t)(c)->server->cfg->ws_queue_bytes / 4)
 
 static const struct db_statement ops_presence_sql = {
     "ws_presence",
@@ -43,6 +45,7 @@ struct query_job {
     char *id_json;                   /* owned: the request id as JSON text, for render, or NULL */
     bool forward;                    /* history: keep the oldest rows that fit (else the newest) */
     struct frame *frame;             /* owned; what render built */
+    size_t bytes;                    /* counted in server->pending_bytes */
     void (*reply)(struct query_job *q);
 };
 
@@ -75,6 +78,7 @@ static void query_done(struct job *job)
     PQclear(q->result);
     frame_release(q->frame);
     free(q->id_json);
+    q->client->server->pending_bytes -= q->bytes;
     for (int i = 0; i < OPS_MAX_PARAMS; i++)
         free(q->params[i]);
     json_object_put(q->id);
@@ -185,17 +189,32 @@ static bool ops_authorized(struct client *c, struct json_object *req, struct jso
     return false;
 }
 
-/* Whether the connection may start one more database operation; false after replying 429
- * (a client that does not wait for its answers cannot pile up work). */
-static bool ops_admit(struct client *c, struct json_object *id, const char *channel)
+/* Whether the connection may start one more database operation of about bytes bytes; false
+ * after replying 429 (a client that does not wait for its answers cannot pile up work) or
+ * 503 (the worker's operations waiting for PostgreSQL hold ws_max_pending_bytes already). */
+static bool ops_admit(struct client *c, struct json_object *id, const char *channel, size_t bytes)
 {
-    if (c->inflight < c->server->cfg->ws_max_inflight)
-        return true;
+    const struct config *cfg = c->server->cfg;
     char err[120];
-    snprintf(err, sizeof(err), "operations: at most %d in flight per connection, wait for the answers",
-             c->server->cfg->ws_max_inflight);
-    client_send_error(c, id, 429, err, channel);
-    return false;
+    if (c->inflight >= cfg->ws_max_inflight) {
+        snprintf(err, sizeof(err), "operations: at most %d in flight per connection, wait for the answers",
+                 cfg->ws_max_inflight);
+        client_send_error(c, id, 429, err, channel);
+        return false;
+    }
+    if (c->server->pending_bytes + bytes > (size_t)cfg->ws_max_pending_bytes) {
+        client_send_error(c, id, 503, "busy: too much work waiting for the database, retry later", channel);
+        return false;
+    }
+    return true;
+}
+
+/* Counts q's request in the worker's pending bytes until it is done. */
+static void ops_submit(struct client *c, struct query_job *q, size_t bytes)
+{
+    q->bytes = bytes;
+    c->server->pending_bytes += bytes;
+    jobs_submit(c->server->jobs, &q->job);
 }
 
 /* ---- operations ---- */
@@ -268,14 +287,14 @@ static void ops_publish(struct client *c, struct json_object *req, struct json_o
         client_send_error(c, id, 400, "content: not valid UTF-8 text (or contains NUL)", channel);
         return;
     }
-    if (!ops_admit(c, id, channel))
+    if (!ops_admit(c, id, channel, sizeof(struct query_job) + len))
         return;
     struct query_job *q = query_new(c, id, channel, &message_publish_sql, ops_publish_reply);
     q->params[0] = xstrdup(c->hello.appkey);
     q->params[1] = xstrdup(channel);
     q->params[2] = xstrdup(content);
     q->params[3] = c->hello.user[0] ? xstrdup(c->hello.user) : NULL;
-    jobs_submit(c->server->jobs, &q->job);
+    ops_submit(c, q, sizeof(struct query_job) + len);
 }
 
 /* Worker thread: {"op":"history","id":..,"channel":..,"messages":[..]} of the rows that fit in
@@ -325,7 +344,8 @@ static void ops_history_reply(struct query_job *q)
 static void ops_history(struct client *c, struct json_object *req, struct json_object *id)
 {
     const char *channel = ops_channel(c, req, id);
-    if (!channel || !ops_authorized(c, req, id, channel) || !ops_admit(c, id, channel))
+    if (!channel || !ops_authorized(c, req, id, channel) ||
+        !ops_admit(c, id, channel, sizeof(struct query_job) + OPS_HISTORY_BYTES(c)))
         return;
     long long limit = 20, before = 0, after = 0;
     int has_limit = ops_number_member(req, "limit", 1, 1000, &limit);
@@ -346,9 +366,9 @@ static void ops_history(struct client *c, struct json_object *req, struct json_o
     q->params[4] = ops_number(limit);
     q->id_json = id ? xstrdup(json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN)) : NULL;
     q->render = ops_history_render;
-    q->budget = (size_t)c->server->cfg->ws_queue_bytes / 4;
+    q->budget = OPS_HISTORY_BYTES(c);
     q->forward = has_after > 0;
-    jobs_submit(c->server->jobs, &q->job);
+    ops_submit(c, q, sizeof(struct query_job) + q->budget);
 }
 
 static void ops_presence_reply(struct query_job *q)
@@ -364,13 +384,13 @@ static void ops_presence_reply(struct query_job *q)
 static void ops_presence(struct client *c, struct json_object *req, struct json_object *id)
 {
     const char *channel = ops_channel(c, req, id);
-    if (!channel || !ops_authorized(c, req, id, channel) || !ops_admit(c, id, channel))
+    if (!channel || !ops_authorized(c, req, id, channel) || !ops_admit(c, id, channel, sizeof(struct query_job)))
         return;
     struct query_job *q = query_new(c, id, channel, &ops_presence_sql, ops_presence_reply);
     q->params[0] = ops_number(c->hello.app_id);
     q->params[1] = xstrdup(channel);
     q->params[2] = ops_number(c->server->cfg->presence_ttl);
-    jobs_submit(c->server->jobs, &q->job);
+    ops_submit(c, q, sizeof(struct query_job));
 }
 
 static const struct {

@@ -53,6 +53,7 @@ struct server {
     time_t usage_at;              /* when it was last asked for */
     bool usage_reading;           /* a read is in flight */
     uint64_t next_serial;         /* for subscriptions */
+    size_t pending_bytes;         /* request bytes of the clients' operations in flight */
     struct buf scratch;           /* where a connection's next write is put together */
     bool stopping;                /* SIGTERM seen: clients are being closed */
     bool done;                    /* leave the loop */
