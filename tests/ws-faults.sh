@@ -7,7 +7,7 @@
 # and a named client cut off as a slow reader leaves presence like one that closes.
 . "$(dirname "$0")/ws-lib.sh"
 ws_require
-tap_plan 13
+tap_plan 14
 
 # lws keeps the idle timeout in 16 bits: a larger value must not be cut silently.
 status=0
@@ -134,11 +134,14 @@ metric push_ws_notify_queue_usage >/dev/null
 pg_pids="$(head -1 "$PGDATA_DIR/postmaster.pid") $(pgrep -P "$(head -1 "$PGDATA_DIR/postmaster.pid")" | tr '\n' ' ')"
 kill -STOP $pg_pids
 code=$(curl -s -o "$T/metrics" -w '%{http_code}' --max-time 5 "$WS_HTTP/push/ws/metrics")
+# A key in no cache needs PostgreSQL: the handshake waits for it a second at most.
+fresh=$(handshake never-seen-key)
 touch "$T/frozen"
 wait_line "$T/stall" reply
 kill -CONT $pg_pids
 touch "$T/thawed"
 wait "$client"
 is "$code" 200 "metrics are served while PostgreSQL does not answer"
+is "$fresh" 503 "a key in no cache gets 503 when PostgreSQL does not answer in time"
 like "$(cat "$T/stall")" "reply 404" "a client's request that needs no query is answered meanwhile"
 tap_done

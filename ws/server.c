@@ -33,6 +33,9 @@
 
 /* Seconds SIGTERM waits for clients to take their close frame. */
 #define SERVER_STOP_GRACE 4
+/* Longest wait of the loop for a key lookup's answer: past it, the handshake gets 503 and
+ * the connection is made anew (by a database thread). */
+#define SERVER_LOOKUP_TIMEOUT_MS 1000
 /* Seconds between reconnects of the lookup connection while the database is down. */
 #define SERVER_LOOKUP_RETRY 2.0
 /* A client message is received in pieces of this size (lws allocates it per connection). */
@@ -84,7 +87,7 @@ static PGconn *server_lookup_connect(const char *dsn)
 {
     PGconn *pg = db_connect(dsn);
     if (pg)
-        PQclear(PQexec(pg, "SET statement_timeout = 2000"));
+        PQclear(PQexec(pg, "SET statement_timeout = 1000")); /* SERVER_LOOKUP_TIMEOUT_MS */
     return pg;
 }
 
@@ -601,6 +604,7 @@ int server_run(const struct config *cfg, int worker, int listen_fd)
     }
     /* Before serving (a database down now makes handshakes 503 until a thread reconnects). */
     server->lookup.pg = server_lookup_connect(cfg->dsn);
+    server->lookup.timeout_ms = SERVER_LOOKUP_TIMEOUT_MS;
     server_usage_refresh(server, time(NULL));
     lws_sul_schedule(server->context, 0, &server_tick_timer, server_tick, LWS_US_PER_SEC);
     log_info("worker %d serving ws://%s:%d/push/ws and /push/sse", worker, cfg->ws_bind, cfg->ws_port);
