@@ -4,10 +4,11 @@
 # 400 (shorter ones are taken whole), an idle timeout it cannot honour is refused at start, and
 # an unknown key is remembered as unknown (PostgreSQL is not asked again for it), and a
 # database that stops answering does not stop the event loop (metrics, replies without SQL),
-# and a named client cut off as a slow reader leaves presence like one that closes.
+# a named client cut off as a slow reader leaves presence like one that closes, and a key
+# changed in PostgreSQL stops working at once, however long lookups are cached.
 . "$(dirname "$0")/ws-lib.sh"
 ws_require
-tap_plan 14
+tap_plan 15
 
 # lws keeps the idle timeout in 16 bits: a larger value must not be cut silently.
 status=0
@@ -144,4 +145,10 @@ wait "$client"
 is "$code" 200 "metrics are served while PostgreSQL does not answer"
 is "$fresh" 503 "a key in no cache gets 503 when PostgreSQL does not answer in time"
 like "$(cat "$T/stall")" "reply 404" "a client's request that needs no query is answered meanwhile"
+
+# The subscribe key (cached for 60 s) is replaced: the app's change notification clears the
+# cache, and the old key is refused.
+$PSQL -c "UPDATE push.app SET subscribe_key_hash = sha256('replaced'::bytea) WHERE name = 'shop'" >/dev/null
+for _ in $(seq 100); do [ "$(handshake "$SUBSCRIBE_KEY")" = 401 ] && break; sleep 0.1; done
+is "$(handshake "$SUBSCRIBE_KEY")" 401 "a replaced key is refused at once, not after app_cache_ttl"
 tap_done
