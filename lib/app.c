@@ -1,4 +1,5 @@
-/* app.c: an application resolved from one of its keys, with a short-lived cache. */
+/* app.c: an application resolved from one of its keys, with a short-lived cache (of unknown
+ * keys too). */
 #include "app.h"
 #include "auth.h"
 #include "log.h"
@@ -20,8 +21,18 @@ struct app_cache_entry {
     struct app app;
 };
 
+/* Keys PostgreSQL did not know, remembered apart (so that a flood of them cannot push known
+ * keys out) for the same TTL. */
+#define APP_UNKNOWN_SLOTS 1024
+
+struct app_unknown_entry {
+    char key_hash[AUTH_HASH_HEX];
+    time_t expires;
+};
+
 static pthread_mutex_t app_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct app_cache_entry app_cache[APP_CACHE_SLOTS];
+static struct app_unknown_entry app_unknown[APP_UNKNOWN_SLOTS];
 static int app_cache_ttl = 10;
 
 void app_cache_init(int ttl_seconds)
@@ -56,6 +67,30 @@ void app_cache_clear(void)
     pthread_mutex_lock(&app_cache_lock);
     for (size_t i = 0; i < APP_CACHE_SLOTS; i++)
         app_cache[i].expires = 0;
+    for (size_t i = 0; i < APP_UNKNOWN_SLOTS; i++)
+        app_unknown[i].expires = 0;
+    pthread_mutex_unlock(&app_cache_lock);
+}
+
+/* Whether hash was looked up lately and found unknown. */
+static bool app_unknown_get(const char *hash)
+{
+    time_t now = time(NULL);
+    pthread_mutex_lock(&app_cache_lock);
+    struct app_unknown_entry *e = &app_unknown[strtoul(hash + 56, NULL, 16) % APP_UNKNOWN_SLOTS];
+    bool unknown = e->expires > now && strcmp(e->key_hash, hash) == 0;
+    pthread_mutex_unlock(&app_cache_lock);
+    return unknown;
+}
+
+static void app_unknown_put(const char *hash)
+{
+    if (app_cache_ttl <= 0)
+        return;
+    pthread_mutex_lock(&app_cache_lock);
+    struct app_unknown_entry *e = &app_unknown[strtoul(hash + 56, NULL, 16) % APP_UNKNOWN_SLOTS];
+    strcpy(e->key_hash, hash);
+    e->expires = time(NULL) + app_cache_ttl;
     pthread_mutex_unlock(&app_cache_lock);
 }
 
@@ -108,6 +143,8 @@ int app_lookup(struct db_conn *conn, const char *key, struct app *out, int *stat
     auth_key_hash(key, hash);
     if (app_cache_get(hash, out))
         return 1;
+    if (app_unknown_get(hash))
+        return 0;
     const char *params[] = { key };
     PGresult *res = db_exec(conn, &app_lookup_sql, params);
     if (!db_ok(res)) {
@@ -118,6 +155,7 @@ int app_lookup(struct db_conn *conn, const char *key, struct app *out, int *stat
     }
     if (PQntuples(res) == 0) {
         PQclear(res);
+        app_unknown_put(hash);
         return 0;
     }
     memset(out, 0, sizeof(*out));

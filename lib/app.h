@@ -43,7 +43,8 @@ void app_cache_clear(void);
 /* Finds the app of key in the cache only. Returns true when found (out filled). */
 bool app_cache_find(const char *key, struct app *out);
 
-/* Finds the app of key, from the cache or with push.key_lookup().
+/* Finds the app of key, from the cache or with push.key_lookup(); a key found unknown is
+ * remembered as unknown for the cache's TTL too (app_cache_clear() forgets it).
  * Returns 1 found (out filled), 0 unknown key, or -1 with *status set (503/500) on a
  * database error. */
 int app_lookup(struct db_conn *conn, const char *key, struct app *out, int *status)

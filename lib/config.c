@@ -45,12 +45,17 @@ static const struct config_key config_keys[] = {
     INT(ws_port, "PUSH_WS_PORT", "8081", 1, 65535, "sidecar listen port"),
     INT(ws_workers, "PUSH_WS_WORKERS", "1", 1, 64, "sidecar worker processes"),
     INT(ws_queue, "PUSH_WS_QUEUE", "1024", 8, 1000000, "frames queued per connection before it is cut off"),
+    INT(ws_queue_bytes, "PUSH_WS_QUEUE_BYTES", "1048576", 65536, 1073741824,
+        "bytes queued per connection before it is cut off (history replies and replay pages get a quarter)"),
+    INT(ws_max_inflight, "PUSH_WS_MAX_INFLIGHT", "8", 1, 1000, "publish, history and presence operations in flight per connection"),
+    INT(ws_max_pending_bytes, "PUSH_WS_MAX_PENDING_BYTES", "67108864", 4096, 1073741824,
+        "bytes of operations waiting for the database in one worker (503 beyond)"),
     INT(ws_ring, "PUSH_WS_RING", "256", 1, 100000, "recent messages kept in memory per channel"),
     INT(ws_max_subscriptions, "PUSH_WS_MAX_SUBSCRIPTIONS", "64", 1, 10000, "subscriptions per connection"),
-    INT(ws_max_per_address, "PUSH_WS_MAX_PER_ADDRESS", "20000", 1, 1000000, "connections per peer address"),
+    INT(ws_max_per_address, "PUSH_WS_MAX_PER_ADDRESS", "1000", 1, 1000000, "connections per peer address (all workers together)"),
     INT(ws_max_frame, "PUSH_WS_MAX_FRAME", "131072", 1024, 16777216, "largest client frame in bytes"),
     INT(ws_ping_interval, "PUSH_WS_PING_INTERVAL", "30", 1, 3600, "seconds between keepalive pings"),
-    INT(ws_idle_timeout, "PUSH_WS_IDLE_TIMEOUT", "120", 5, 86400, "seconds without traffic before a connection is closed"),
+    INT(ws_idle_timeout, "PUSH_WS_IDLE_TIMEOUT", "120", 5, 65535, "seconds without traffic before a connection is closed (at most 65535)"),
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))

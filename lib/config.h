@@ -18,6 +18,9 @@ struct config {
     int ws_port;               /* ws_port / PUSH_WS_PORT */
     int ws_workers;            /* ws_workers / PUSH_WS_WORKERS: sidecar processes */
     int ws_queue;              /* ws_queue / PUSH_WS_QUEUE: frames queued per connection before cut-off */
+    int ws_queue_bytes;        /* ws_queue_bytes / PUSH_WS_QUEUE_BYTES: bytes queued per connection before cut-off */
+    int ws_max_inflight;       /* ws_max_inflight / PUSH_WS_MAX_INFLIGHT: database operations per connection */
+    int ws_max_pending_bytes;  /* ws_max_pending_bytes / PUSH_WS_MAX_PENDING_BYTES: operations' bytes per worker */
     int ws_ring;               /* ws_ring / PUSH_WS_RING: recent messages kept per channel */
     int ws_max_subscriptions;  /* ws_max_subscriptions / PUSH_WS_MAX_SUBSCRIPTIONS: per connection */
     int ws_max_per_address;    /* ws_max_per_address / PUSH_WS_MAX_PER_ADDRESS: connections per peer address */

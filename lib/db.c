@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "log.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,8 +153,53 @@ static bool db_is_prepared(const struct db_conn *conn, const struct db_statement
     return false;
 }
 
+/* The answer to what was sent on conn, waiting at most conn->timeout_ms; NULL when it does not
+ * come in time or the connection breaks (it is closed then). */
+static PGresult *db_result_within(struct db_conn *conn)
+{
+    double deadline = now_seconds() + conn->timeout_ms / 1000.0;
+    PGresult *res = NULL, *more;
+    for (;;) {
+        while (PQisBusy(conn->pg)) {
+            int wait = (int)((deadline - now_seconds()) * 1000);
+            struct pollfd p = { .fd = PQsocket(conn->pg), .events = POLLIN };
+            int n = wait > 0 ? poll(&p, 1, wait) : 0;
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0 || !PQconsumeInput(conn->pg)) {
+                log_warn("no answer from the database within %d ms: closing the connection", conn->timeout_ms);
+                PQclear(res);
+                db_conn_close(conn);
+                return NULL;
+            }
+        }
+        if (!(more = PQgetResult(conn->pg)))
+            return res;
+        if (res)
+            PQclear(more); /* one statement: anything after its result is not wanted */
+        else
+            res = more;
+    }
+}
+
 PGresult *db_exec(struct db_conn *conn, const struct db_statement *st, const char *const *params)
 {
+    if (conn->timeout_ms > 0) {
+        if (!db_is_prepared(conn, st)) {
+            PGresult *res = PQsendPrepare(conn->pg, st->name, st->sql, st->nparams, NULL)
+                            ? db_result_within(conn) : NULL;
+            if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+                log_error("prepare %s failed: %s", st->name, res ? PQresultErrorMessage(res) : "no answer");
+                return res ? res : PQmakeEmptyPGresult(NULL, PGRES_FATAL_ERROR);
+            }
+            PQclear(res);
+            conn->prepared = xrealloc(conn->prepared, (conn->nprepared + 1) * sizeof(*conn->prepared));
+            conn->prepared[conn->nprepared++] = st;
+        }
+        PGresult *res = PQsendQueryPrepared(conn->pg, st->name, st->nparams, params, NULL, NULL, 0)
+                        ? db_result_within(conn) : NULL;
+        return res ? res : PQmakeEmptyPGresult(conn->pg, PGRES_FATAL_ERROR);
+    }
     if (!db_is_prepared(conn, st)) {
         PGresult *res = PQprepare(conn->pg, st->name, st->sql, st->nparams, NULL);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {

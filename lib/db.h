@@ -21,6 +21,7 @@ struct db_conn {
     PGconn *pg;                              /* owned */
     const struct db_statement **prepared;    /* owned array of borrowed pointers */
     size_t nprepared;
+    int timeout_ms;                          /* > 0: db_exec waits at most this for an answer */
 };
 
 struct db_pool {
@@ -48,7 +49,10 @@ struct db_conn *db_pool_acquire(struct db_pool *pool);
 void db_pool_release(struct db_pool *pool, struct db_conn *conn);
 
 /* Runs a statement (preparing it on this connection the first time) with text parameters
- * (NULL = SQL NULL). Never returns NULL; the caller PQclear()s the result. */
+ * (NULL = SQL NULL). Never returns NULL; the caller PQclear()s the result. With
+ * conn->timeout_ms set, an answer that does not come in time (a database that stopped
+ * answering, a dead network) closes the connection (conn->pg NULL after) and the result is
+ * an error that db_status() maps to 503. */
 PGresult *db_exec(struct db_conn *conn, const struct db_statement *st, const char *const *params);
 
 /* Runs plain SQL without parameters (for migrations and scripts). Caller PQclear()s. */

@@ -1,6 +1,9 @@
 """tests/ws_client.py: WebSocket helpers for the push-ws tests (python3-websockets, asyncio)."""
 import asyncio
+import base64
 import json
+import os
+import socket
 import sys
 import time
 
@@ -70,6 +73,31 @@ async def messages(ws, channel, count, timeout=20):
         if frame.get("op") == "message" and frame.get("channel") == channel:
             got.append(frame)
     return got
+
+
+def raw_connect(host, port, path, rcvbuf=None):
+    """A plain socket taken through the WebSocket handshake (a 101 is asserted), for clients
+    that never read: nothing after the reply's headers is read. rcvbuf sets SO_RCVBUF first."""
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.connect((host, port))
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
+               % (path, base64.b64encode(os.urandom(16)).decode())).encode())
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        head += s.recv(1)
+    assert b" 101 " in head.split(b"\r\n")[0], head
+    return s
+
+
+def raw_frame(obj):
+    """obj as JSON in a masked text frame, as a client sends it (under 126 bytes)."""
+    data = json.dumps(obj).encode()
+    assert len(data) < 126
+    mask = os.urandom(4)
+    return bytes([0x81, 0x80 | len(data)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
 
 
 def in_order(frames, first, last):

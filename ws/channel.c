@@ -18,7 +18,8 @@
 
 /* A channel nobody subscribes to keeps its ring this long, for clients that come back. */
 #define CHANNEL_LINGER_SECONDS 60
-/* Rows per database read, for catch-up and replays. */
+/* Rows per database read, for catch-up and replays (also bounded in bytes: a quarter of
+ * ws_queue_bytes). */
 #define CHANNEL_FETCH_LIMIT 500
 
 struct channels {
@@ -225,7 +226,7 @@ static void channel_take(struct channel *ch, struct frame *f)
     channel_ring_put(ch, f);
     struct sub *next;
     for (struct sub *s = ch->subs; s; s = next) {
-        next = s->next; /* a cut-off client drops s, never another client's subscription */
+        next = s->next;
         if (s->state != SUB_LIVE || f->seq < s->next_seq)
             continue;
         s->next_seq = f->seq + 1;
@@ -262,8 +263,10 @@ struct fetch_job {
     uint64_t serial;           /* the subscription the read is for */
     int64_t channel_id;
     int64_t after;
+    size_t budget;             /* bytes of frames one read may hold (at least one row) */
     struct frame **frames;     /* owned references */
     size_t count;
+    bool more;                 /* rows after these were left for the next read */
 };
 
 static void fetch_run(struct job *job, struct db_conn *db)
@@ -281,12 +284,20 @@ static void fetch_run(struct job *job, struct db_conn *db)
         return;
     }
     int n = PQntuples(res);
+    size_t bytes = 0;
     j->frames = xcalloc((size_t)n + 1, sizeof(*j->frames));
-    for (int i = 0; i < n; i++)
-        j->frames[i] = frame_message(j->channel->name, strtoll(PQgetvalue(res, i, 0), NULL, 10),
-                                     PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1),
-                                     strtoll(PQgetvalue(res, i, 2), NULL, 10));
-    j->count = (size_t)n;
+    j->more = n == CHANNEL_FETCH_LIMIT;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && bytes >= j->budget) {
+            j->more = true;
+            break;
+        }
+        struct frame *f = frame_message(j->channel->name, strtoll(PQgetvalue(res, i, 0), NULL, 10),
+                                        PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1),
+                                        strtoll(PQgetvalue(res, i, 2), NULL, 10));
+        bytes += frame_wire_len(f);
+        j->frames[j->count++] = f;
+    }
     PQclear(res);
 }
 
@@ -309,6 +320,7 @@ static void channel_fetch(struct channel *ch, struct client *client, uint64_t se
     struct fetch_job *j = xcalloc(1, sizeof(*j));
     j->job.run = fetch_run;
     j->job.done = client ? fetch_done_sub : fetch_done_fill;
+    j->job.owner = client;
     j->channel = ch;
     ch->refs++;
     if (client) {
@@ -318,6 +330,7 @@ static void channel_fetch(struct channel *ch, struct client *client, uint64_t se
     j->serial = serial;
     j->channel_id = ch->id;
     j->after = after;
+    j->budget = (size_t)ch->server->cfg->ws_queue_bytes / 4;
     jobs_submit(ch->server->jobs, &j->job);
 }
 
@@ -344,7 +357,7 @@ static void fetch_done_fill(struct job *job)
     if (ch->state == CHANNEL_READY) {
         if (j->job.status == 0) {
             channel_take_rows(ch, j->frames, j->count, true);
-            if (j->count == CHANNEL_FETCH_LIMIT)
+            if (j->more)
                 ch->fill_again = true;
         }
         /* A failed read is retried when the listener is back or the next notification
@@ -366,14 +379,16 @@ static void sub_drop_replay(struct sub *s)
     s->replay_count = s->replay_pos = 0;
 }
 
-/* Queues {"op":"subscribed",..}. Returns 0, or -1 when the client was cut off (s is gone). */
+/* Queues {"op":"subscribed",..} with seq the position delivery starts from: the next message
+ * this subscription gets is seq + 1 (not the channel's head, which PostgreSQL may have moved
+ * past already). Returns 0, or -1 when the client is closing. */
 static int sub_reply(struct sub *s, bool gap)
 {
     struct channel *ch = s->channel;
     struct json_object *obj = json_object_new_object();
     json_object_object_add(obj, "op", json_object_new_string("subscribed"));
     json_object_object_add(obj, "channel", json_object_new_string(ch->name));
-    json_object_object_add(obj, "seq", json_object_new_int64(ch->head));
+    json_object_object_add(obj, "seq", json_object_new_int64(s->next_seq - 1));
     json_object_object_add(obj, "gap", json_object_new_boolean(gap));
     if (s->request_id)
         json_object_object_add(obj, "id", json_object_get(s->request_id));
@@ -389,8 +404,7 @@ static int sub_reply(struct sub *s, bool gap)
     return rc;
 }
 
-/* Ends a subscription with an error reply. The subscription goes first: the reply may cut a
- * slow client off, which would free it. */
+/* Ends a subscription with an error reply. */
 static void sub_fail(struct sub *s, int status, const char *error)
 {
     struct client *c = s->client;
@@ -549,6 +563,7 @@ static void sub_check_head(struct sub *s)
     struct head_job *j = xcalloc(1, sizeof(*j));
     j->job.run = head_run;
     j->job.done = head_done;
+    j->job.owner = s->client;
     j->channel = s->channel;
     s->channel->refs++;
     j->client = s->client;
@@ -590,7 +605,7 @@ static void channel_fail_subs(struct channel *ch, int status, const char *error)
 {
     struct sub *next;
     for (struct sub *s = ch->subs; s; s = next) {
-        next = s->next; /* another client's: one subscription per channel and client */
+        next = s->next;
         sub_fail(s, status, error);
     }
 }

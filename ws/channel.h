@@ -74,8 +74,7 @@ void channels_free(struct channels *channels);
 /* Subscribes client to its app's channel name (validated and authorised; the client has no
  * subscription to it). Without since, delivery starts after the current head; with it, at
  * since + 1. The reply ("subscribed" or "error") carries request_id (a new reference is
- * taken; NULL for none). The subscription is linked into the client's list, which owns it;
- * it may be gone again on return (a failed reply cuts a slow client off). */
+ * taken; NULL for none). The subscription is linked into the client's list, which owns it. */
 void channel_subscribe(struct server *server, struct client *client, const char *name,
                        bool has_since, int64_t since, struct json_object *request_id);
 

@@ -4,6 +4,7 @@
 #include "channel.h"
 #include "cursor.h"
 #include "frame.h"
+#include "jobs.h"
 #include "log.h"
 #include "metrics.h"
 #include "presence.h"
@@ -34,8 +35,8 @@ struct client *client_new(struct server *server, struct lws *wsi, enum client_ki
     c->kind = kind;
     c->hello = *hello;
     c->refs = 1;
-    c->address_slot = -1;
     c->queue_max = (size_t)server->cfg->ws_queue;
+    c->queue_bytes_max = (size_t)server->cfg->ws_queue_bytes;
     c->next = server->clients;
     if (server->clients)
         server->clients->prev = c;
@@ -64,8 +65,14 @@ static void client_drop_queue(struct client *c)
 {
     for (size_t i = 0; i < c->queue_len; i++)
         frame_release(c->queue[(c->queue_head + i) % c->queue_cap]);
+    metrics_add(METRIC_QUEUED_BYTES, -(int64_t)c->queue_bytes);
     c->queue_len = 0;
     c->queue_head = 0;
+    c->queue_bytes = 0;
+    /* The queue's memory goes too: a connection that once queued much keeps nothing. */
+    free(c->queue);
+    c->queue = NULL;
+    c->queue_cap = 0;
 }
 
 static void client_drop_subs(struct client *c)
@@ -78,18 +85,26 @@ static void client_drop_subs(struct client *c)
     }
 }
 
-void client_detach(struct client *c)
+/* Ends every subscription of c, leaving presence on them, and empties its queue. */
+static void client_end(struct client *c)
 {
-    if (!c->wsi)
-        return;
     bool had_subs = c->subs != NULL;
     client_drop_subs(c);
     client_drop_queue(c);
     if (had_subs)
         presence_leave(c->server, c, NULL);
-    if (c->address_slot >= 0)
-        metrics_address_release(c->address_slot);
-    c->address_slot = -1;
+}
+
+void client_detach(struct client *c)
+{
+    if (!c->wsi)
+        return;
+    /* Its queued database work is not run: nobody would read the answers. */
+    jobs_cancel(c->server->jobs, c);
+    client_end(c);
+    if (c->address_counted)
+        metrics_address_release(c->hello.addr);
+    c->address_counted = false;
     struct server *server = c->server;
     if (c->prev)
         c->prev->next = c->next;
@@ -109,20 +124,32 @@ void client_close(struct client *c, int status, const char *reason)
         return;
     c->close_status = status;
     c->close_reason = reason;
-    client_drop_subs(c);
-    client_drop_queue(c);
+    client_hold(c);
+    c->closing_next = c->server->closing;
+    c->server->closing = c;
     lws_callback_on_writable(c->wsi);
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLIENT_CLOSE_GRACE);
+}
+
+void client_free_closing(struct server *server)
+{
+    while (server->closing) {
+        struct client *c = server->closing;
+        server->closing = c->closing_next;
+        client_end(c); /* nothing left when the connection is gone already */
+        client_release(c);
+    }
 }
 
 int client_send(struct client *c, struct frame *f)
 {
     if (!c->wsi || c->close_status)
         return -1;
-    if (c->queue_len == c->queue_max) {
+    size_t len = frame_wire_len(f);
+    if (c->queue_len == c->queue_max || (c->queue_len && c->queue_bytes + len > c->queue_bytes_max)) {
         metrics_add(METRIC_DROPS, 1);
-        log_info("client %s (%s): cut off: %zu frames queued, a slow reader", c->hello.addr,
-                 c->hello.id[0] ? c->hello.id : "anonymous", c->queue_len);
+        log_info("client %s (%s): cut off: %zu frames of %zu bytes queued, a slow reader", c->hello.addr,
+                 c->hello.id[0] ? c->hello.id : "anonymous", c->queue_len, c->queue_bytes);
         client_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "slow reader");
         return -1;
     }
@@ -139,6 +166,8 @@ int client_send(struct client *c, struct frame *f)
         c->queue_head = 0;
     }
     frame_hold(f);
+    c->queue_bytes += len;
+    metrics_add(METRIC_QUEUED_BYTES, (int64_t)len);
     c->queue[(c->queue_head + c->queue_len) % c->queue_cap] = f;
     if (c->queue_len++ == 0)
         lws_callback_on_writable(c->wsi);
@@ -164,7 +193,7 @@ void client_send_error(struct client *c, struct json_object *id, int code, const
 
 bool client_has_room(const struct client *c)
 {
-    return c->queue_len < c->queue_max / 2;
+    return c->queue_len < c->queue_max / 2 && c->queue_bytes < c->queue_bytes_max / 2;
 }
 
 struct frame *client_pop(struct client *c)
@@ -172,6 +201,8 @@ struct frame *client_pop(struct client *c)
     struct frame *f = c->queue[c->queue_head];
     c->queue_head = (c->queue_head + 1) % c->queue_cap;
     c->queue_len--;
+    c->queue_bytes -= frame_wire_len(f);
+    metrics_add(METRIC_QUEUED_BYTES, -(int64_t)frame_wire_len(f));
     return f;
 }
 
@@ -179,7 +210,7 @@ void client_pump(struct client *c)
 {
     struct sub *next;
     for (struct sub *s = c->subs; s && !c->close_status; s = next) {
-        next = s->client_next; /* not used once the client is cut off: its list is gone then */
+        next = s->client_next;
         if (s->state == SUB_REPLAY)
             channel_pump(s);
     }

@@ -43,11 +43,14 @@ struct client {
     enum client_kind kind;
     struct client_hello hello;
     int refs;                    /* the connection + jobs in flight */
-    int address_slot;            /* per-address counter held (metrics_address_acquire) */
+    bool address_counted;        /* counted in its address's connections (metrics_address_acquire) */
     struct client *prev, *next;  /* in the server's list */
 
     struct frame **queue;        /* owned references, ring of queue_cap */
     size_t queue_cap, queue_head, queue_len, queue_max;
+    size_t queue_bytes;          /* wire bytes of the queued frames */
+    size_t queue_bytes_max;      /* ws_queue_bytes */
+    int inflight;                /* operations (query jobs) not answered yet */
 
     struct sub *subs;            /* owned */
     int nsubs;
@@ -55,6 +58,7 @@ struct client {
     struct buf rx;               /* a client message being reassembled from fragments */
     int close_status;            /* non-zero: close with this status at the next chance */
     const char *close_reason;    /* static text */
+    struct client *closing_next; /* in the server's closing list */
 
     bool presence_dirty;         /* subscriptions changed since the last presence write */
     struct client *presence_next;
@@ -74,9 +78,10 @@ void client_release(struct client *c);
  * connection's reference. Jobs still holding the client find c->wsi NULL. */
 void client_detach(struct client *c);
 
-/* Queues f (taking a new reference). A full queue means a slow reader: the client is cut off
- * with 1008 and its subscriptions are gone. Returns 0, or -1 when the client is closing or
- * was cut off (fan-out may ignore it; code that goes on with a subscription must not). */
+/* Queues f (taking a new reference). A full queue (ws_queue frames, or ws_queue_bytes bytes;
+ * an empty queue takes any frame) means a slow reader: the client is closed with 1008.
+ * Returns 0, or -1 when the client is closing (its subscriptions stay valid until
+ * client_free_closing(); there is no point in sending more). */
 int client_send(struct client *c, struct frame *f);
 
 /* Queues {"op":"error","id":..,"code":..,"content":..[,"channel":..]}; id and channel may be
@@ -84,12 +89,18 @@ int client_send(struct client *c, struct frame *f);
 void client_send_error(struct client *c, struct json_object *id, int code, const char *content,
                        const char *channel);
 
-/* Asks the connection to close with status (WebSocket close code) soon; drops its queue and
- * subscriptions. Sending then stops; a client that cannot even take the close frame is
- * dropped after a short grace. */
+/* Asks the connection to close with status (WebSocket close code) soon. It only marks the
+ * client: sending stops at once, but its subscriptions and queue stay until
+ * client_free_closing() (so that a fan-out or any loop over subscriptions may close clients
+ * as it goes). A client that cannot even take the close frame is dropped after a short grace. */
 void client_close(struct client *c, int status, const char *reason);
 
-/* Room left in the queue before replays hold back (half of it stays free for live frames). */
+/* Drops the subscriptions (leaving presence) and queues of the clients closed since the last
+ * call. Loop thread, outside any pass over clients or subscriptions. */
+void client_free_closing(struct server *server);
+
+/* Room left in the queue before replays hold back (half of its frames and bytes stay free for
+ * live frames). */
 bool client_has_room(const struct client *c);
 
 /* Takes the oldest queued frame (the queue is not empty); the caller releases it. */

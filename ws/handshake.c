@@ -25,6 +25,11 @@ int handshake_query(struct lws *wsi, struct params *q, char *err, size_t errlen)
     /* lws has already split the query at '&' and decoded %-escapes and '+'. */
     for (int n = 0;; n++) {
         int len = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, n);
+        /* A parameter that does not fit is refused, never dropped with the rest of the query. */
+        if (len < 0 && lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, n) > 0) {
+            snprintf(err, errlen, "query: a parameter is longer than %zu bytes", sizeof(frag) - 1);
+            return 400;
+        }
         if (len < 0)
             break;
         const char *eq = memchr(frag, '=', (size_t)len);

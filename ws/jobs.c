@@ -3,6 +3,7 @@
 #include "jobs.h"
 #include "buf.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <pthread.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@ struct jobs {
 static void jobs_deliver(struct inbox_entry *entry)
 {
     struct job *job = (struct job *)entry;
+    metrics_add(METRIC_JOBS, -1);
     job->done(job);
 }
 
@@ -102,6 +104,7 @@ struct jobs *jobs_new(struct db_pool *pool, struct inbox *inbox, int threads)
 
 void jobs_submit(struct jobs *jobs, struct job *job)
 {
+    metrics_add(METRIC_JOBS, 1);
     job->next = NULL;
     pthread_mutex_lock(&jobs->lock);
     if (jobs->tail)
@@ -111,6 +114,35 @@ void jobs_submit(struct jobs *jobs, struct job *job)
     jobs->tail = job;
     pthread_cond_signal(&jobs->wake);
     pthread_mutex_unlock(&jobs->lock);
+}
+
+void jobs_cancel(struct jobs *jobs, const void *owner)
+{
+    if (!jobs || !owner)
+        return;
+    struct job *cancelled = NULL, **last = &cancelled;
+    pthread_mutex_lock(&jobs->lock);
+    jobs->tail = NULL;
+    for (struct job **p = &jobs->head; *p;) {
+        struct job *job = *p;
+        if (job->owner == owner) {
+            *p = job->next;
+            job->next = NULL;
+            *last = job;
+            last = &job->next;
+        } else {
+            jobs->tail = job;
+            p = &job->next;
+        }
+    }
+    pthread_mutex_unlock(&jobs->lock);
+    while (cancelled) {
+        struct job *job = cancelled;
+        cancelled = job->next;
+        job->status = 410;
+        snprintf(job->error, sizeof(job->error), "cancelled: the connection is gone");
+        jobs_finish(jobs, job);
+    }
 }
 
 void jobs_free(struct jobs *jobs)

@@ -16,6 +16,7 @@ struct job {
     void (*run)(struct job *job, struct db_conn *db);
     /* Loop thread: uses the result and frees the job. */
     void (*done)(struct job *job);
+    const void *owner;         /* the connection it is for (cancelled when it goes), or NULL */
     int status;                /* 0, or the HTTP-style status of a failure */
     char error[200];           /* client-safe text of that failure */
     struct job *next;          /* queue link */
@@ -34,6 +35,11 @@ struct jobs *jobs_new(struct db_pool *pool, struct inbox *inbox, int threads);
 
 /* Queues a job; it comes back through done in any case. Loop thread. */
 void jobs_submit(struct jobs *jobs, struct job *job);
+
+/* Takes the queued jobs of owner out of the queue: they are not run but come back through
+ * done with status 410 (running ones finish as usual). Loop thread; NULL jobs or owner is a
+ * no-op. */
+void jobs_cancel(struct jobs *jobs, const void *owner);
 
 /* Lets running jobs finish, fails the queued ones with 503, joins the threads and frees.
  * Finished jobs are left in the inbox for the caller to drain. NULL is a no-op. */

@@ -22,6 +22,8 @@
 
 /* Connections waiting to be accepted. */
 #define MAIN_LISTEN_BACKLOG 4096
+/* Most peer addresses counted at once (beyond, connections are served uncounted). */
+#define MAIN_MAX_ADDRESSES ((size_t)1 << 18)
 /* Seconds the supervisor waits for workers after passing SIGTERM on. */
 #define MAIN_STOP_WAIT 10
 
@@ -234,7 +236,14 @@ int main(int argc, char **argv)
         }
         strcpy(cfg.ws_bind, bind);
     }
-    if (metrics_init(cfg.ws_workers) < 0) {
+    /* Room for as many addresses as the workers can have connections (config_load has raised
+     * the descriptor limit as far as it goes). */
+    struct rlimit rl;
+    size_t addresses = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)MAIN_MAX_ADDRESSES
+                       ? (size_t)rl.rlim_cur * (size_t)cfg.ws_workers : MAIN_MAX_ADDRESSES;
+    if (addresses > MAIN_MAX_ADDRESSES)
+        addresses = MAIN_MAX_ADDRESSES;
+    if (metrics_init(cfg.ws_workers, 2 * addresses) < 0) {
         log_error("cannot map shared memory for metrics: %s", strerror(errno));
         return 1;
     }

@@ -19,6 +19,8 @@
 #include <string.h>
 
 #define OPS_MAX_PARAMS 5
+/* A history reply's budget (what it may hold once rendered). */
+#define OPS_HISTORY_BYTES(c) ((size_t)(c)->server->cfg->ws_queue_bytes / 4)
 
 static const struct db_statement ops_presence_sql = {
     "ws_presence",
@@ -35,7 +37,15 @@ struct query_job {
     char channel[VALIDATE_CHANNEL_MAX + 1];
     const struct db_statement *statement;
     char *params[OPS_MAX_PARAMS];    /* owned; NULL = SQL NULL */
-    PGresult *result;                /* owned; set when the statement succeeded */
+    PGresult *result;                /* owned; set when the statement succeeded (and not rendered) */
+    /* Worker thread, optional: turns the result into frame, so that only the reply (of at most
+     * budget bytes) waits for the loop, not the whole result. */
+    void (*render)(struct query_job *q, PGresult *res);
+    size_t budget;                   /* bytes a rendered reply may take */
+    char *id_json;                   /* owned: the request id as JSON text, for render, or NULL */
+    bool forward;                    /* history: keep the oldest rows that fit (else the newest) */
+    struct frame *frame;             /* owned; what render built */
+    size_t bytes;                    /* counted in server->pending_bytes */
     void (*reply)(struct query_job *q);
 };
 
@@ -43,6 +53,11 @@ static void query_run(struct job *job, struct db_conn *db)
 {
     struct query_job *q = (struct query_job *)job;
     PGresult *res = db_exec(db, q->statement, (const char *const *)q->params);
+    if (db_ok(res) && q->render) {
+        q->render(q, res);
+        PQclear(res);
+        return;
+    }
     if (db_ok(res)) {
         q->result = res;
         return;
@@ -61,9 +76,13 @@ static void query_done(struct job *job)
             q->reply(q);
     }
     PQclear(q->result);
+    frame_release(q->frame);
+    free(q->id_json);
+    q->client->server->pending_bytes -= q->bytes;
     for (int i = 0; i < OPS_MAX_PARAMS; i++)
         free(q->params[i]);
     json_object_put(q->id);
+    q->client->inflight--;
     client_release(q->client);
     free(q);
 }
@@ -74,8 +93,10 @@ static struct query_job *query_new(struct client *c, struct json_object *id, con
     struct query_job *q = xcalloc(1, sizeof(*q));
     q->job.run = query_run;
     q->job.done = query_done;
+    q->job.owner = c;
     q->client = c;
     client_hold(c);
+    c->inflight++;
     q->id = id ? json_object_get(id) : NULL;
     snprintf(q->channel, sizeof(q->channel), "%s", channel);
     q->statement = statement;
@@ -168,6 +189,34 @@ static bool ops_authorized(struct client *c, struct json_object *req, struct jso
     return false;
 }
 
+/* Whether the connection may start one more database operation of about bytes bytes; false
+ * after replying 429 (a client that does not wait for its answers cannot pile up work) or
+ * 503 (the worker's operations waiting for PostgreSQL hold ws_max_pending_bytes already). */
+static bool ops_admit(struct client *c, struct json_object *id, const char *channel, size_t bytes)
+{
+    const struct config *cfg = c->server->cfg;
+    char err[120];
+    if (c->inflight >= cfg->ws_max_inflight) {
+        snprintf(err, sizeof(err), "operations: at most %d in flight per connection, wait for the answers",
+                 cfg->ws_max_inflight);
+        client_send_error(c, id, 429, err, channel);
+        return false;
+    }
+    if (c->server->pending_bytes + bytes > (size_t)cfg->ws_max_pending_bytes) {
+        client_send_error(c, id, 503, "busy: too much work waiting for the database, retry later", channel);
+        return false;
+    }
+    return true;
+}
+
+/* Counts q's request in the worker's pending bytes until it is done. */
+static void ops_submit(struct client *c, struct query_job *q, size_t bytes)
+{
+    q->bytes = bytes;
+    c->server->pending_bytes += bytes;
+    jobs_submit(c->server->jobs, &q->job);
+}
+
 /* ---- operations ---- */
 
 static void ops_subscribe(struct client *c, struct json_object *req, struct json_object *id)
@@ -241,33 +290,65 @@ static void ops_publish(struct client *c, struct json_object *req, struct json_o
         client_send_error(c, id, 400, "content: not valid UTF-8 text (or contains NUL)", channel);
         return;
     }
+    if (!ops_admit(c, id, channel, sizeof(struct query_job) + len))
+        return;
     struct query_job *q = query_new(c, id, channel, &message_publish_sql, ops_publish_reply);
     q->params[0] = xstrdup(c->hello.appkey);
     q->params[1] = xstrdup(channel);
     q->params[2] = xstrdup(content);
     q->params[3] = c->hello.user[0] ? xstrdup(c->hello.user) : NULL;
-    jobs_submit(c->server->jobs, &q->job);
+    ops_submit(c, q, sizeof(struct query_job) + len);
+}
+
+/* Worker thread: {"op":"history","id":..,"channel":..,"messages":[..]} of the rows that fit in
+ * q->budget bytes (at least one), the newest ones (the oldest with `after`), with "more":true
+ * when rows were left out. The id is copied, never shared with the loop thread. */
+static void ops_history_render(struct query_job *q, PGresult *res)
+{
+    int n = PQntuples(res), kept = 0;
+    struct json_object **rows = xcalloc((size_t)n + 1, sizeof(*rows));
+    size_t bytes = 0;
+    bool more = false;
+    for (int k = 0; k < n; k++) {
+        int i = q->forward ? k : n - 1 - k;
+        if (PQgetisnull(res, i, 1))
+            continue;
+        struct json_object *m = message_object(NULL, q->channel, strtoll(PQgetvalue(res, i, 1), NULL, 10),
+                                               PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2),
+                                               strtoll(PQgetvalue(res, i, 3), NULL, 10));
+        size_t len = strlen(json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN)) + 1;
+        if (kept > 0 && bytes + len > q->budget) {
+            json_object_put(m);
+            more = true;
+            break;
+        }
+        bytes += len;
+        rows[kept++] = m;
+    }
+    struct json_object *messages = json_object_new_array_ext(kept);
+    for (int k = 0; k < kept; k++)
+        json_object_array_add(messages, rows[q->forward ? k : kept - 1 - k]);
+    free(rows);
+    struct json_object *obj = ops_reply_object("history", NULL, q->channel);
+    if (q->id_json)
+        json_object_object_add(obj, "id", json_tokener_parse(q->id_json));
+    json_object_object_add(obj, "messages", messages);
+    if (more)
+        json_object_object_add(obj, "more", json_object_new_boolean(true));
+    q->frame = frame_from_json("history", obj);
+    json_object_put(obj);
 }
 
 static void ops_history_reply(struct query_job *q)
 {
-    struct json_object *obj = ops_reply_object("history", q->id, q->channel);
-    struct json_object *messages = json_object_new_array();
-    for (int i = 0; i < PQntuples(q->result); i++) {
-        if (PQgetisnull(q->result, i, 1))
-            continue;
-        json_object_array_add(messages, message_object(NULL, q->channel, strtoll(PQgetvalue(q->result, i, 1), NULL, 10),
-                                                       PQgetvalue(q->result, i, 2), (size_t)PQgetlength(q->result, i, 2),
-                                                       strtoll(PQgetvalue(q->result, i, 3), NULL, 10)));
-    }
-    json_object_object_add(obj, "messages", messages);
-    ops_send(q->client, "history", obj);
+    client_send(q->client, q->frame);
 }
 
 static void ops_history(struct client *c, struct json_object *req, struct json_object *id)
 {
     const char *channel = ops_channel(c, req, id);
-    if (!channel || !ops_authorized(c, req, id, channel))
+    if (!channel || !ops_authorized(c, req, id, channel) ||
+        !ops_admit(c, id, channel, sizeof(struct query_job) + OPS_HISTORY_BYTES(c)))
         return;
     long long limit = 20, before = 0, after = 0;
     int has_limit = ops_number_member(req, "limit", 1, 1000, &limit);
@@ -286,7 +367,11 @@ static void ops_history(struct client *c, struct json_object *req, struct json_o
     q->params[2] = has_before ? ops_number(before) : NULL;
     q->params[3] = has_after ? ops_number(after) : NULL;
     q->params[4] = ops_number(limit);
-    jobs_submit(c->server->jobs, &q->job);
+    q->id_json = id ? xstrdup(json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN)) : NULL;
+    q->render = ops_history_render;
+    q->budget = OPS_HISTORY_BYTES(c);
+    q->forward = has_after > 0;
+    ops_submit(c, q, sizeof(struct query_job) + q->budget);
 }
 
 static void ops_presence_reply(struct query_job *q)
@@ -302,13 +387,13 @@ static void ops_presence_reply(struct query_job *q)
 static void ops_presence(struct client *c, struct json_object *req, struct json_object *id)
 {
     const char *channel = ops_channel(c, req, id);
-    if (!channel || !ops_authorized(c, req, id, channel))
+    if (!channel || !ops_authorized(c, req, id, channel) || !ops_admit(c, id, channel, sizeof(struct query_job)))
         return;
     struct query_job *q = query_new(c, id, channel, &ops_presence_sql, ops_presence_reply);
     q->params[0] = ops_number(c->hello.app_id);
     q->params[1] = xstrdup(channel);
     q->params[2] = ops_number(c->server->cfg->presence_ttl);
-    jobs_submit(c->server->jobs, &q->job);
+    ops_submit(c, q, sizeof(struct query_job));
 }
 
 static const struct {

@@ -107,7 +107,8 @@ void presence_leave(struct server *server, struct client *c, const char *channel
     presence_item_fill(&p->items[0], c, true);
     if (channel) {
         struct buf array = BUF_INIT;
-        buf_printf(&array, "{%s}", channel); /* channel names need no quoting */
+        db_array_add(&array, channel); /* quoted: a channel named NULL is a name, not SQL NULL */
+        db_array_end(&array);
         p->items[0].channels = array.data;
     }
     p->count = 1;

@@ -15,8 +15,10 @@
 #include "reply.h"
 #include "sse.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <libwebsockets.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,16 +26,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <time.h>
 
 /* Seconds SIGTERM waits for clients to take their close frame. */
 #define SERVER_STOP_GRACE 4
+/* Longest wait of the loop for a key lookup's answer: past it, the handshake gets 503 and
+ * the connection is made anew (by a database thread). */
+#define SERVER_LOOKUP_TIMEOUT_MS 1000
 /* Seconds between reconnects of the lookup connection while the database is down. */
 #define SERVER_LOOKUP_RETRY 2.0
 /* A client message is received in pieces of this size (lws allocates it per connection). */
 #define SERVER_RX_CHUNK 4096
+/* Bytes of request line and headers lws keeps per HTTP request (its default is 4096). */
+#define SERVER_HEADER_BYTES 16384
+/* Descriptors kept free of client connections besides db_pool (libpq, the listener, lws's
+ * own, logs, /proc reads). */
+#define SERVER_FD_RESERVE 32
+/* Seconds between readings of pg_notification_queue_usage() for the metrics. */
+#define SERVER_USAGE_EVERY 5
+/* Seconds between counts of the open descriptors while connections are accepted. */
+#define SERVER_FD_RECOUNT 0.1
 /* Connections taken per wake-up of the listening socket. */
 #define SERVER_ACCEPT_BURST 16
 /* Kernel send buffer per connection (doubled by Linux). Bounded, so that a reader that stops
@@ -59,23 +74,61 @@ static double server_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Connects the lookup connection on a database thread and hands it to the loop. */
+struct lookup_job {
+    struct job job;
+    struct server *server;
+    PGconn *pg;               /* owned until handed over */
+};
+
+/* Connects to dsn; the connection is then used on the event loop, where a stuck query must
+ * not hold it long. NULL when the database cannot be reached. */
+static PGconn *server_lookup_connect(const char *dsn)
+{
+    PGconn *pg = db_connect(dsn);
+    if (pg)
+        PQclear(PQexec(pg, "SET statement_timeout = 1000")); /* SERVER_LOOKUP_TIMEOUT_MS */
+    return pg;
+}
+
+static void server_lookup_run(struct job *job, struct db_conn *db)
+{
+    (void)db;
+    struct lookup_job *j = (struct lookup_job *)job;
+    j->pg = server_lookup_connect(j->server->cfg->dsn);
+}
+
+static void server_lookup_done(struct job *job)
+{
+    struct lookup_job *j = (struct lookup_job *)job;
+    struct server *server = j->server;
+    server->lookup_connecting = false;
+    if (j->pg && !server->lookup.pg && !server->stopping) {
+        server->lookup.pg = j->pg;
+    } else {
+        if (j->pg)
+            PQfinish(j->pg);
+        server->lookup_retry_at = server_now() + SERVER_LOOKUP_RETRY;
+    }
+    free(j);
+}
+
 struct db_conn *server_lookup_conn(struct server *server)
 {
     struct db_conn *db = &server->lookup;
     if (db->pg && PQstatus(db->pg) != CONNECTION_OK)
         db_conn_close(db);
-    if (!db->pg) {
-        if (server_now() < server->lookup_retry_at)
-            return NULL;
-        db->pg = db_connect(server->cfg->dsn);
-        if (!db->pg) {
-            server->lookup_retry_at = server_now() + SERVER_LOOKUP_RETRY;
-            return NULL;
-        }
-        /* This connection is used on the event loop: a stuck query must not hold it long. */
-        PQclear(db_exec_simple(db, "SET statement_timeout = 2000"));
+    if (db->pg)
+        return db;
+    if (!server->lookup_connecting && !server->stopping && server->jobs && server_now() >= server->lookup_retry_at) {
+        struct lookup_job *j = xcalloc(1, sizeof(*j));
+        j->job.run = server_lookup_run;
+        j->job.done = server_lookup_done;
+        j->server = server;
+        server->lookup_connecting = true;
+        jobs_submit(server->jobs, &j->job);
     }
-    return db;
+    return NULL;
 }
 
 int server_http_reply(struct lws *wsi, int status, const char *content_type, const char *body, size_t len)
@@ -118,26 +171,102 @@ static void server_poller_metrics(struct server *server)
     metrics_set(METRIC_NOTIFICATIONS, (int64_t)st.notifications);
 }
 
+/* pg_notification_queue_usage(), read by a database thread for the metrics page (which so
+ * never waits for PostgreSQL). */
+struct usage_job {
+    struct job job;
+    struct server *server;
+    double usage;
+};
+
+static void server_usage_run(struct job *job, struct db_conn *db)
+{
+    struct usage_job *j = (struct usage_job *)job;
+    PGresult *res = db_exec_simple(db, "SELECT pg_notification_queue_usage()");
+    if (db_ok(res) && PQntuples(res) == 1)
+        j->usage = strtod(PQgetvalue(res, 0, 0), NULL);
+    else
+        job_fail(job, "reading the notification queue usage", res, db->pg);
+    PQclear(res);
+}
+
+static void server_usage_done(struct job *job)
+{
+    struct usage_job *j = (struct usage_job *)job;
+    j->server->usage_reading = false;
+    j->server->notify_usage = j->job.status ? -1 : j->usage;
+    free(j);
+}
+
+/* Asks for a fresh reading every SERVER_USAGE_EVERY seconds. */
+static void server_usage_refresh(struct server *server, time_t now)
+{
+    if (server->usage_reading || server->stopping || now - server->usage_at < SERVER_USAGE_EVERY)
+        return;
+    struct usage_job *j = xcalloc(1, sizeof(*j));
+    j->job.run = server_usage_run;
+    j->job.done = server_usage_done;
+    j->server = server;
+    server->usage_reading = true;
+    server->usage_at = now;
+    jobs_submit(server->jobs, &j->job);
+}
+
 static int server_metrics(struct server *server, struct lws *wsi)
 {
-    double usage = -1;
-    struct db_conn *db = server_lookup_conn(server);
-    if (db) {
-        PGresult *res = db_exec_simple(db, "SELECT pg_notification_queue_usage()");
-        if (db_ok(res) && PQntuples(res) == 1)
-            usage = strtod(PQgetvalue(res, 0, 0), NULL);
-        PQclear(res);
-    }
     server_poller_metrics(server);
     struct buf body = BUF_INIT;
-    metrics_format(&body, usage);
+    metrics_format(&body, server->notify_usage);
     int rc = server_http_reply(wsi, 200, "text/plain; version=0.0.4; charset=utf-8", buf_str(&body), body.len);
     buf_free(&body);
     return rc;
 }
 
+/* Descriptors this process has open: counted in /proc/self/fd at most every
+ * SERVER_FD_RECOUNT seconds, plus the connections accepted since (never less than the truth). */
+static long server_descriptors(struct server *server)
+{
+    double now = server_now();
+    if (now - server->fd_counted_at >= SERVER_FD_RECOUNT) {
+        DIR *dir = opendir("/proc/self/fd");
+        if (!dir)
+            return LONG_MAX; /* out of descriptors already, or no /proc: take nobody more */
+        long n = 0;
+        while (readdir(dir))
+            n++;
+        closedir(dir);
+        server->fd_counted = n - 3; /* ".", ".." and the directory's own descriptor */
+        server->fd_accepted = 0;
+        server->fd_counted_at = now;
+    }
+    return server->fd_counted + server->fd_accepted;
+}
+
+/* Answers a connection taken over the descriptor budget with 429 and closes it, unread. */
+static void server_refuse_fd(int fd)
+{
+    static const char body[] = "{\"code\":429,\"content\":\"too many connections: the sidecar is at its limit\"}";
+    char reply[512];
+    int len = snprintf(reply, sizeof(reply),
+                       "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json; charset=utf-8\r\n"
+                       "Cache-Control: no-store\r\nRetry-After: 5\r\nConnection: close\r\n"
+                       "Content-Length: %zu\r\n\r\n%s", sizeof(body) - 1, body);
+    /* A fresh socket takes this at once; what the client sent is read first so that closing
+     * does not reset the connection before the reply is read. */
+    char discard[4096];
+    while (recv(fd, discard, sizeof(discard), MSG_DONTWAIT) > 0)
+        ;
+    ssize_t n = send(fd, reply, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)n;
+    shutdown(fd, SHUT_WR);
+    close(fd);
+    metrics_add(METRIC_REFUSED, 1);
+}
+
 /* The listening socket is readable: accepts what is waiting (a few at a time, between other
- * work) and hands each connection to lws. */
+ * work) and hands each connection to lws, or refuses it with 429 when client connections
+ * have used the descriptor budget (so that the process never reaches EMFILE, and its
+ * database connections and the listener always find a descriptor). */
 static void server_accept(struct server *server)
 {
     for (int i = 0; i < SERVER_ACCEPT_BURST; i++) {
@@ -153,13 +282,21 @@ static void server_accept(struct server *server)
             }
             return;
         }
+        server->fd_accepted++;
+        if (server_descriptors(server) > server->fd_budget) {
+            log_info("refused a connection: %ld descriptors open, the budget is %ld", server_descriptors(server),
+                     server->fd_budget);
+            server_refuse_fd(fd);
+            /* Its descriptor is free again, but counting it stays on the safe side. */
+            continue;
+        }
         int size = SERVER_SEND_BUFFER;
         if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) != 0)
             log_debug("SO_SNDBUF: %s", strerror(errno));
-        if (!lws_adopt_socket_vhost(server->vhost, fd)) {
+        /* On failure lws has closed fd already: closing it again could close a descriptor
+         * another thread has opened since under the same number. */
+        if (!lws_adopt_socket_vhost(server->vhost, fd))
             log_warn("cannot take a new connection into the loop");
-            close(fd);
-        }
     }
 }
 
@@ -274,6 +411,7 @@ static void server_tick(lws_sorted_usec_list_t *sul)
     channels_sweep(server->channels, now);
     presence_tick(server, now);
     server_poller_metrics(server);
+    server_usage_refresh(server, now);
     if (server->accept_paused && server->listener) {
         server->accept_paused = false;
         lws_rx_flow_control(server->listener, 1);
@@ -285,10 +423,25 @@ static void server_tick(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(server->context, 0, sul, server_tick, LWS_US_PER_SEC);
 }
 
+static int server_handle(struct server *server, struct lws *wsi, enum lws_callback_reasons reason,
+                         struct session *ss, void *in, size_t len);
+
+/* Every lws callback: handled, then (outside any nested callback) the clients closed meanwhile
+ * drop what they held, after every pass over clients and subscriptions is done. */
 static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     struct server *server = server_current;
-    struct session *ss = user;
+    server->depth++;
+    int rc = server_handle(server, wsi, reason, user, in, len);
+    if (--server->depth == 0)
+        client_free_closing(server);
+    return rc;
+}
+
+static int server_handle(struct server *server, struct lws *wsi, enum lws_callback_reasons reason,
+                         struct session *ss, void *in, size_t len)
+{
+    void *user = ss;
     switch (reason) {
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         inbox_drain(&server->inbox);
@@ -299,7 +452,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         return server_filter(server, wsi, ss);
     case LWS_CALLBACK_ESTABLISHED:
         ss->client = client_new(server, wsi, CLIENT_WEBSOCKET, &ss->hello);
-        ss->client->address_slot = metrics_address_acquire(ss->hello.addr);
+        ss->client->address_counted = metrics_address_acquire(ss->hello.addr);
         if (server->stopping)
             client_close(ss->client, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
         log_debug("client %s (%s) connected", ss->hello.addr, ss->hello.id[0] ? ss->hello.id : "anonymous");
@@ -373,6 +526,9 @@ static struct lws_context *server_context(const lws_retry_bo_t *retry)
     info.timeout_secs = 10;
     info.keepalive_timeout = 5;
     info.max_http_header_pool = 256;
+    /* Room for a query with the longest JWT and the usual headers; a request beyond it is
+     * dropped by lws without a reply. */
+    info.max_http_header_data = SERVER_HEADER_BYTES;
     info.gid = -1;
     info.uid = -1;
     return lws_create_context(&info);
@@ -385,9 +541,21 @@ int server_run(const struct config *cfg, int worker, int listen_fd)
     server->cfg = cfg;
     server->worker = worker;
     server->listen_fd = listen_fd;
+    server->notify_usage = -1;
     server_current = server;
     metrics_attach(worker);
     app_cache_init(cfg->app_cache_ttl);
+    struct rlimit rl;
+    long limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)LONG_MAX ? (long)rl.rlim_cur : LONG_MAX;
+    server->fd_budget = limit - SERVER_FD_RESERVE - cfg->db_pool;
+    if (server->fd_budget < 1) {
+        log_error("the open-files limit %ld leaves no descriptor for connections (db_pool %d + %d kept free)",
+                  limit, cfg->db_pool, SERVER_FD_RESERVE);
+        return 1;
+    }
+    if (cfg->ws_max_per_address >= server->fd_budget)
+        log_warn("ws_max_per_address %d is not below the %ld connections the open-files limit allows:"
+                 " one address can take them all", cfg->ws_max_per_address, server->fd_budget);
 
     /* Only the signal thread takes SIGTERM/SIGINT; every other thread starts with them blocked. */
     static sigset_t stop_signals;
@@ -425,6 +593,8 @@ int server_run(const struct config *cfg, int worker, int listen_fd)
     }
     pthread_detach(signal_thread);
     server->poller = poller_new(cfg->dsn, &server->pool);
+    if (server->poller)
+        poller_on_app_change(server->poller, app_cache_clear); /* a revoked key stops at once */
     if (!server->poller || poller_start(server->poller) < 0) {
         log_error("cannot start the poller");
         goto out;
@@ -434,6 +604,10 @@ int server_run(const struct config *cfg, int worker, int listen_fd)
         log_error("cannot start database threads");
         goto out;
     }
+    /* Before serving (a database down now makes handshakes 503 until a thread reconnects). */
+    server->lookup.pg = server_lookup_connect(cfg->dsn);
+    server->lookup.timeout_ms = SERVER_LOOKUP_TIMEOUT_MS;
+    server_usage_refresh(server, time(NULL));
     lws_sul_schedule(server->context, 0, &server_tick_timer, server_tick, LWS_US_PER_SEC);
     log_info("worker %d serving ws://%s:%d/push/ws and /push/sse", worker, cfg->ws_bind, cfg->ws_port);
 
@@ -449,6 +623,7 @@ out:
     server->context = NULL;
     jobs_free(server->jobs);                  /* their results come back through the inbox */
     inbox_drain(&server->inbox);
+    client_free_closing(server);
     presence_clear(server);
     channels_free(server->channels);          /* unwatches every channel */
     poller_free(server->poller);

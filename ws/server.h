@@ -29,9 +29,14 @@ struct server {
     int listen_fd;                /* this worker's listening socket (the loop closes its copy) */
     struct lws *listener;         /* listen_fd adopted into the loop, NULL once closed */
     bool accept_paused;           /* out of descriptors: accepting resumes at the next tick */
+    long fd_budget;               /* descriptors client connections may bring the process to */
+    long fd_counted;              /* descriptors open at fd_counted_at ... */
+    long fd_accepted;             /* ... plus connections accepted since */
+    double fd_counted_at;         /* monotonic seconds */
     struct db_pool pool;          /* shared by the poller and the jobs */
     struct db_conn lookup;        /* the loop's own connection for key lookups and metrics */
     double lookup_retry_at;       /* monotonic seconds before which it is not reconnected */
+    bool lookup_connecting;       /* a database thread is connecting it */
     struct inbox inbox;
     struct jobs *jobs;            /* owned */
     struct poller *poller;        /* owned */
@@ -39,9 +44,16 @@ struct server {
     struct client *clients;       /* every open connection (non-owning list) */
     size_t nclients;
     struct client *presence_dirty;/* clients whose presence must be written (each held) */
+    struct client *closing;       /* clients client_close() marked (each held): their
+                                     subscriptions and queue go after the current callback */
+    int depth;                    /* nesting of server_callback: closing is flushed at 0 */
     time_t presence_at;           /* when every present client was last touched */
     time_t keepalive_at;          /* when idle SSE streams last got a comment line */
+    double notify_usage;          /* pg_notification_queue_usage() as last read, or -1 */
+    time_t usage_at;              /* when it was last asked for */
+    bool usage_reading;           /* a read is in flight */
     uint64_t next_serial;         /* for subscriptions */
+    size_t pending_bytes;         /* request bytes of the clients' operations in flight */
     struct buf scratch;           /* where a connection's next write is put together */
     bool stopping;                /* SIGTERM seen: clients are being closed */
     bool done;                    /* leave the loop */
@@ -51,8 +63,9 @@ struct server {
  * their own on the same port) until SIGTERM/SIGINT. Returns the process exit status. */
 int server_run(const struct config *cfg, int worker, int listen_fd);
 
-/* The loop's connection for short synchronous lookups, connected on demand; NULL while the
- * database is unreachable (retried after a pause). */
+/* The loop's connection for key lookups at the handshake; NULL while it is being connected
+ * (by a database thread, never on the loop) or the database is unreachable (retried after a
+ * pause). */
 struct db_conn *server_lookup_conn(struct server *server);
 
 /* Writes a complete HTTP response on wsi (inside its HTTP callback) and ends the transaction.

@@ -119,7 +119,7 @@ struct client *sse_start(struct server *server, struct lws *wsi, int *close)
     }
     lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
     c = client_new(server, wsi, CLIENT_SSE, &hello);
-    c->address_slot = metrics_address_acquire(hello.addr);
+    c->address_counted = metrics_address_acquire(hello.addr);
     c->cursor = xcalloc(1, sizeof(*c->cursor));
     for (int i = 0; i < nnames && !c->close_status; i++) {
         if (client_find_sub(c, names[i]))
