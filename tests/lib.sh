@@ -132,6 +132,14 @@ create_app() {
     read -r PUBLISH_KEY SUBSCRIBE_KEY SECRET SERVER_KEY <<<"$row"
 }
 
+# presence_id CLIENT [USER]: the id presence stores for a client id a page chose (of USER, or
+# anonymous): "c-" and the first 32 hex digits of HMAC-SHA256($SECRET, "presence\n<user>\n<client>").
+presence_id() {
+    $PY -c 'import hashlib, hmac, sys
+print("c-" + hmac.new(sys.argv[1].encode(), ("presence\n%s\n%s" % (sys.argv[3], sys.argv[2])).encode(),
+                      hashlib.sha256).hexdigest()[:32])' "$SECRET" "$1" "${2:-}"
+}
+
 # Starts lighttpd with conf/lighttpd.conf serving www/ and the FastCGI programs.
 # Sets HTTP_PORT, BASE (http://127.0.0.1:PORT).
 start_lighttpd() {

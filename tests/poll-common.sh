@@ -173,7 +173,7 @@ poll_basic_cases() {
     # Touches from polls are written in one statement per process per second.
     # The presence id is the client's id bound to its user, so nobody else can take it over.
     local who= bound
-    bound=$($PY -c "import hmac,hashlib,sys; print('c-' + hmac.new(sys.argv[1].encode(), b'presence\nalice\ntab-1', hashlib.sha256).hexdigest()[:32])" "$SECRET")
+    bound=$(presence_id tab-1 alice)
     for _ in $(seq 50); do
         who=$($PSQL -c "SELECT user_id FROM push.presence p JOIN push.channel c ON c.id = p.channel_id WHERE c.name = 'user-alice' AND client_id = '$bound'")
         [ -n "$who" ] && break

@@ -49,9 +49,10 @@ curl -s -o "$T/fits" --max-time 2 "$WS_HTTP/push/sse?appkey=$SUBSCRIBE_KEY&pad=$
 like "$(head -3 "$T/fits")" 'data: \{"op":"subscribed","channel":"news"' "SSE: a 2000-byte parameter is taken whole, with the channel after it"
 
 # Presence of a named client on channels "NULL" and "news", then it leaves both.
+TAB1=$(presence_id tab1)
 present() {
     $PSQL -c "SELECT count(*) FROM push.presence p JOIN push.channel c ON c.id = p.channel_id
-              WHERE p.client_id = 'tab1' AND c.name = '$1'"
+              WHERE p.client_id = '$TAB1' AND c.name = '$1'"
 }
 wait_present() {
     local _
@@ -98,9 +99,10 @@ while not os.path.exists(done):
 PY
 slow=$!
 track_pid "$slow"
+SLOW1=$(presence_id slow1)
 present_slow() {
     $PSQL -c "SELECT count(*) FROM push.presence p JOIN push.channel c ON c.id = p.channel_id
-              WHERE p.client_id = 'slow1' AND c.name = 'heavy'"
+              WHERE p.client_id = '$SLOW1' AND c.name = 'heavy'"
 }
 for _ in $(seq 100); do [ "$(present_slow)" = 1 ] && break; sleep 0.1; done
 is "$(present_slow)" 1 "a named client that never reads is present on its channel"
