@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# tests/abuse-api.sh: push-api and lighttpd stay bounded under hostile request bodies: a burst
+# of large JSON bodies without a key (push-api's peak memory before and after, a publisher
+# served meanwhile), a form body of many parameters, and a body over the web server's limit
+# refused before it is received.
+. "$(dirname "$0")/lib.sh"
+command -v lighttpd >/dev/null || skip_all "lighttpd not installed"
+
+BURST=${PUSH_ABUSE_BURST:-16}
+
+start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
+create_app abuse || { echo "Bail out! no app"; exit 1; }
+start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
+lighttpd_pid=${tap_pids[-1]}
+
+# vm_kb FIELD: FIELD of push-api's /proc status (VmHWM = peak resident, VmRSS = resident), in kB.
+api_pid=$(pgrep -P "$lighttpd_pid" -x push-api | head -1)
+vm_kb() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$api_pid/status"; }
+
+# The JSON body of the report: {"x":[1,1,...]} of 4 MB less a little, under the gateway's cap.
+$PY -c 'import sys; n = (4 * 1024 * 1024 - 64) // 2; sys.stdout.write("{\"x\":[" + ",".join(["1"] * n) + "]}")' \
+    >"$T/big.json"
+# The same as a form body: x=1&x=1&...
+$PY -c 'import sys; n = (4 * 1024 * 1024 - 64) // 4; sys.stdout.write("&".join(["x=1"] * n))' >"$T/big.form"
+
+r=$(http POST "$BASE/push/publish" -H 'Content-Type: application/json' --data-binary '{"appkey":"'"$PUBLISH_KEY"'","channel":"news","content":"warm"}')
+like "$r" '^200 ' "a publish warms push-api up"
+ok $([ -n "$api_pid" ] && [ -r "/proc/$api_pid/status" ]; echo $?) "push-api runs as a child of lighttpd (pid $api_pid)"
+hwm_before=$(vm_kb VmHWM)
+diag "push-api before the burst: VmHWM $hwm_before kB, VmRSS $(vm_kb VmRSS) kB"
+
+# The burst: BURST concurrent 4 MB JSON bodies without a key. Meanwhile a publisher with the
+# key publishes again and again until the burst is over; each publish is timed.
+: >"$T/burst.codes"
+pids=()
+for _ in $(seq "$BURST"); do
+    curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
+        --data-binary @"$T/big.json" "$BASE/push/publish" >>"$T/burst.codes" &
+    pids+=($!)
+done
+samples=0 slow=0 failed=0
+burst_running() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+while :; do
+    running=0
+    burst_running && running=1
+    out=$(curl -s -o "$T/pub.body" -w '%{http_code} %{time_total}' -m 30 \
+        --data-urlencode "appkey=$PUBLISH_KEY" --data-urlencode channel=news --data-urlencode content=meanwhile \
+        "$BASE/push/publish")
+    samples=$((samples + 1))
+    [ "${out%% *}" = 200 ] || failed=$((failed + 1))
+    awk -v t="${out#* }" 'BEGIN { exit !(t >= 1.0) }' && slow=$((slow + 1))
+    diag "publish during the burst: $out (burst running: $running)"
+    [ "$running" = 1 ] && burst_running || break
+done
+wait "${pids[@]}"
+hwm_after=$(vm_kb VmHWM)
+grown=$(( (hwm_after - hwm_before) / 1024 ))
+diag "push-api after $BURST x 4 MB JSON bodies: VmHWM $hwm_after kB (+$grown MB), VmRSS $(vm_kb VmRSS) kB"
+is "$(sort "$T/burst.codes" | uniq -c | awk '{print $1, $2}')" "$BURST 413" \
+    "$BURST concurrent 4 MB bodies {\"x\":[1,1,...]} without a key: each is refused 413"
+is "$failed $slow" "0 0" "a publisher is served within a second meanwhile ($samples publishes)"
+ok $(( grown < 100 ? 0 : 1 )) "push-api's peak memory grows by less than 100 MB (+$grown MB)"
+
+r=$(http POST "$BASE/push/publish" -H 'Content-Type: application/json' --data-binary @"$T/big.json")
+is "$r" '413 {"code":413,"content":"x: more than 1000 elements"}' "the 413 says which limit, in the API's JSON"
+r=$(http POST "$BASE/push/publish" --data-binary @"$T/big.form")
+is "$r" '413 {"code":413,"content":"parameters: more than 1024"}' "a form body of a million parameters: 413"
+hwm_form=$(vm_kb VmHWM)
+ok $(( (hwm_form - hwm_before) / 1024 < 100 ? 0 : 1 )) \
+    "push-api's peak memory still within 100 MB of the start (+$(( (hwm_form - hwm_before) / 1024 )) MB)"
+
+# A batch of 1000 messages, the largest the API takes, still passes.
+$PY -c 'import json, sys; json.dump({"appkey": sys.argv[1], "messages": [{"channel": "news", "content": "m%d" % i} for i in range(1000)]}, sys.stdout)' \
+    "$PUBLISH_KEY" >"$T/batch.json"
+r=$(http POST "$BASE/push/publish" -H 'Content-Type: application/json' --data-binary @"$T/batch.json")
+is "${r%% *} $(json 'len(j["messages"])' <"$T/body")" "200 1000" "a batch of 1000 messages is published"
+r=$(http POST "$BASE/push/publish" -H 'Content-Type: application/json' \
+    --data-binary '{"appkey":"'"$PUBLISH_KEY"'","channel":"news","content":"x","deep":[[[[1]]]]}')
+is "$r" '400 {"code":400,"content":"deep: nested deeper than 3 levels"}' \
+    "a body nested deeper than the API uses: 400, the member named"
+
+# A body over the web server's limit is refused from its Content-Length, before it is received:
+# the client sends the head of a 300 MB POST and 64 kB of its body, then waits for an answer.
+status=$($PY - "$HTTP_PORT" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(60)
+s.sendall(b"POST /push/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+          b"Content-Length: 314572800\r\n\r\n" + b"x" * 65536)
+try:
+    print(s.recv(4096).split(b"\r\n", 1)[0].decode())
+except socket.timeout:
+    print("no answer")
+EOF
+)
+like "$status" '^HTTP/1.1 413' "a 300 MB POST is refused 413 after 64 kB of it ($status)"
+
+tap_plan "$tap_count"
+tap_done
