@@ -79,6 +79,21 @@ r=$(http POST "$BASE/push/publish" -H 'Content-Type: application/json' \
 is "$r" '400 {"code":400,"content":"deep: nested deeper than 3 levels"}' \
     "a body nested deeper than the API uses: 400, the member named"
 
+# Readers make no channel rows: 100 polls of 64 unknown channels each with the subscribe key
+# (6,400 names). (A poll held on a channel without a row and answered by its first publish is
+# tests/poll-common.sh's first case.)
+rows_before=$($PSQL -c "SELECT count(*) FROM push.channel")
+t0=$(date +%s%N)
+for i in $(seq 100); do
+    names=$(seq -f "r$i-%g" 64 | paste -sd,)
+    curl -s -o /dev/null -w '%{http_code}\n' "$BASE/push/poll?appkey=$SUBSCRIBE_KEY&channel=$names&timeout=0"
+done | sort | uniq -c | awk '{print $1, $2}' >"$T/reads.codes"
+t1=$(date +%s%N)
+rows_after=$($PSQL -c "SELECT count(*) FROM push.channel")
+diag "6,400 channels read in $(( (t1 - t0) / 1000000 )) ms: channel rows $rows_before -> $rows_after"
+is "$(cat "$T/reads.codes") $((rows_after - rows_before))" "100 200 0" \
+    "100 polls of 64 unknown channels each: answered 200, no channel row made"
+
 # A body over the web server's limit is refused from its Content-Length, before it is received:
 # the client sends the head of a 300 MB POST and 64 kB of its body, then waits for an answer.
 status=$($PY - "$HTTP_PORT" <<'EOF'
