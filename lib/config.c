@@ -41,6 +41,8 @@ static const struct config_key config_keys[] = {
     INT(poll_max_held, "PUSH_POLL_MAX_HELD", "10000", 1, 1000000, "long-polls one push-poll holds at once (503 beyond)"),
     INT(poll_max_per_address, "PUSH_POLL_MAX_PER_ADDRESS", "1000", 1, 1000000, "long-polls held for one client address (429 beyond)"),
     INT(poll_ring, "PUSH_POLL_RING", "128", 1, 100000, "recent messages push-poll keeps in memory per channel"),
+    INT(listener_idle, "PUSH_LISTENER_IDLE", "30", 1, 3600, "seconds the LISTEN connection may be silent before it is probed"),
+    INT(listener_timeout, "PUSH_LISTENER_TIMEOUT", "10", 1, 3600, "seconds a probe may go unanswered before the listener reconnects"),
     STR(ws_bind, "PUSH_WS_BIND", "127.0.0.1", "sidecar listen address"),
     INT(ws_port, "PUSH_WS_PORT", "8081", 1, 65535, "sidecar listen port"),
     INT(ws_workers, "PUSH_WS_WORKERS", "1", 1, 64, "sidecar worker processes"),

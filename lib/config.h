@@ -14,6 +14,8 @@ struct config {
     int poll_max_held;         /* poll_max_held / PUSH_POLL_MAX_HELD: long-polls held per push-poll */
     int poll_max_per_address;  /* poll_max_per_address / PUSH_POLL_MAX_PER_ADDRESS: per client address */
     int poll_ring;             /* poll_ring / PUSH_POLL_RING: recent messages kept per channel */
+    int listener_idle;         /* listener_idle / PUSH_LISTENER_IDLE: seconds of silence before a probe */
+    int listener_timeout;      /* listener_timeout / PUSH_LISTENER_TIMEOUT: seconds a probe may take */
     char ws_bind[64];          /* ws_bind / PUSH_WS_BIND */
     int ws_port;               /* ws_port / PUSH_WS_PORT */
     int ws_workers;            /* ws_workers / PUSH_WS_WORKERS: sidecar processes */

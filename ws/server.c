@@ -425,6 +425,8 @@ int server_run(const struct config *cfg, int worker, int listen_fd)
     }
     pthread_detach(signal_thread);
     server->poller = poller_new(cfg->dsn, &server->pool);
+    if (server->poller)
+        poller_set_liveness(server->poller, cfg->listener_idle, cfg->listener_timeout);
     if (!server->poller || poller_start(server->poller) < 0) {
         log_error("cannot start the poller");
         goto out;
