@@ -51,7 +51,12 @@ EXTRA_DIST += tests/ws-lib.sh tests/ws_client.py
 BROWSER_TESTS = tests/es3.js tests/browser/client-logic.js tests/browser.sh
 EXTRA_DIST += tests/browser/push.test.js tests/browser/minify.js package.json package-lock.json
 
-TESTS += $(UNIT_TESTS) $(SQL_TESTS) $(SQL_SHELL_TESTS) $(API_TESTS) $(POLL_TESTS) $(LIMIT_TESTS) \
+# libFuzzer targets (clang, ASan+UBSan) for the parsers, validators, tokens and the JSONP
+# writer: regression inputs, then PUSH_FUZZ_SECONDS (10) of fuzzing each.
+FUZZ_TESTS = tests/fuzz.sh
+EXTRA_DIST += tests/fuzz
+
+TESTS += $(UNIT_TESTS) $(FUZZ_TESTS) $(SQL_TESTS) $(SQL_SHELL_TESTS) $(API_TESTS) $(POLL_TESTS) $(LIMIT_TESTS) \
 	$(WS_TESTS) $(BROWSER_TESTS)
-EXTRA_DIST += $(SQL_TESTS) $(SQL_SHELL_TESTS) $(API_TESTS) $(POLL_TESTS) $(LIMIT_TESTS) $(WS_TESTS) \
+EXTRA_DIST += $(FUZZ_TESTS) $(SQL_TESTS) $(SQL_SHELL_TESTS) $(API_TESTS) $(POLL_TESTS) $(LIMIT_TESTS) $(WS_TESTS) \
 	tests/es3.js tests/browser/client-logic.js tests/browser.sh
