@@ -38,6 +38,7 @@ static const struct config_key config_keys[] = {
     INT(db_pool, "PUSH_DB_POOL", "4", 1, 256, "database connections per process for requests"),
     INT(presence_ttl, "PUSH_PRESENCE_TTL", "60", 5, 86400, "seconds a client stays present after its last poll"),
     INT(app_cache_ttl, "PUSH_APP_CACHE_TTL", "10", 0, 3600, "seconds a key lookup is cached"),
+    INT(publish_per_address, "PUSH_PUBLISH_PER_ADDRESS", "0", 0, 1000000, "publish requests per second from one client address (429 beyond; 0 = no limit)"),
     INT(poll_max_held, "PUSH_POLL_MAX_HELD", "10000", 1, 1000000, "long-polls one push-poll holds at once (503 beyond)"),
     INT(poll_max_per_address, "PUSH_POLL_MAX_PER_ADDRESS", "1000", 1, 1000000, "long-polls held for one client address (429 beyond)"),
     INT(poll_ring, "PUSH_POLL_RING", "128", 1, 100000, "recent messages push-poll keeps in memory per channel"),

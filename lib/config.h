@@ -11,6 +11,7 @@ struct config {
     int db_pool;               /* db_pool / PUSH_DB_POOL: database connections per process for requests */
     int presence_ttl;          /* presence_ttl / PUSH_PRESENCE_TTL: seconds a client stays present */
     int app_cache_ttl;         /* app_cache_ttl / PUSH_APP_CACHE_TTL: seconds a key lookup is cached */
+    int publish_per_address;   /* publish_per_address / PUSH_PUBLISH_PER_ADDRESS: per second, 0 = none */
     int poll_max_held;         /* poll_max_held / PUSH_POLL_MAX_HELD: long-polls held per push-poll */
     int poll_max_per_address;  /* poll_max_per_address / PUSH_POLL_MAX_PER_ADDRESS: per client address */
     int poll_ring;             /* poll_ring / PUSH_POLL_RING: recent messages kept per channel */

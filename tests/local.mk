@@ -4,7 +4,7 @@ EXTRA_DIST += tests/lib.sh tests/run-sql.sh tests/run-node.sh tests/tap.h tests/
 
 # Unit tests: C, table-driven, TAP through tests/tap.h.
 UNIT_TESTS = tests/unit/validate tests/unit/cursor tests/unit/params tests/unit/auth \
-	tests/unit/reply tests/unit/config
+	tests/unit/reply tests/unit/config tests/unit/limiter
 check_PROGRAMS += $(UNIT_TESTS)
 tests_unit_validate_LDADD = $(PUSH_LIBS)
 tests_unit_cursor_LDADD = $(PUSH_LIBS)
@@ -12,6 +12,8 @@ tests_unit_params_LDADD = $(PUSH_LIBS)
 tests_unit_auth_LDADD = $(PUSH_LIBS)
 tests_unit_reply_LDADD = $(PUSH_LIBS)
 tests_unit_config_LDADD = $(PUSH_LIBS)
+tests_unit_limiter_LDADD = $(PUSH_LIBS)
+EXTRA_tests_unit_limiter_DEPENDENCIES = fcgi/limiter.c
 
 # SQL: pgTAP files, each against a freshly migrated private database, and shell tests.
 SQL_TESTS = tests/sql/schema.sql tests/sql/app.sql tests/sql/channel.sql tests/sql/publish.sql \
