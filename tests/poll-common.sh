@@ -159,9 +159,8 @@ poll_basic_cases() {
     token=$($PSQL -c "SELECT push.jwt($APP_ID, NULL, '{private-*}', NULL, $expires)")
     r=$(poll "appkey=$S&channel=private-room&timeout=0" -H "Authorization: Bearer $token")
     is "${r%% *}" 200 "with a JWT as Authorization: Bearer: 200"
-    # The signature's first character changes (its last one holds 2 bits a decoder may ignore).
-    local head=${token%.*} sig=${token##*.}
-    local forged=$head.$([ "${sig:0:1}" = A ] && echo B || echo A)${sig:1}
+    local forged=${token%?}
+    [ "${token: -1}" = A ] && forged+=B || forged+=A
     r=$(poll "appkey=$S&channel=private-room&timeout=0" -H "Authorization: Bearer $forged")
     like "$r" '^403 .*"token: bad signature' "with a forged Bearer JWT: 403"
     token=$($PSQL -c "SELECT push.token($APP_ID, 'user-alice', $expires)")
