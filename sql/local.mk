@@ -11,6 +11,7 @@ dist_sqlmigrations_DATA = \
 	sql/migrations/005_app_notify.sql \
 	sql/migrations/006_service_role.sql \
 	sql/migrations/007_jwt.sql
-dist_sqlmigrations_DATA += sql/migrations/010_channel_on_publish.sql
 sqlexamplesdir = $(pkgdatadir)/sql/examples
 dist_sqlexamples_DATA = sql/examples/order_notify.sql
+# Migrations added since, each on a line of its own.
+dist_sqlmigrations_DATA += sql/migrations/010_channel_on_publish.sql

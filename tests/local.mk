@@ -23,8 +23,6 @@ SQL_SHELL_TESTS = tests/sql/migrate-twice.sh tests/sql/concurrency.sh tests/sql/
 
 # Programs, pushctl and push-api through lighttpd.
 API_TESTS = tests/programs.sh tests/pushctl.sh tests/api.sh tests/jwt.sh tests/publish-concurrency.sh
-# Hostile bodies, one address publishing too fast, readers of unknown channels.
-API_TESTS += tests/abuse-api.sh
 
 # The poller and long-poll under lighttpd, Apache mod_fcgid and mod_proxy_fcgi.
 check_PROGRAMS += tests/poller-check
@@ -38,6 +36,10 @@ EXTRA_DIST += tests/poll-common.sh tests/poll-clients.py tests/apache.sh tests/t
 # request headers (slowloris), and a held poll left alone.
 LIMIT_TESTS = tests/limits-lighttpd.sh tests/limits-apache-proxy.sh tests/limits-apache-fcgid.sh
 EXTRA_DIST += tests/limits-common.sh tests/slow-client.py
+
+# push-api under abuse: hostile bodies, one address publishing too fast, readers of unknown
+# channels.
+API_TESTS += tests/abuse-api.sh
 
 # The long-poll load client (hold, abandon, follow), also bench/poll.sh's.
 check_PROGRAMS += tests/poll-load
