@@ -26,10 +26,10 @@ struct params {
 
 /* Bounds on one request's parameters, checked before anything is allocated per element: the
  * name/value pairs of a query and a body together, and in a JSON body the nesting (the API's
- * deepest is {"messages":[{..}]}), the elements of one array (a batch's 1000 messages), the
- * members of one object and the values of the whole body. */
+ * own is {"messages":[{..}]}; a message's content may be JSON of its own), the elements of one
+ * array (a batch's 1000 messages), the members of one object and the values of the whole body. */
 #define PARAMS_MAX_COUNT 1024
-#define PARAMS_JSON_MAX_DEPTH 3
+#define PARAMS_JSON_MAX_DEPTH 16
 #define PARAMS_JSON_MAX_ELEMENTS 1000
 #define PARAMS_JSON_MAX_MEMBERS 64
 #define PARAMS_JSON_MAX_VALUES 8192
@@ -55,7 +55,7 @@ int params_parse_urlencoded(struct params *p, const char *text, size_t len, char
  * text, arrays of those as repeated values; other members are kept only in p->json.
  * Every string at any depth is checked, named by its path ("messages[1].channel").
  * The text is first scanned without allocating: nesting past PARAMS_JSON_MAX_DEPTH is
- * PARAMS_BAD ("deep: nested deeper than 3 levels", the top-level member named), more elements,
+ * PARAMS_BAD ("deep: nested deeper than 16 levels", the top-level member named), more elements,
  * members or values than the bounds PARAMS_TOO_LARGE ("x: more than 1000 elements").
  * Returns 0, or PARAMS_BAD with a message in err (not JSON, not an object, NUL, UTF-8), or
  * PARAMS_TOO_LARGE; on an error nothing of the body is added. */

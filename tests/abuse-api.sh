@@ -79,9 +79,9 @@ $PY -c 'import json, sys; json.dump({"appkey": sys.argv[1], "messages": [{"chann
 r=$(http POST "$BASE/push/publish" --interface 127.0.1.4 -H 'Content-Type: application/json' --data-binary @"$T/batch.json")
 is "${r%% *} $(json 'len(j["messages"])' <"$T/body")" "200 1000" "a batch of 1000 messages is published"
 r=$(http POST "$BASE/push/publish" --interface 127.0.1.5 -H 'Content-Type: application/json' \
-    --data-binary '{"appkey":"'"$PUBLISH_KEY"'","channel":"news","content":"x","deep":[[[[1]]]]}')
-is "$r" '400 {"code":400,"content":"deep: nested deeper than 3 levels"}' \
-    "a body nested deeper than the API uses: 400, the member named"
+    --data-binary '{"appkey":"'"$PUBLISH_KEY"'","channel":"news","content":"x","deep":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}')
+is "$r" '400 {"code":400,"content":"deep: nested deeper than 16 levels"}' \
+    "a body nested 19 levels deep: 400, the member named"
 
 # One address publishing too fast (PUSH_PUBLISH_PER_ADDRESS=5 a second): 40 publishes over one
 # keep-alive connection; at most 5 pass in each second they span, the rest get 429 with
