@@ -31,8 +31,8 @@ struct params {
 #define PARAMS_MAX_COUNT 1024
 #define PARAMS_JSON_MAX_DEPTH 16
 #define PARAMS_JSON_MAX_ELEMENTS 1000
-#define PARAMS_JSON_MAX_MEMBERS 64
-#define PARAMS_JSON_MAX_VALUES 8192
+#define PARAMS_JSON_MAX_MEMBERS 1000
+#define PARAMS_JSON_MAX_VALUES 32768
 
 /* The parsers' results: 0, PARAMS_BAD (a 400) or PARAMS_TOO_LARGE (over a bound above, a 413). */
 enum params_result {

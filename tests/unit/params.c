@@ -63,11 +63,11 @@ static const struct { const char *head; const char *piece; int n; const char *ta
       "}]}]}]}]}]}]}}]}", 0, NULL },
     { "{\"messages\":[{\"content\":{\"a\":[{\"b\":[{\"c\":[{\"d\":[{\"e\":[{\"f\":[{\"g\":[", "1", 1,
       "]}]}]}]}]}]}]}}]}", PARAMS_BAD, "messages: nested deeper than 16 levels" },
-    { "{\"a\":1,", "\"k\":1", 63, "}", 0, NULL },
-    { "{\"a\":1,", "\"k\":1", 64, "}", PARAMS_TOO_LARGE, "body: more than 64 members in an object" },
-    { "{\"m\":[{", "\"k\":1", 65, "}]}", PARAMS_TOO_LARGE, "m: more than 64 members in an object" },
+    { "{\"a\":1,", "\"k\":1", 999, "}", 0, NULL },
+    { "{\"a\":1,", "\"k\":1", 1000, "}", PARAMS_TOO_LARGE, "body: more than 1000 members in an object" },
+    { "{\"m\":[{", "\"k\":1", 1001, "}]}", PARAMS_TOO_LARGE, "m: more than 1000 members in an object" },
     { "{\"a\":[", "1,1,1,1,1,1,1,1,1,1", 100, "],\"b\":[1]}", 0, NULL },
-    { "{\"m\":[", "[1,1,1,1,1,1,1,1,1]", 900, "]}", PARAMS_TOO_LARGE, "body: more than 8192 values" },
+    { "{\"m\":[", "[[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]]", 1000, "]}", PARAMS_TOO_LARGE, "body: more than 32768 values" },
     { "{\"x\":[", "1", 2000000, "]}", PARAMS_TOO_LARGE, "x: more than 1000 elements" },
 };
 
