@@ -30,6 +30,10 @@ r=$(http POST "$BASE/push/publish" --interface 127.0.1.1 -H 'Content-Type: appli
     --data-binary '{"appkey":"'"$PUBLISH_KEY"'","channel":"news","content":"warm"}')
 like "$r" '^200 ' "a publish warms push-api up"
 ok $([ -n "$api_pid" ] && [ -r "/proc/$api_pid/status" ]; echo $?) "push-api runs as a child of lighttpd (pid $api_pid)"
+# The bound on push-api's growth: 16 bodies of 4 MB are read whole (64 MB); AddressSanitizer
+# keeps freed memory in quarantine for a while, so its builds get twice the room.
+bound=100
+grep -q libasan "/proc/$api_pid/maps" 2>/dev/null && bound=200
 hwm_before=$(vm_kb VmHWM)
 diag "push-api before the burst: VmHWM $hwm_before kB, VmRSS $(vm_kb VmRSS) kB"
 
@@ -63,15 +67,15 @@ diag "push-api after $BURST x 4 MB JSON bodies: VmHWM $hwm_after kB (+$grown MB)
 is "$(sort "$T/burst.codes" | uniq -c | awk '{print $1, $2}')" "$BURST 413" \
     "$BURST concurrent 4 MB bodies {\"x\":[1,1,...]} without a key: each is refused 413"
 is "$failed $slow" "0 0" "a publisher is served within a second meanwhile ($samples publishes)"
-ok $(( grown < 100 ? 0 : 1 )) "push-api's peak memory grows by less than 100 MB (+$grown MB)"
+ok $(( grown < bound ? 0 : 1 )) "push-api's peak memory grows by less than $bound MB (+$grown MB)"
 
 r=$(http POST "$BASE/push/publish" --interface 127.0.1.2 -H 'Content-Type: application/json' --data-binary @"$T/big.json")
 is "$r" '413 {"code":413,"content":"x: more than 1000 elements"}' "the 413 says which limit, in the API's JSON"
 r=$(http POST "$BASE/push/publish" --interface 127.0.1.3 --data-binary @"$T/big.form")
 is "$r" '413 {"code":413,"content":"parameters: more than 1024"}' "a form body of a million parameters: 413"
 hwm_form=$(vm_kb VmHWM)
-ok $(( (hwm_form - hwm_before) / 1024 < 100 ? 0 : 1 )) \
-    "push-api's peak memory still within 100 MB of the start (+$(( (hwm_form - hwm_before) / 1024 )) MB)"
+ok $(( (hwm_form - hwm_before) / 1024 < bound ? 0 : 1 )) \
+    "push-api's peak memory still within $bound MB of the start (+$(( (hwm_form - hwm_before) / 1024 )) MB)"
 
 # A batch of 1000 messages, the largest the API takes, still passes.
 $PY -c 'import json, sys; json.dump({"appkey": sys.argv[1], "messages": [{"channel": "news", "content": "m%d" % i} for i in range(1000)]}, sys.stdout)' \
