@@ -76,8 +76,9 @@ static int gateway_read_request(FCGX_Request *fr, struct request *req, char *err
     req->remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
 
     const char *qs = FCGX_GetParam("QUERY_STRING", fr->envp);
-    if (qs && params_parse_urlencoded(&req->params, qs, strlen(qs), err, errlen) < 0)
-        return 400;
+    int parsed = qs ? params_parse_urlencoded(&req->params, qs, strlen(qs), err, errlen) : 0;
+    if (parsed < 0)
+        return parsed == PARAMS_TOO_LARGE ? 413 : 400;
     /* "Authorization: Bearer <token>" is one more token value (Apache needs it passed on:
      * conf/README.md). */
     const char *auth = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
@@ -85,8 +86,9 @@ static int gateway_read_request(FCGX_Request *fr, struct request *req, char *err
         const char *bearer = auth + 7;
         while (*bearer == ' ')
             bearer++;
-        if (*bearer && params_add_checked(&req->params, "token", 5, bearer, strlen(bearer), err, errlen) < 0)
-            return 400;
+        parsed = *bearer ? params_add_checked(&req->params, "token", 5, bearer, strlen(bearer), err, errlen) : 0;
+        if (parsed < 0)
+            return parsed == PARAMS_TOO_LARGE ? 413 : 400;
     }
 
     const char *cl = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
@@ -112,7 +114,7 @@ static int gateway_read_request(FCGX_Request *fr, struct request *req, char *err
                                    (size_t)length, err, errlen);
         free(body);
         if (rc < 0)
-            return 400;
+            return rc == PARAMS_TOO_LARGE ? 413 : 400;
     }
     return 0;
 }

@@ -9,7 +9,7 @@ fcgi_libendpoint_a_SOURCES = fcgi/endpoint.c fcgi/endpoint.h
 fcgi_libendpoint_a_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
 
 pkglibexec_PROGRAMS += fcgi/push-api
-fcgi_push_api_SOURCES = fcgi/push-api.c fcgi/group.c fcgi/group.h
+fcgi_push_api_SOURCES = fcgi/push-api.c fcgi/group.c fcgi/group.h fcgi/limiter.c fcgi/limiter.h
 fcgi_push_api_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
 fcgi_push_api_LDADD = fcgi/libendpoint.a $(GATEWAY_LIBS) $(PUSH_LIBS)
 

@@ -1,7 +1,9 @@
 /* push-api.c: the FastCGI program for publish, history, presence, read marks and status. */
+#include "clock.h"
 #include "endpoint.h"
 #include "gateway.h"
 #include "group.h"
+#include "limiter.h"
 #include "log.h"
 #include "message.h"
 #include "validate.h"
@@ -15,6 +17,9 @@
 
 static int api_presence_ttl = 60;
 static struct group *api_group;
+/* Publish requests per client address and second (publish_per_address), or NULL: no limit. */
+static struct limiter *api_publish_limiter;
+#define API_LIMITER_ADDRESSES 16384 /* addresses tracked per second (2.6 MB) */
 
 static const struct db_statement api_batch_sql = {
     "api_batch",
@@ -167,6 +172,11 @@ out:
 /* A single publish waits for its group's transaction (group.h) without holding a connection. */
 static void api_publish(struct request *req, struct reply *reply)
 {
+    if (api_publish_limiter && !limiter_take(api_publish_limiter, req->remote_addr, clock_seconds())) {
+        reply_header(reply, "Retry-After", "1");
+        reply_error(reply, 429, "rate: too many publish requests from this address", req->callback);
+        return;
+    }
     struct endpoint ep;
     if (endpoint_open_app(&ep, req, reply) < 0)
         return;
@@ -416,6 +426,8 @@ static void api_status(struct request *req, struct reply *reply)
 static int api_start(const struct config *cfg)
 {
     api_presence_ttl = cfg->presence_ttl;
+    if (cfg->publish_per_address > 0)
+        api_publish_limiter = limiter_new(cfg->publish_per_address, API_LIMITER_ADDRESSES);
     if (endpoint_init(cfg) < 0)
         return -1;
     api_group = group_new(endpoint_pool());

@@ -737,6 +737,7 @@ static int poll_start(const struct config *cfg)
     if (!poll_poller)
         return -1;
     poller_on_app_change(poll_poller, app_cache_clear);
+    poller_set_liveness(poll_poller, cfg->listener_idle, cfg->listener_timeout);
     feeds_init(poll_poller, (size_t)cfg->poll_ring, POLL_RING_BYTES, poll_on_new);
     static const struct held_callbacks callbacks = { poll_on_deadline, poll_on_hangup };
     if (held_start(&callbacks, (size_t)cfg->poll_max_held, (size_t)cfg->poll_max_per_address) < 0)

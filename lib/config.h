@@ -11,9 +11,12 @@ struct config {
     int db_pool;               /* db_pool / PUSH_DB_POOL: database connections per process for requests */
     int presence_ttl;          /* presence_ttl / PUSH_PRESENCE_TTL: seconds a client stays present */
     int app_cache_ttl;         /* app_cache_ttl / PUSH_APP_CACHE_TTL: seconds a key lookup is cached */
+    int publish_per_address;   /* publish_per_address / PUSH_PUBLISH_PER_ADDRESS: per second, 0 = none */
     int poll_max_held;         /* poll_max_held / PUSH_POLL_MAX_HELD: long-polls held per push-poll */
     int poll_max_per_address;  /* poll_max_per_address / PUSH_POLL_MAX_PER_ADDRESS: per client address */
     int poll_ring;             /* poll_ring / PUSH_POLL_RING: recent messages kept per channel */
+    int listener_idle;         /* listener_idle / PUSH_LISTENER_IDLE: seconds of silence before a probe */
+    int listener_timeout;      /* listener_timeout / PUSH_LISTENER_TIMEOUT: seconds a probe may take */
     char ws_bind[64];          /* ws_bind / PUSH_WS_BIND */
     int ws_port;               /* ws_port / PUSH_WS_PORT */
     int ws_workers;            /* ws_workers / PUSH_WS_WORKERS: sidecar processes */

@@ -2,20 +2,14 @@
  * mapping database errors to HTTP statuses. */
 #include "db.h"
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Server notices and asynchronous errors ("terminating connection") go to the log. */
 static void db_log_notice(void *arg, const char *message)
@@ -24,9 +18,21 @@ static void db_log_notice(void *arg, const char *message)
     log_warn("database: %s", message);
 }
 
+/* Defaults for every connection, before the DSN so that the DSN's own values win: give up a
+ * connect after 10 s, and notice a peer gone silent (a NAT or firewall that dropped the flow)
+ * within about a minute: keepalive probes after 30 s idle, every 10 s, 3 lost = dead; data
+ * unacknowledged for 60 s = dead. Unix sockets ignore the TCP ones. */
+static const char *const db_default_keys[] = { "connect_timeout", "keepalives", "keepalives_idle",
+                                               "keepalives_interval", "keepalives_count",
+                                               "tcp_user_timeout", "dbname", NULL };
+static const char *const db_default_values[] = { "10", "1", "30", "10", "3", "60000", NULL, NULL };
+
 PGconn *db_connect(const char *dsn)
 {
-    PGconn *pg = PQconnectdb(dsn);
+    const char *values[sizeof(db_default_values) / sizeof(db_default_values[0])];
+    memcpy(values, db_default_values, sizeof(values));
+    values[6] = dsn; /* dbname: the DSN, expanded in place */
+    PGconn *pg = PQconnectdbParams(db_default_keys, values, 1);
     if (PQstatus(pg) != CONNECTION_OK) {
         log_warn("database connect failed: %s", PQerrorMessage(pg));
         PQfinish(pg);
@@ -107,7 +113,7 @@ struct db_conn *db_pool_acquire(struct db_pool *pool)
         db_conn_close(conn);
     if (!conn->pg) {
         /* While the database is known down, fail fast instead of every request waiting. */
-        double now = now_seconds();
+        double now = clock_seconds();
         if (now < pool->retry_at) {
             pool->busy[slot] = false;
             pthread_mutex_unlock(&pool->lock);
@@ -117,7 +123,7 @@ struct db_conn *db_pool_acquire(struct db_pool *pool)
         PGconn *pg = db_connect(pool->dsn);
         pthread_mutex_lock(&pool->lock);
         if (!pg) {
-            pool->retry_at = now_seconds() + pool->backoff;
+            pool->retry_at = clock_seconds() + pool->backoff;
             pool->backoff = pool->backoff * 2 > 5 ? 5 : pool->backoff * 2;
             pool->busy[slot] = false;
             pthread_cond_signal(&pool->available);

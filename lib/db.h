@@ -35,7 +35,9 @@ struct db_pool {
     double backoff;            /* seconds, doubles up to 5 after each failed connect */
 };
 
-/* Opens a connection; NULL on failure, with the libpq message logged. Caller PQfinish()es. */
+/* Opens a connection to dsn (a key=value string or a URI) with defaults it may override:
+ * connect_timeout 10 s, TCP keepalives (idle 30 s, interval 10 s, count 3), tcp_user_timeout
+ * 60 s. NULL on failure, with the libpq message logged. Caller PQfinish()es. */
 PGconn *db_connect(const char *dsn);
 
 /* Returns 0, or -1 when size < 1. */

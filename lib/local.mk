@@ -4,6 +4,7 @@ lib_libpush_a_SOURCES = \
 	lib/app.c lib/app.h \
 	lib/auth.c lib/auth.h \
 	lib/buf.c lib/buf.h \
+	lib/clock.c lib/clock.h \
 	lib/config.c lib/config.h \
 	lib/cursor.c lib/cursor.h \
 	lib/db.c lib/db.h \

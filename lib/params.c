@@ -34,6 +34,16 @@ static int hex_value(char c)
     return -1;
 }
 
+/* Frees the pairs of p from the count-th on. */
+static void params_truncate(struct params *p, size_t count)
+{
+    while (p->count > count) {
+        p->count--;
+        free(p->items[p->count].name);
+        free(p->items[p->count].value);
+    }
+}
+
 /* Decodes %XX and '+' into out; returns -1 on a bad escape. */
 static int url_decode(const char *s, size_t len, struct buf *out)
 {
@@ -83,15 +93,26 @@ static int params_check_text(const char *label, const char *text, size_t len, ch
     return -1;
 }
 
+/* Returns 0 while p can take one more pair, else PARAMS_TOO_LARGE with err filled. */
+static int params_check_room(const struct params *p, char *err, size_t errlen)
+{
+    if (p->count < PARAMS_MAX_COUNT)
+        return 0;
+    snprintf(err, errlen, "parameters: more than %d", PARAMS_MAX_COUNT);
+    return PARAMS_TOO_LARGE;
+}
+
 int params_add_checked(struct params *p, const char *name, size_t name_len, const char *value,
                        size_t value_len, char *err, size_t errlen)
 {
     if (params_check_text("parameter name", name, name_len, err, errlen) < 0)
-        return -1;
+        return PARAMS_BAD;
+    if (name_len > 0 && params_check_room(p, err, errlen) < 0)
+        return PARAMS_TOO_LARGE;
     char *copy = xmalloc(name_len + 1);
     memcpy(copy, name, name_len);
     copy[name_len] = '\0';
-    int rc = params_check_text(copy, value, value_len, err, errlen);
+    int rc = params_check_text(copy, value, value_len, err, errlen) < 0 ? PARAMS_BAD : 0;
     if (rc == 0 && name_len > 0)
         params_add(p, copy, value, value_len);
     free(copy);
@@ -114,14 +135,14 @@ int params_parse_urlencoded(struct params *p, const char *text, size_t len, char
             size_t nlen = eq ? (size_t)(eq - pair) : plen;
             if (url_decode(pair, nlen, &name) < 0) {
                 snprintf(err, errlen, "parameters: bad %%-escape in a name");
-                rc = -1;
+                rc = PARAMS_BAD;
             } else if (params_check_text("parameter name", buf_str(&name), name.len, err, errlen) < 0) {
-                rc = -1;
+                rc = PARAMS_BAD;
             } else if (url_decode(eq ? eq + 1 : "", eq ? plen - nlen - 1 : 0, &value) < 0) {
                 char label[PARAMS_LABEL_MAX + 1];
                 params_label(buf_str(&name), label, sizeof(label));
                 snprintf(err, errlen, "%s: bad %%-escape", label);
-                rc = -1;
+                rc = PARAMS_BAD;
             } else {
                 rc = params_add_checked(p, buf_str(&name), name.len, buf_str(&value), value.len, err, errlen);
             }
@@ -133,22 +154,126 @@ int params_parse_urlencoded(struct params *p, const char *text, size_t len, char
     return rc;
 }
 
-static void params_add_json_value(struct params *p, const char *name, struct json_object *v)
+/* Adds v under name when it is a string, number or boolean (others are kept in p->json only).
+ * Returns 0, or PARAMS_TOO_LARGE with err filled when p is full. */
+static int params_add_json_value(struct params *p, const char *name, struct json_object *v, char *err,
+                                 size_t errlen)
 {
-    switch (json_object_get_type(v)) {
-    case json_type_string:
+    enum json_type type = json_object_get_type(v);
+    if (type != json_type_string && type != json_type_int && type != json_type_double &&
+        type != json_type_boolean)
+        return 0;
+    if (params_check_room(p, err, errlen) < 0)
+        return PARAMS_TOO_LARGE;
+    if (type == json_type_string) {
         params_add(p, name, json_object_get_string(v), (size_t)json_object_get_string_len(v));
-        break;
-    case json_type_int:
-    case json_type_double:
-    case json_type_boolean: {
+    } else {
         const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
         params_add(p, name, s, strlen(s));
-        break;
     }
-    default:
-        break;
+    return 0;
+}
+
+/* The scan of a JSON text before it is parsed: one level per open array or object. */
+struct params_scan_level {
+    bool array;     /* an array, else an object */
+    size_t items;   /* elements or members so far */
+};
+
+/* Fills err with "NAME: what", NAME the top-level member being scanned (key, raw, keylen bytes)
+ * when it is plain UTF-8 without escapes, else "body". */
+static void params_scan_fail(const char *key, size_t keylen, const char *what, char *err, size_t errlen)
+{
+    char name[PARAMS_LABEL_MAX + 1] = "body";
+    if (key && keylen > 0 && !memchr(key, '\\', keylen) && !memchr(key, '\0', keylen) &&
+        validate_utf8(key, keylen)) {
+        char *copy = xmalloc(keylen + 1);
+        memcpy(copy, key, keylen);
+        copy[keylen] = '\0';
+        params_label(copy, name, sizeof(name));
+        free(copy);
     }
+    snprintf(err, errlen, "%s: %s", name, what);
+}
+
+/* Counts the nesting, elements, members and values of a JSON text without allocating, so that
+ * a body of a million elements is refused before json-c makes an object of each. Malformed
+ * text is left to the parser. Returns 0, PARAMS_BAD (too deep) or PARAMS_TOO_LARGE. */
+static int params_scan_json(const char *text, size_t len, char *err, size_t errlen)
+{
+    struct params_scan_level stack[PARAMS_JSON_MAX_DEPTH];
+    size_t depth = 0, values = 0;
+    const char *key = NULL; /* the top-level member's name, raw */
+    size_t keylen = 0;
+    bool want_value = true; /* the next token starts a value, else a member's name */
+    char what[64];
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        switch (c) {
+        case ' ': case '\n': case '\r': case '\t':
+            continue;
+        case ':':
+            want_value = true;
+            continue;
+        case ',':
+            want_value = depth > 0 && stack[depth - 1].array;
+            continue;
+        case ']': case '}':
+            if (depth == 0)
+                return 0;
+            depth--;
+            want_value = false;
+            continue;
+        case '"': {
+            size_t start = ++i;
+            while (i < len && text[i] != '"')
+                i += text[i] == '\\' ? 2 : 1;
+            if (want_value)
+                break;
+            /* A member's name. */
+            if (depth == 1) {
+                key = text + start;
+                keylen = (i < len ? i : len) - start;
+            }
+            if (depth > 0 && ++stack[depth - 1].items > PARAMS_JSON_MAX_MEMBERS) {
+                snprintf(what, sizeof(what), "more than %d members in an object", PARAMS_JSON_MAX_MEMBERS);
+                params_scan_fail(depth == 1 ? NULL : key, keylen, what, err, errlen);
+                return PARAMS_TOO_LARGE;
+            }
+            continue;
+        }
+        default:
+            if (c == '[' || c == '{')
+                break;
+            /* A number or a literal: skip to its end. */
+            while (i + 1 < len && !strchr(",]}: \n\r\t\"", text[i + 1]))
+                i++;
+            break;
+        }
+        /* A value starts at c. */
+        if (depth > 0 && stack[depth - 1].array && ++stack[depth - 1].items > PARAMS_JSON_MAX_ELEMENTS) {
+            snprintf(what, sizeof(what), "more than %d elements", PARAMS_JSON_MAX_ELEMENTS);
+            params_scan_fail(key, keylen, what, err, errlen);
+            return PARAMS_TOO_LARGE;
+        }
+        if (++values > PARAMS_JSON_MAX_VALUES) {
+            snprintf(err, errlen, "body: more than %d values", PARAMS_JSON_MAX_VALUES);
+            return PARAMS_TOO_LARGE;
+        }
+        want_value = false;
+        if (c == '[' || c == '{') {
+            if (depth == PARAMS_JSON_MAX_DEPTH) {
+                snprintf(what, sizeof(what), "nested deeper than %d levels", PARAMS_JSON_MAX_DEPTH);
+                params_scan_fail(key, keylen, what, err, errlen);
+                return PARAMS_BAD;
+            }
+            stack[depth].array = c == '[';
+            stack[depth].items = 0;
+            depth++;
+            want_value = c == '[';
+        }
+    }
+    return 0;
 }
 
 /* True when the JSON text escapes a NUL (\u0000) anywhere: json-c cuts member names there. */
@@ -200,6 +325,9 @@ static int params_check_json(struct json_object *v, struct buf *path, char *err,
 
 int params_parse_json(struct params *p, const char *text, size_t len, char *err, size_t errlen)
 {
+    int scanned = params_scan_json(text, len, err, errlen);
+    if (scanned < 0)
+        return scanned;
     struct json_tokener *tok = json_tokener_new();
     struct json_object *root = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
@@ -214,12 +342,12 @@ int params_parse_json(struct params *p, const char *text, size_t len, char *err,
         if (jerr != json_tokener_success)
             strncat(err, ")", errlen - strlen(err) - 1);
         json_object_put(root);
-        return -1;
+        return PARAMS_BAD;
     }
     if (!json_object_is_type(root, json_type_object)) {
         snprintf(err, errlen, "body: a JSON object is expected");
         json_object_put(root);
-        return -1;
+        return PARAMS_BAD;
     }
     struct buf path = BUF_INIT;
     int checked = params_check_json(root, &path, err, errlen);
@@ -231,15 +359,19 @@ int params_parse_json(struct params *p, const char *text, size_t len, char *err,
     }
     if (checked < 0) {
         json_object_put(root);
-        return -1;
+        return PARAMS_BAD;
     }
+    size_t mark = p->count;
     json_object_object_foreach(root, key, val) {
-        if (json_object_is_type(val, json_type_array)) {
-            size_t n = json_object_array_length(val);
-            for (size_t i = 0; i < n; i++)
-                params_add_json_value(p, key, json_object_array_get_idx(val, i));
-        } else {
-            params_add_json_value(p, key, val);
+        bool array = json_object_is_type(val, json_type_array);
+        size_t n = array ? json_object_array_length(val) : 1;
+        for (size_t i = 0; i < n; i++) {
+            if (params_add_json_value(p, key, array ? json_object_array_get_idx(val, i) : val, err,
+                                      errlen) < 0) {
+                params_truncate(p, mark);
+                json_object_put(root);
+                return PARAMS_TOO_LARGE;
+            }
         }
     }
     json_object_put(p->json);
@@ -310,10 +442,7 @@ void params_list_free(char **list, int count)
 
 void params_free(struct params *p)
 {
-    for (size_t i = 0; i < p->count; i++) {
-        free(p->items[i].name);
-        free(p->items[i].value);
-    }
+    params_truncate(p, 0);
     free(p->items);
     json_object_put(p->json);
     memset(p, 0, sizeof(*p));

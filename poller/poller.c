@@ -2,6 +2,7 @@
  * fetches new rows once per channel and hands them to every watcher of that channel. */
 #include "poller.h"
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 #include "message.h"
 
@@ -47,6 +48,8 @@ struct poller {
     int wake_fd;                   /* eventfd: stop */
     atomic_bool stop;
     atomic_bool listening;
+    int live_idle;                 /* seconds of silence before the listener is probed */
+    int live_timeout;              /* seconds a probe may go unanswered before a reconnect */
 
     pthread_mutex_t lock;          /* guards everything below */
     pthread_cond_t idle;           /* signalled when a callback returns */
@@ -442,11 +445,57 @@ static int poller_drain(struct poller *p)
     return 0;
 }
 
+/* The listener's liveness: a connection silent for live_idle seconds gets a query ("SELECT 1")
+ * and is given up when no answer comes within live_timeout, so that a flow a NAT or firewall
+ * dropped without a word is replaced in bounded time, not when the kernel gives up (hours). */
+struct poller_liveness {
+    double heard;      /* monotonic seconds when the server last sent anything */
+    bool probing;      /* a probe is out */
+    double probe_sent;
+};
+
+/* When the listener must next be probed, or given up when a probe is out. */
+static double poller_liveness_due(const struct poller *p, const struct poller_liveness *live)
+{
+    return live->probing ? live->probe_sent + p->live_timeout : live->heard + p->live_idle;
+}
+
+/* Reads the probe's answer once it is complete. Returns 0, or -1 when it failed. */
+static int poller_probe_answer(struct poller *p, struct poller_liveness *live)
+{
+    while (live->probing && !PQisBusy(p->listener)) {
+        PGresult *res = PQgetResult(p->listener);
+        if (!res) {
+            live->probing = false;
+            break;
+        }
+        bool good = PQresultStatus(res) == PGRES_TUPLES_OK;
+        PQclear(res);
+        if (!good)
+            return -1;
+    }
+    return 0;
+}
+
+/* Called when the listener was silent until due: sends a probe, or gives the connection up
+ * when the probe out is unanswered. Returns NULL, or why the connection is given up. */
+static const char *poller_liveness_check(struct poller *p, struct poller_liveness *live)
+{
+    if (live->probing)
+        return "no answer to a liveness probe in time";
+    if (!PQsendQuery(p->listener, "SELECT 1"))
+        return PQerrorMessage(p->listener);
+    live->probing = true;
+    live->probe_sent = clock_seconds();
+    return NULL;
+}
+
 static void *poller_run(void *arg)
 {
     struct poller *p = arg;
     double backoff = POLLER_BACKOFF_MIN;
     bool ever_connected = false, announce_up = false, retry_pending = false;
+    struct poller_liveness live = { 0, false, 0 };
     while (!atomic_load(&p->stop)) {
         if (!p->listener) {
             if (poller_connect(p) < 0) {
@@ -463,6 +512,7 @@ static void *poller_run(void *arg)
             }
             ever_connected = true;
             atomic_store(&p->listening, true);
+            live = (struct poller_liveness){ clock_seconds(), false, 0 };
             /* Rows committed while nobody listened are found from each channel's head. */
             poller_take_notifies(p);
             poller_mark_all_dirty(p);
@@ -485,8 +535,23 @@ static void *poller_run(void *arg)
             poller_disconnect(p, "no socket");
             continue;
         }
-        if (poller_wait(p, sock, timeout) && poller_drain(p) < 0)
-            poller_disconnect(p, PQerrorMessage(p->listener));
+        double until_due = poller_liveness_due(p, &live) - clock_seconds();
+        if (until_due < 0)
+            until_due = 0;
+        if (timeout < 0 || until_due < timeout)
+            timeout = until_due;
+        const char *why = NULL;
+        if (poller_wait(p, sock, timeout)) {
+            if (poller_drain(p) < 0)
+                why = PQerrorMessage(p->listener);
+            else if (poller_probe_answer(p, &live) < 0)
+                why = "the liveness probe failed";
+            live.heard = clock_seconds();
+        } else if (clock_seconds() >= poller_liveness_due(p, &live)) {
+            why = poller_liveness_check(p, &live);
+        }
+        if (why)
+            poller_disconnect(p, why);
     }
     if (p->listener) {
         PQfinish(p->listener);
@@ -515,6 +580,7 @@ struct poller *poller_new(const char *dsn, struct db_pool *pool)
     pthread_cond_init(&p->idle, NULL);
     p->nbuckets = 64;
     p->buckets = xcalloc(p->nbuckets, sizeof(*p->buckets));
+    poller_set_liveness(p, 0, 0);
     return p;
 }
 
@@ -568,6 +634,12 @@ void poller_recheck(struct poller *p, int64_t channel_id, int64_t after)
     uint64_t one = 1;
     if (ch && write(p->wake_fd, &one, sizeof(one)) < 0)
         log_warn("poller: waking the listener thread: %s", strerror(errno));
+}
+
+void poller_set_liveness(struct poller *p, int idle_seconds, int timeout_seconds)
+{
+    p->live_idle = idle_seconds > 0 ? idle_seconds : POLLER_LIVE_IDLE;
+    p->live_timeout = timeout_seconds > 0 ? timeout_seconds : POLLER_LIVE_TIMEOUT;
 }
 
 void poller_on_app_change(struct poller *p, void (*fn)(void))

@@ -74,6 +74,13 @@ int poller_watch(struct poller *p, struct poller_watcher *w, int64_t channel_id,
  * so that nothing committed in between is missed. Watchers skip seqs they already have. */
 void poller_recheck(struct poller *p, int64_t channel_id, int64_t after);
 
+/* The listener's liveness: silent for idle_seconds, it is sent a query; unanswered within
+ * timeout_seconds, it is closed and a new one connects (every watched channel is then re-read,
+ * as after any reconnect). 0 for either keeps its default. Call before poller_start. */
+#define POLLER_LIVE_IDLE 30
+#define POLLER_LIVE_TIMEOUT 10
+void poller_set_liveness(struct poller *p, int idle_seconds, int timeout_seconds);
+
 /* Also LISTENs on "push_app" and calls fn on the listener thread for each notification there
  * (an app's keys, origins or limits changed), and after every reconnect (changes may have been
  * missed). Call before poller_start. fn must not block. */

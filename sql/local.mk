@@ -12,6 +12,8 @@ dist_sqlmigrations_DATA = \
 	sql/migrations/006_service_role.sql \
 	sql/migrations/007_jwt.sql \
 	sql/migrations/008_key_roles.sql \
-	sql/migrations/009_group_publish.sql
+	sql/migrations/009_group_publish.sql \
+	sql/migrations/010_channel_on_publish.sql
 sqlexamplesdir = $(pkgdatadir)/sql/examples
 dist_sqlexamples_DATA = sql/examples/order_notify.sql
+# Migrations added since, each on a line of its own.

@@ -18,6 +18,7 @@ poll_setup
 limits_hold_start
 limits_per_address_case 000
 limits_slow_case yes
+limits_body_case
 limits_hold_check
 tap_plan "$tap_count"
 tap_done

@@ -87,3 +87,23 @@ limits_slow_case() {
             "a request header that goes on a byte every 2 s: the server closes within 20 s"
     fi
 }
+
+# limits_body_case: a body over the largest the programs take (4 MB) is refused 413 from its
+# Content-Length, before it is received (or spooled): the head of a 300 MB POST and 64 kB of
+# its body get the answer, from 127.0.0.6.
+limits_body_case() {
+    local status
+    status=$($PY - "$HTTP_PORT" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), source_address=("127.0.0.6", 0))
+s.settimeout(60)
+s.sendall(b"POST /push/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+          b"Content-Length: 314572800\r\n\r\n" + b"x" * 65536)
+try:
+    print(s.recv(4096).split(b"\r\n", 1)[0].decode() or "closed")
+except socket.timeout:
+    print("no answer in 60 s")
+PYEOF
+)
+    like "$status" '^HTTP/1.1 413' "a 300 MB POST is refused 413 after 64 kB of it ($status)"
+}

@@ -15,6 +15,7 @@ poll_setup
 limits_hold_start
 limits_per_address_case 503
 limits_slow_case no
+limits_body_case
 limits_hold_check
 tap_plan "$tap_count"
 tap_done

@@ -4,7 +4,7 @@ EXTRA_DIST += tests/lib.sh tests/run-sql.sh tests/run-node.sh tests/tap.h tests/
 
 # Unit tests: C, table-driven, TAP through tests/tap.h.
 UNIT_TESTS = tests/unit/validate tests/unit/cursor tests/unit/params tests/unit/auth \
-	tests/unit/reply tests/unit/config tests/unit/message
+	tests/unit/reply tests/unit/config tests/unit/message tests/unit/limiter
 check_PROGRAMS += $(UNIT_TESTS)
 tests_unit_validate_LDADD = $(PUSH_LIBS)
 tests_unit_cursor_LDADD = $(PUSH_LIBS)
@@ -13,6 +13,8 @@ tests_unit_auth_LDADD = $(PUSH_LIBS)
 tests_unit_reply_LDADD = $(PUSH_LIBS)
 tests_unit_config_LDADD = $(PUSH_LIBS)
 tests_unit_message_LDADD = $(PUSH_LIBS)
+tests_unit_limiter_LDADD = $(PUSH_LIBS)
+EXTRA_tests_unit_limiter_DEPENDENCIES = fcgi/limiter.c
 
 # SQL: pgTAP files, each against a freshly migrated private database, and shell tests.
 SQL_TESTS = tests/sql/schema.sql tests/sql/app.sql tests/sql/channel.sql tests/sql/publish.sql \
@@ -29,13 +31,18 @@ API_TESTS = tests/programs.sh tests/pushctl.sh tests/api.sh tests/jwt.sh tests/t
 check_PROGRAMS += tests/poller-check
 tests_poller_check_LDADD = $(POLLER_LIBS) $(PUSH_LIBS)
 POLL_TESTS = tests/poller.sh tests/poll-lighttpd.sh tests/poll-apache-fcgid.sh \
-	tests/poll-apache-proxy.sh tests/poll-many.sh tests/poll-ring.sh tests/poll-abandon.sh
-EXTRA_DIST += tests/poll-common.sh tests/poll-clients.py tests/apache.sh
+	tests/poll-apache-proxy.sh tests/poll-many.sh tests/poll-ring.sh tests/poll-abandon.sh \
+	tests/poller-silence.sh
+EXTRA_DIST += tests/poll-common.sh tests/poll-clients.py tests/apache.sh tests/tcp-proxy.py
 
 # The web servers' own limits under each hosting: connections per client address, slow
 # request headers (slowloris), and a held poll left alone.
 LIMIT_TESTS = tests/limits-lighttpd.sh tests/limits-apache-proxy.sh tests/limits-apache-fcgid.sh
 EXTRA_DIST += tests/limits-common.sh tests/slow-client.py
+
+# push-api under abuse: hostile bodies, one address publishing too fast, readers of unknown
+# channels.
+API_TESTS += tests/abuse-api.sh
 
 # The long-poll load client (hold, abandon, follow), also bench/poll.sh's.
 check_PROGRAMS += tests/poll-load
@@ -53,7 +60,12 @@ EXTRA_DIST += tests/ws-lib.sh tests/ws_client.py
 BROWSER_TESTS = tests/es3.js tests/browser/client-logic.js tests/browser.sh
 EXTRA_DIST += tests/browser/push.test.js tests/browser/minify.js package.json package-lock.json
 
-TESTS += $(UNIT_TESTS) $(SQL_TESTS) $(SQL_SHELL_TESTS) $(API_TESTS) $(POLL_TESTS) $(LIMIT_TESTS) \
+# libFuzzer targets (clang, ASan+UBSan) for the parsers, validators, tokens and the JSONP
+# writer: regression inputs, then PUSH_FUZZ_SECONDS (10) of fuzzing each.
+FUZZ_TESTS = tests/fuzz.sh
+EXTRA_DIST += tests/fuzz
+
+TESTS += $(UNIT_TESTS) $(FUZZ_TESTS) $(SQL_TESTS) $(SQL_SHELL_TESTS) $(API_TESTS) $(POLL_TESTS) $(LIMIT_TESTS) \
 	$(WS_TESTS) $(BROWSER_TESTS)
-EXTRA_DIST += $(SQL_TESTS) $(SQL_SHELL_TESTS) $(API_TESTS) $(POLL_TESTS) $(LIMIT_TESTS) $(WS_TESTS) \
+EXTRA_DIST += $(FUZZ_TESTS) $(SQL_TESTS) $(SQL_SHELL_TESTS) $(API_TESTS) $(POLL_TESTS) $(LIMIT_TESTS) $(WS_TESTS) \
 	tests/es3.js tests/browser/client-logic.js tests/browser.sh

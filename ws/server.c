@@ -593,8 +593,10 @@ int server_run(const struct config *cfg, int worker, int listen_fd)
     }
     pthread_detach(signal_thread);
     server->poller = poller_new(cfg->dsn, &server->pool);
-    if (server->poller)
+    if (server->poller) {
         poller_on_app_change(server->poller, app_cache_clear); /* a revoked key stops at once */
+        poller_set_liveness(server->poller, cfg->listener_idle, cfg->listener_timeout);
+    }
     if (!server->poller || poller_start(server->poller) < 0) {
         log_error("cannot start the poller");
         goto out;

@@ -1,6 +1,6 @@
--- channel.sql: channel names (1-128 bytes of [A-Za-z0-9_.=@/-]) and channel_open's heads.
+-- channel.sql: channel names (1-128 bytes of [A-Za-z0-9_.=@/-]), channel_open's heads (no row made by reading) and pruning idle channels.
 BEGIN;
-SELECT plan(35);
+SELECT plan(50);
 
 SELECT app_id, publish_key FROM push.app_create('channel-main') \gset
 
@@ -41,27 +41,60 @@ FROM generate_series(1, 3) i;
 SELECT results_eq(
     format($$SELECT name, last_seq, oldest_seq, epoch FROM push.channel_open(%s, '{news,fresh,news,lobby}')$$, :app_id),
     $$VALUES ('news', 3::bigint, 1::bigint, 1), ('fresh', 0, NULL, 1), ('lobby', 0, NULL, 1)$$,
-    'channel_open: heads in input order, duplicates once, missing channels created at seq 0');
+    'channel_open: heads in input order, duplicates once, unknown channels at seq 0');
 SELECT results_eq(
     format($$SELECT channel_id FROM push.channel_open(%s, '{news}')$$, :app_id),
     format($$SELECT id FROM push.channel WHERE app_id = %s AND name = 'news'$$, :app_id),
     'channel_open gives the channel id');
 SELECT is((SELECT last_seq FROM push.channel WHERE app_id = :app_id AND name = 'news'), 3::bigint,
           'channel_open does not bump an existing channel');
-SELECT is((SELECT count(*)::int FROM push.message m JOIN push.channel c ON c.id = m.channel_id
-           WHERE c.app_id = :app_id AND c.name = 'fresh'), 0, 'a channel made by channel_open has no messages');
+SELECT is((SELECT count(*)::int FROM push.channel WHERE app_id = :app_id AND name IN ('fresh', 'lobby')), 0,
+          'opening unknown channels makes no row');
+SELECT channel_id AS fresh_id FROM push.channel_open(:app_id, '{fresh}') \gset
+SELECT is((SELECT channel_id FROM push.channel_open(:app_id, '{fresh}')), :'fresh_id'::bigint,
+          'an unknown channel''s id is the same at every open');
+SELECT is((SELECT last_seq FROM push.channel_head(:'fresh_id')), 0::bigint, 'channel_head of an unknown channel is 0');
 SELECT is(push.publish(:'publish_key', 'fresh', 'first'), 1::bigint, 'the first publish on an opened channel is seq 1');
+SELECT is((SELECT id FROM push.channel WHERE app_id = :app_id AND name = 'fresh'), :'fresh_id'::bigint,
+          'the first publish makes the row with the id readers were given');
+SELECT isnt((SELECT channel_id FROM push.channel_open(:app_id, '{fresh}')),
+            (SELECT channel_id FROM push.channel_open(:app_id + 1, '{fresh}')), 'another app''s channel has another id');
 SELECT is_empty(format($$SELECT * FROM push.channel_open(%s, '{}')$$, :app_id), 'channel_open of no names is empty');
 SAVEPOINT read_only;
 SET TRANSACTION READ ONLY;
-SELECT results_eq(format($$SELECT name, last_seq FROM push.channel_open(%s, '{fresh,news}')$$, :app_id),
-                  $$VALUES ('fresh', 1::bigint), ('news', 3::bigint)$$,
-                  'opening known channels writes nothing (works read-only)');
+SELECT results_eq(format($$SELECT name, last_seq FROM push.channel_open(%s, '{fresh,news,unknown}')$$, :app_id),
+                  $$VALUES ('fresh', 1::bigint), ('news', 3::bigint), ('unknown', 0::bigint)$$,
+                  'opening channels writes nothing (works read-only)');
 ROLLBACK TO SAVEPOINT read_only;
 SELECT throws_ok(format($$SELECT * FROM push.channel_open(%s, '{news,"bad name"}')$$, :app_id), 'PU400',
                  'channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]', 'channel_open rejects a bad name');
-SELECT is((SELECT count(*)::int FROM push.channel WHERE app_id = :app_id), 3,
-          'a rejected channel_open creates nothing');
+SELECT is((SELECT count(*)::int FROM push.channel WHERE app_id = :app_id), 2,
+          'after reading many channels only the 2 published ones have rows');
+SELECT is((SELECT count(*)::int FROM push.channel_open(:app_id, ARRAY(SELECT 'r' || i FROM generate_series(1, 1000) i))), 1000,
+          'a reader opening 1000 unknown channels gets 1000 heads');
+SELECT is((SELECT count(*)::int FROM push.channel WHERE app_id = :app_id), 2, '... and makes no row');
+
+-- Pruning removes channels nothing was published to once idle, with their presence; a channel
+-- with history keeps its row even when every message is pruned.
+SELECT lives_ok(format($$SELECT push.presence_touch(%s, '{lobby,news}', 'tab1')$$, :app_id), 'a client is on lobby and news');
+SELECT is((SELECT count(*)::int FROM push.channel WHERE app_id = :app_id AND name = 'lobby'), 1,
+          'presence makes the lobby row');
+SELECT is(push.prune(interval '7 days', interval '1 hour'), 0::bigint, 'prune with a client on lobby');
+SELECT is((SELECT count(*)::int FROM push.channel WHERE app_id = :app_id AND name = 'lobby'), 1,
+          'a channel with a client seen within the idle time stays');
+UPDATE push.presence SET seen_at = now() - interval '2 hours' WHERE app_id = :app_id;
+UPDATE push.channel SET updated_at = now() - interval '2 hours' WHERE app_id = :app_id;
+UPDATE push.message SET created_at = now() - interval '8 days'
+WHERE channel_id IN (SELECT id FROM push.channel WHERE app_id = :app_id);
+SELECT is(push.prune(interval '7 days', interval '1 hour'), 4::bigint, 'prune: every message is old');
+SELECT results_eq(format($$SELECT name, last_seq FROM push.channel WHERE app_id = %s ORDER BY name$$, :app_id),
+                  $$VALUES ('fresh', 1::bigint), ('news', 3::bigint)$$,
+                  'the idle channel never published is gone; channels with history stay');
+SELECT is((SELECT count(*)::int FROM push.presence WHERE app_id = :app_id AND channel_id NOT IN
+           (SELECT id FROM push.channel)), 0, 'its presence went with it');
+SELECT is(push.publish(:'publish_key', 'news', 'again'), 4::bigint, 'seqs of a kept channel continue');
+SELECT throws_ok($$SELECT push.prune(interval '1 day', NULL)$$, 'PU400', 'idle: must be zero or more',
+                 'a NULL idle time is a 400');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -48,6 +48,29 @@ static const struct { const char *type; const char *text; const char *name; cons
     { "application/json", "{\"content\":\"\\u4f60\"}", "content", "\xe4\xbd\xa0" },
 };
 
+/* The bounds of a JSON body, found by a scan before json-c allocates anything. Each text is built
+ * from a head, a piece repeated n times (comma-separated) and a tail. */
+static const struct { const char *head; const char *piece; int n; const char *tail; int rc; const char *err; } json_bounds[] = {
+    { "{\"x\":[", "1", 1000, "]}", 0, NULL },
+    { "{\"x\":[", "1", 1001, "]}", PARAMS_TOO_LARGE, "x: more than 1000 elements" },
+    { "{\"x\":[", "\"a,]}\\\"\"", 1001, "]}", PARAMS_TOO_LARGE, "x: more than 1000 elements" },
+    { "{\"messages\":[", "{\"channel\":\"a\",\"content\":\"b\"}", 1000, "]}", 0, NULL },
+    { "{\"messages\":[", "{\"channel\":\"a\",\"content\":\"b\"}", 1001, "]}", PARAMS_TOO_LARGE,
+      "messages: more than 1000 elements" },
+    { "{\"deep\":[[[[[[[[[[[[[[", "1", 1, "]]]]]]]]]]]]]]}", 0, NULL },
+    { "{\"deep\":[[[[[[[[[[[[[[[[", "1", 1, "]]]]]]]]]]]]]]]]}", PARAMS_BAD, "deep: nested deeper than 16 levels" },
+    { "{\"messages\":[{\"content\":{\"a\":[{\"b\":[{\"c\":[{\"d\":[{\"e\":[{\"f\":[{\"g\":", "1", 1,
+      "}]}]}]}]}]}]}}]}", 0, NULL },
+    { "{\"messages\":[{\"content\":{\"a\":[{\"b\":[{\"c\":[{\"d\":[{\"e\":[{\"f\":[{\"g\":[", "1", 1,
+      "]}]}]}]}]}]}]}}]}", PARAMS_BAD, "messages: nested deeper than 16 levels" },
+    { "{\"a\":1,", "\"k\":1", 999, "}", 0, NULL },
+    { "{\"a\":1,", "\"k\":1", 1000, "}", PARAMS_TOO_LARGE, "body: more than 1000 members in an object" },
+    { "{\"m\":[{", "\"k\":1", 1001, "}]}", PARAMS_TOO_LARGE, "m: more than 1000 members in an object" },
+    { "{\"a\":[", "1,1,1,1,1,1,1,1,1,1", 100, "],\"b\":[1]}", 0, NULL },
+    { "{\"m\":[", "[[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]]", 1000, "]}", PARAMS_TOO_LARGE, "body: more than 32768 values" },
+    { "{\"x\":[", "1", 2000000, "]}", PARAMS_TOO_LARGE, "x: more than 1000 elements" },
+};
+
 int main(void)
 {
     char err[200];
@@ -132,5 +155,39 @@ int main(void)
     ok(params_parse_body(&p, "application/x-www-form-urlencoded", "a=1&b=2", 7, err, sizeof(err)) == 0 &&
        p.count == 2, "form body by content type");
     params_free(&p);
+    for (size_t i = 0; i < sizeof(json_bounds) / sizeof(json_bounds[0]); i++) {
+        struct buf text = BUF_INIT;
+        buf_puts(&text, json_bounds[i].head);
+        for (int k = 0; k < json_bounds[i].n; k++)
+            buf_printf(&text, "%s%s", k ? "," : "", json_bounds[i].piece);
+        buf_puts(&text, json_bounds[i].tail);
+        err[0] = '\0';
+        int rc = params_parse_json(&p, buf_str(&text), text.len, err, sizeof(err));
+        ok(rc == json_bounds[i].rc && (!json_bounds[i].err || strcmp(err, json_bounds[i].err) == 0),
+           "JSON %s%s x %d%s: %d \"%s\"", json_bounds[i].head, json_bounds[i].piece, json_bounds[i].n,
+           json_bounds[i].tail, rc, err);
+        buf_free(&text);
+        params_free(&p);
+    }
+    /* 2,000 members of 2 arrays of 1000 numbers become repeated values, over the pairs' bound. */
+    struct buf many = BUF_INIT;
+    buf_puts(&many, "{\"a\":[");
+    for (int k = 0; k < 1000; k++)
+        buf_puts(&many, k ? ",1" : "1");
+    buf_puts(&many, "],\"b\":[");
+    for (int k = 0; k < 1000; k++)
+        buf_puts(&many, k ? ",1" : "1");
+    buf_puts(&many, "]}");
+    ok(params_parse_json(&p, buf_str(&many), many.len, err, sizeof(err)) == PARAMS_TOO_LARGE &&
+       strcmp(err, "parameters: more than 1024") == 0 && p.count == 0,
+       "2 arrays of 1000 numbers: more pairs than 1024, none kept (%s)", err);
+    params_free(&p);
+    buf_reset(&many);
+    for (int k = 0; k < PARAMS_MAX_COUNT + 1; k++)
+        buf_puts(&many, "x=1&");
+    ok(params_parse_urlencoded(&p, buf_str(&many), many.len, err, sizeof(err)) == PARAMS_TOO_LARGE &&
+       strcmp(err, "parameters: more than 1024") == 0, "a form of 1025 pairs: %s", err);
+    params_free(&p);
+    buf_free(&many);
     return tap_done();
 }
