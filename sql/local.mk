@@ -16,4 +16,3 @@ dist_sqlmigrations_DATA = \
 	sql/migrations/010_channel_on_publish.sql
 sqlexamplesdir = $(pkgdatadir)/sql/examples
 dist_sqlexamples_DATA = sql/examples/order_notify.sql
-# Migrations added since, each on a line of its own.
