@@ -163,11 +163,11 @@ static bool db_is_prepared(const struct db_conn *conn, const struct db_statement
  * come in time or the connection breaks (it is closed then). */
 static PGresult *db_result_within(struct db_conn *conn)
 {
-    double deadline = now_seconds() + conn->timeout_ms / 1000.0;
+    double deadline = clock_seconds() + conn->timeout_ms / 1000.0;
     PGresult *res = NULL, *more;
     for (;;) {
         while (PQisBusy(conn->pg)) {
-            int wait = (int)((deadline - now_seconds()) * 1000);
+            int wait = (int)((deadline - clock_seconds()) * 1000);
             struct pollfd p = { .fd = PQsocket(conn->pg), .events = POLLIN };
             int n = wait > 0 ? poll(&p, 1, wait) : 0;
             if (n < 0 && errno == EINTR)
