@@ -673,6 +673,12 @@ Connection.prototype.history = function (options) {
     var socket = this._socket(), sub = this.subs[options.channel];
     var request = { channel: options.channel, limit: options.limit || 20 };
     var token = options.token || (sub && sub.token);
+    if (typeof options.before === "number") {
+        request.before = options.before;
+    }
+    if (typeof options.after === "number") {
+        request.after = options.after;
+    }
     if (token) {
         request.token = token;
     }
@@ -934,7 +940,8 @@ WebSocketTransport.prototype._failPending = function (error) {
                 window.clearTimeout(waiting.timer);
                 if (waiting.idempotent && waiting.message.op === "history") {
                     conn.history({ channel: waiting.message.channel, limit: waiting.message.limit,
-                                   token: waiting.message.token,
+                                   token: waiting.message.token, before: waiting.message.before,
+                                   after: waiting.message.after,
                                    onSuccess: retryDone(waiting.done, false),
                                    onFailed: retryDone(waiting.done, true) });
                 } else if (waiting.idempotent && waiting.message.op === "presence") {
@@ -1259,7 +1266,8 @@ var Push = {
     connect: function (options) {
         return new Connection(options || {});
     },
-    _jsonp: jsonpCallbacks
+    _jsonp: jsonpCallbacks,
+    _parseJSON: parseJSON    /* for goeasy.js */
 };
 
 window.Push = Push;

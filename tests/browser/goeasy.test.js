@@ -1,0 +1,351 @@
+// tests/browser/goeasy.test.js: www/goeasy.min.js (push.js and goeasy.js in one file) in
+// Debian's Chromium against the stack tests/goeasy-browser.sh started: a page written for
+// GoEasy, with only its script tag and host changed. Each callback's shape is compared with
+// GoEasy's documented responses. GoEasy 1.x (new GoEasy) over each transport, then 2.x
+// (GoEasy.getInstance, connect, goeasy.pubsub). Prints TAP.
+//
+// Environment (from tests/goeasy-browser.sh via tests/browser.sh): BASE, PUBLISH_KEY,
+// SUBSCRIBE_KEY, SECRET, PUSH_WS_BIN, CHROMIUM.
+'use strict';
+const fs = require('fs');
+const crypto = require('crypto');
+const { execFile } = require('child_process');
+const { chromium } = require('playwright-core');
+const { ok, is, skip, diag, done } = require('../tap.js');
+
+const env = process.env;
+const BASE = env.BASE;
+const HAVE_WS = fs.existsSync(env.PUSH_WS_BIN || '');
+// The page a GoEasy user has, its script tag pointing here now. It is written into a document
+// the server sent (Chromium's local network checks refuse a page the test made up itself).
+const HTML = '<!DOCTYPE html><html><head><meta charset="utf-8"><title>GoEasy page</title>' +
+  '<script type="text/javascript" src="/goeasy.min.js"></script></head><body></body></html>';
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(what, fn, timeout = 20000) {
+  const start = Date.now();
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() - start > timeout) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+// curl -d appkey -d channel -d content: resolves to the reply's seq.
+function curlPublish(channel, content) {
+  return new Promise((resolve, reject) => {
+    execFile('curl', ['-sS', '--max-time', '10', '--data-urlencode', `appkey=${env.PUBLISH_KEY}`,
+      '--data-urlencode', `channel=${channel}`, '--data-urlencode', `content=${content}`, `${BASE}/push/publish`],
+    (error, stdout) => {
+      if (error) return reject(error);
+      const reply = JSON.parse(stdout);
+      if (reply.code !== 200) return reject(new Error(`publish: ${stdout}`));
+      resolve(reply.seq);
+    });
+  });
+}
+
+// A batch of contents to one channel in one request.
+function curlBatch(channel, contents) {
+  const body = JSON.stringify({ appkey: env.PUBLISH_KEY, messages: contents.map((content) => ({ channel, content })) });
+  return new Promise((resolve, reject) => {
+    execFile('curl', ['-sS', '--max-time', '10', '-H', 'Content-Type: application/json', '--data-binary', body,
+      `${BASE}/push/publish`], (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout))));
+  });
+}
+
+// An HS256 JWT signed with the app's secret, as the app's backend makes it.
+function jwt(claims) {
+  const b64 = (text) => Buffer.from(text).toString('base64url');
+  const signed = `${b64('{"alg":"HS256","typ":"JWT"}')}.${b64(JSON.stringify(claims))}`;
+  return `${signed}.${crypto.createHmac('sha256', env.SECRET).update(signed).digest('base64url')}`;
+}
+
+let browser;
+const pageErrors = [];
+
+async function openPage(label) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(`${label}: ${error.message}`));
+  await page.goto(`${BASE}/push/status`);
+  await page.setContent(HTML);
+  return page;
+}
+
+// Runs fn(resolve, arg) in the page and waits for it to resolve (a GoEasy callback); after
+// 20 s without one, resolves to {timeout: 20000}.
+function inPage(page, fn, arg) {
+  return page.evaluate(({ source, arg: a }) => new Promise((resolve) => {
+    setTimeout(() => resolve({ timeout: 20000 }), 20000);
+    // eslint-disable-next-line no-new-func
+    (new Function('resolve', 'arg', `(${source})(resolve, arg);`))(resolve, a);
+  }), { source: fn.toString(), arg });
+}
+
+const got = (page) => page.evaluate(() => window.got);
+
+// ---- GoEasy 1.x ----
+
+async function suiteV1(transport) {
+  const t = transport;
+  const ch = (name) => `ge1-${t}-${name}`;
+  const page = await openPage(`v1 ${t}`);
+  // onConnectFailed reports each failed attempt; GoEasy goes on trying, and so does this.
+  const connected = await inPage(page, (resolve, a) => {
+    window.got = [];
+    window.failures = [];
+    window.goEasy = new GoEasy({
+      host: '', appkey: a.appkey, userId: 'alice', userData: '{"name":"Alice"}', transports: [a.t],
+      onConnected: function () { resolve({ args: arguments.length, status: window.goEasy.getConnectionStatus() }); },
+      onConnectFailed: function (error) { window.failures.push(error); },
+    });
+  }, { appkey: env.PUBLISH_KEY, t });
+  is(connected, { args: 0, status: 'connected' }, `1.x ${t}: onConnected() is called and getConnectionStatus() is "connected"`);
+  const failures = await page.evaluate(() => window.failures);
+  if (failures.length) diag(`1.x ${t}: failed attempts before: ${JSON.stringify(failures)}`);
+
+  const subscribed = await inPage(page, (resolve, a) => {
+    var calls = 0;
+    window.goEasy.subscribe({
+      channels: a.channels,
+      onMessage: function (message) { window.got.push(message); },
+      onSuccess: function () { calls++; setTimeout(function () { resolve({ calls: calls, args: arguments.length }); }, 300); },
+      onFailed: function (error) { resolve({ error: error }); },
+    });
+  }, { channels: [ch('a'), ch('b')] });
+  is(subscribed, { calls: 1, args: 0 }, `1.x ${t}: subscribe({channels: [2]}) calls onSuccess() once`);
+
+  const seqA = await curlPublish(ch('a'), 'first to a');
+  await curlPublish(ch('b'), 'first to b');
+  const two = await until('both messages', async () => {
+    const list = await got(page);
+    return list.length >= 2 && list;
+  }, 15000).catch(() => got(page));
+  const first = two.find((m) => m.channel === ch('a'));
+  ok(!!first && first.content === 'first to a' && typeof first.time === 'number' && first.time > 1.5e12,
+    `1.x ${t}: onMessage gets {channel, content, time} from a REST publish`, two);
+  ok(two.some((m) => m.channel === ch('b') && m.content === 'first to b'), `1.x ${t}: on both channels`, two);
+  ok(!!first && first.seq === seqA, `1.x ${t}: with the seq the publish answered`);
+
+  const published = await inPage(page, (resolve, a) => {
+    window.goEasy.publish({
+      channel: a.channel, message: 'from the page',
+      onSuccess: function () { resolve({ args: arguments.length }); },
+      onFailed: function (error) { resolve({ error: error }); },
+    });
+  }, { channel: ch('a') });
+  is(published, { args: 0 }, `1.x ${t}: publish() calls onSuccess()`);
+  const echoed = await until('the page\'s own message', async () => (await got(page))
+    .find((m) => m.content === 'from the page'), 15000).catch(() => null);
+  ok(!!echoed && echoed.channel === ch('a'), `1.x ${t}: the published message arrives`);
+
+  const refused = await inPage(page, (resolve) => {
+    window.goEasy.publish({ channel: 'bad channel', message: 'x', onSuccess: function () { resolve('success'); },
+      onFailed: function (error) { resolve(error); } });
+  });
+  ok(refused.code === 400 && typeof refused.content === 'string', `1.x ${t}: a refused publish calls onFailed({code, content})`, refused);
+
+  // history(options, callback) with GoEasy's response shape.
+  const history = await inPage(page, (resolve, a) => {
+    window.goEasy.history({ channel: a.channel, limit: 2 }, resolve);
+  }, { channel: ch('a') });
+  is(history && history.content && history.content.messages.map((m) => Object.keys(m).sort().join()),
+    ['content,time', 'content,time'], `1.x ${t}: history callback gets {code, content: {messages: [{time, content}]}}`);
+  is(history.code, 200, `1.x ${t}: with code 200`);
+  is(history.content.messages.map((m) => m.content), ['first to a', 'from the page'],
+    `1.x ${t}: the last messages, oldest first`);
+  const endAt = history.content.messages[0].time;
+  const ended = await inPage(page, (resolve, a) => {
+    window.goEasy.history({ channel: a.channel, end: a.end, limit: 10 }, resolve);
+  }, { channel: ch('a'), end: endAt });
+  is(ended.content.messages.map((m) => m.content), ['first to a'], `1.x ${t}: history end (ms) leaves out later messages`);
+  const started = await inPage(page, (resolve, a) => {
+    window.goEasy.history({ channel: a.channel, start: a.start, limit: 10 }, resolve);
+  }, { channel: ch('a'), start: history.content.messages[1].time });
+  is(started.content.messages.map((m) => m.content), ['from the page'], `1.x ${t}: history start (ms) leaves out earlier messages`);
+
+  // hereNow: presence is written in batches, so ask until alice is counted.
+  const here = await until('alice in hereNow', async () => {
+    const r = await inPage(page, (resolve, a) => {
+      window.goEasy.hereNow({ channels: [a.channel], includeUsers: true, distinct: true }, resolve);
+    }, { channel: ch('a') });
+    return r && r.content && r.content.channels[ch('a')].userAmount >= 1 && r;
+  }, 15000).catch((e) => ({ error: e.message }));
+  is(here, { code: 200, content: { channels: { [ch('a')]: { channel: ch('a'), clientAmount: 1, userAmount: 1,
+    users: [{ id: 'alice', data: { name: 'Alice' } }] } } } },
+  `1.x ${t}: hereNow answers {code, content: {channels: {c: {channel, clientAmount, userAmount, users: [{id, data}]}}}}`);
+  const counts = await inPage(page, (resolve, a) => {
+    window.goEasy.hereNow({ channels: [a.channel] }, resolve);
+  }, { channel: ch('a') });
+  ok(counts.content.channels[ch('a')].users === undefined && counts.content.channels[ch('a')].clientAmount === 1,
+    `1.x ${t}: without includeUsers, counts only`, counts);
+
+  const unsubscribed = await inPage(page, (resolve, a) => {
+    window.goEasy.unsubscribe({ channel: a.channel, onSuccess: function () { resolve(true); } });
+  }, { channel: ch('b') });
+  ok(unsubscribed, `1.x ${t}: unsubscribe calls onSuccess`);
+  await curlPublish(ch('b'), 'after unsubscribe');
+  await curlPublish(ch('a'), 'still subscribed');
+  await until('the message on the kept channel', async () => (await got(page))
+    .some((m) => m.content === 'still subscribed'), 15000).catch(() => {});
+  const after = await got(page);
+  ok(after.some((m) => m.content === 'still subscribed') && !after.some((m) => m.content === 'after unsubscribe'),
+    `1.x ${t}: after unsubscribe only the other channel's messages arrive`, after.map((m) => m.content));
+  await page.context().close();
+}
+
+// Identity: with a token, userId must be its sub.
+async function suiteIdentity() {
+  const page = await openPage('identity');
+  const token = jwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 600, channels: ['user-alice'] });
+  const mismatch = await inPage(page, (resolve, a) => {
+    new GoEasy({ host: '', appkey: a.appkey, userId: 'bob', token: a.token, transports: ['xhr'],
+      onConnected: function () { resolve('connected'); },
+      onConnectFailed: function (error) { resolve(error); } });
+  }, { appkey: env.SUBSCRIBE_KEY, token });
+  ok(mismatch && mismatch.code === 401 && /sub/.test(mismatch.content),
+    'a userId that is not the token\'s sub: onConnectFailed({code: 401, content})', mismatch);
+
+  const own = await inPage(page, (resolve, a) => {
+    var goEasy = new GoEasy({ host: '', appkey: a.appkey, userId: 'alice', token: a.token, transports: ['xhr'] });
+    goEasy.subscribe({ channel: 'user-alice', onSuccess: function () { resolve('success'); },
+      onFailed: function (error) { resolve(error); } });
+  }, { appkey: env.SUBSCRIBE_KEY, token });
+  is(own, 'success', 'userId equal to the token\'s sub: its user channel subscribes with the token');
+
+  const without = await inPage(page, (resolve, a) => {
+    var goEasy = new GoEasy({ host: '', appkey: a.appkey, userId: 'alice', transports: ['xhr'] });
+    goEasy.subscribe({ channel: 'user-alice', onSuccess: function () { resolve('success'); },
+      onFailed: function (error) { resolve(error); } });
+  }, { appkey: env.SUBSCRIBE_KEY });
+  ok(without && without.code === 403, 'without a token the user channel is refused: onFailed({code: 403})', without);
+  await page.context().close();
+}
+
+// history pages back through more than one server page (100) for a larger limit.
+async function suiteHistoryPaging() {
+  const contents = [];
+  for (let i = 1; i <= 130; i++) contents.push(`m${i}`);
+  const reply = await curlBatch('ge-many', contents);
+  if (!ok(reply.code === 200, 'a batch of 130 messages to ge-many', reply)) return;
+  const page = await openPage('paging');
+  const r = await inPage(page, (resolve, a) => {
+    var goEasy = new GoEasy({ host: '', appkey: a.appkey, transports: ['xhr'] });
+    goEasy.history({ channel: 'ge-many', limit: 120 }, resolve);
+  }, { appkey: env.SUBSCRIBE_KEY });
+  const list = (r.content && r.content.messages || []).map((m) => m.content);
+  is([list.length, list[0], list[list.length - 1]], [120, 'm11', 'm130'],
+    'history limit 120 over 130 messages: the newest 120, oldest first');
+  await page.context().close();
+}
+
+// ---- GoEasy 2.x ----
+
+async function suiteV2(transport) {
+  const t = transport;
+  const channel = `ge2-${t}`;
+  let page = await openPage(`v2 ${t}`);
+  const context = page.context();
+  const same = await page.evaluate(() => GoEasy.getInstance({ host: '', appkey: 'x' }) === GoEasy.getInstance({}));
+  ok(same, `2.x ${t}: GoEasy.getInstance returns one instance`);
+  await page.close();
+  page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(`v2 ${t}: ${error.message}`));
+  await page.goto(`${BASE}/push/status`);
+  await page.setContent(HTML);
+
+  const early = await inPage(page, (resolve, a) => {
+    window.got = [];
+    window.goEasy = GoEasy.getInstance({ host: '', appkey: a.appkey, modules: ['pubsub'], transports: [a.t] });
+    window.goEasy.pubsub.subscribe({ channel: 'x', onSuccess: function () { resolve('success'); },
+      onFailed: function (error) { resolve(error); } });
+  }, { appkey: env.PUBLISH_KEY, t });
+  ok(early && early.code === 400, `2.x ${t}: pubsub before connect() calls onFailed`, early);
+
+  const connected = await inPage(page, (resolve) => {
+    window.goEasy.connect({ id: 'carol', data: { nickname: 'Carol' },
+      onSuccess: function () { resolve({ args: arguments.length, status: window.goEasy.getConnectionStatus() }); },
+      onFailed: function (error) { resolve(error); } });
+  });
+  is(connected, { args: 0, status: 'connected' }, `2.x ${t}: connect({id, data}) calls onSuccess()`);
+
+  const subscribed = await inPage(page, (resolve, a) => {
+    window.goEasy.pubsub.subscribe({ channel: a.channel, onMessage: function (m) { window.got.push(m); },
+      onSuccess: function () { resolve('success'); }, onFailed: function (error) { resolve(error); } });
+  }, { channel });
+  is(subscribed, 'success', `2.x ${t}: pubsub.subscribe calls onSuccess`);
+
+  const published = await inPage(page, (resolve, a) => {
+    window.goEasy.pubsub.publish({ channel: a.channel, message: '你好 from carol',
+      onSuccess: function () { resolve('success'); }, onFailed: function (error) { resolve(error); } });
+  }, { channel });
+  is(published, 'success', `2.x ${t}: pubsub.publish calls onSuccess`);
+  const message = await until('the message', async () => (await got(page))[0], 15000).catch(() => null);
+  ok(!!message && message.channel === channel && message.content === '你好 from carol' && typeof message.time === 'number',
+    `2.x ${t}: onMessage gets {channel, content, time}`, message);
+
+  const history = await inPage(page, (resolve, a) => {
+    window.goEasy.pubsub.history({ channel: a.channel, limit: 10, onSuccess: resolve, onFailed: resolve });
+  }, { channel });
+  ok(history.code === 200 && history.content.messages.length === 1 &&
+    history.content.messages[0].content === '你好 from carol' && typeof history.content.messages[0].time === 'number',
+  `2.x ${t}: pubsub.history answers {code: 200, content: {messages: [{time, content}]}}`, history);
+
+  const here = await until('carol in hereNow', async () => {
+    const r = await inPage(page, (resolve, a) => {
+      window.goEasy.pubsub.hereNow({ channel: a.channel, limit: 10, onSuccess: resolve, onFailed: resolve });
+    }, { channel });
+    return r && r.content && r.content.amount >= 1 && r;
+  }, 15000).catch((e) => ({ error: e.message }));
+  is(here, { code: 200, content: { channel, amount: 1, members: [{ id: 'carol', data: { nickname: 'Carol' } }] } },
+    `2.x ${t}: pubsub.hereNow answers {code, content: {channel, amount, members: [{id, data}]}}`);
+
+  const disconnected = await inPage(page, (resolve) => {
+    window.goEasy.disconnect({ onSuccess: function () { resolve(window.goEasy.getConnectionStatus()); } });
+  });
+  is(disconnected, 'disconnected', `2.x ${t}: disconnect() calls onSuccess and the status is "disconnected"`);
+  await page.context().close();
+}
+
+async function main() {
+  browser = await chromium.launch({
+    executablePath: env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  diag(`Chromium ${browser.version()}, stack at ${BASE}`);
+  const suites = [];
+  for (const t of ['websocket', 'xhr', 'jsonp']) {
+    if (t === 'websocket' && !HAVE_WS) skip('GoEasy 1.x over websocket', 'ws/push-ws is not built');
+    else suites.push(() => suiteV1(t));
+  }
+  suites.push(suiteIdentity, suiteHistoryPaging);
+  for (const t of ['websocket', 'jsonp']) {
+    if (t === 'websocket' && !HAVE_WS) skip('GoEasy 2.x over websocket', 'ws/push-ws is not built');
+    else suites.push(() => suiteV2(t));
+  }
+  try {
+    for (const suite of suites) {
+      try {
+        await suite();
+      } catch (e) {
+        ok(false, `suite ran to the end: ${e.message}`);
+        diag(e.stack);
+      }
+    }
+    ok(pageErrors.length === 0, 'no uncaught errors in any page', pageErrors);
+  } finally {
+    await browser.close();
+  }
+  done();
+}
+
+main().catch((e) => {
+  ok(false, `goeasy browser test: ${e.message}`);
+  diag(e.stack);
+  done(true);
+});
