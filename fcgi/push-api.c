@@ -48,14 +48,18 @@ static const struct db_statement api_unread_sql = {
     2,
 };
 
-/* Checks one message's content: present, UTF-8, within the app's limit. Returns 0 or -1 with
- * the reply filled, the parameter named as label. */
+/* Checks one message's content: present, not empty, UTF-8, within the app's limit. Returns 0
+ * or -1 with the reply filled, the parameter named as label. */
 static int api_check_content(struct endpoint *ep, const char *label, const char *content, size_t len,
                              bool present)
 {
     char msg[200];
     if (!present) {
         snprintf(msg, sizeof(msg), "%s: missing", label);
+        return endpoint_error(ep, 400, msg);
+    }
+    if (len == 0) {
+        snprintf(msg, sizeof(msg), "%s: empty", label);
         return endpoint_error(ep, 400, msg);
     }
     if (!validate_utf8(content, len)) {
@@ -127,12 +131,20 @@ static void api_publish_batch(struct endpoint *ep, struct json_object *messages)
             goto out;
         }
         snprintf(label, sizeof(label), "messages[%zu].content", i);
+        /* An object stands for its JSON text, as in a single publish (params_parse_json). */
+        if (json_object_is_type(co, json_type_object))
+            co = json_object_new_string(json_object_to_json_string_ext(co, JSON_C_TO_STRING_PLAIN |
+                                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+        else
+            co = json_object_get(co);
         bool is_string = json_object_is_type(co, json_type_string);
         if (api_check_content(ep, label, is_string ? json_object_get_string(co) : "",
-                              is_string ? (size_t)json_object_get_string_len(co) : 0, is_string) < 0)
+                              is_string ? (size_t)json_object_get_string_len(co) : 0, is_string) < 0) {
+            json_object_put(co);
             goto out;
+        }
         json_object_array_add(channels, json_object_get(ch));
-        json_object_array_add(contents, json_object_get(co));
+        json_object_array_add(contents, co);
     }
     const char *params[] = { params_get(&ep->req->params, "appkey"),
                              json_object_to_json_string_ext(channels, JSON_C_TO_STRING_PLAIN),
@@ -397,6 +409,9 @@ static int api_start(const struct config *cfg)
 
 static const struct gateway_route api_routes[] = {
     { "/push/publish", "GET,POST", api_publish },
+    /* GoEasy's REST publish (1.x and 2.x): the same fields, the same {code, content} answer. */
+    { "/goeasy/publish", "POST", api_publish },
+    { "/v2/pubsub/publish", "POST", api_publish },
     { "/push/history", "GET", api_history },
     { "/push/presence", "GET", api_presence },
     { "/push/read", "POST", api_read },

@@ -238,6 +238,11 @@ int params_parse_json(struct params *p, const char *text, size_t len, char *err,
             size_t n = json_object_array_length(val);
             for (size_t i = 0; i < n; i++)
                 params_add_json_value(p, key, json_object_array_get_idx(val, i));
+        } else if (json_object_is_type(val, json_type_object)) {
+            /* An object (a message's content, say) stands for its JSON text. */
+            const char *s = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN |
+                                                                    JSON_C_TO_STRING_NOSLASHESCAPE);
+            params_add(p, key, s, strlen(s));
         } else {
             params_add_json_value(p, key, val);
         }

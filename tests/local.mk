@@ -20,7 +20,8 @@ SQL_TESTS = tests/sql/schema.sql tests/sql/app.sql tests/sql/channel.sql tests/s
 SQL_SHELL_TESTS = tests/sql/migrate-twice.sh tests/sql/concurrency.sh tests/sql/notify.sh
 
 # Programs, pushctl and push-api through lighttpd.
-API_TESTS = tests/programs.sh tests/pushctl.sh tests/api.sh tests/jwt.sh tests/publish-concurrency.sh
+API_TESTS = tests/programs.sh tests/pushctl.sh tests/api.sh tests/jwt.sh tests/publish-concurrency.sh \
+	tests/goeasy.sh
 
 # The poller and long-poll under lighttpd, Apache mod_fcgid and mod_proxy_fcgi.
 check_PROGRAMS += tests/poller-check
