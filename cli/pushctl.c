@@ -465,7 +465,7 @@ static int cmd_token(struct pushctl *c, const char *channel)
     if (need_app(c, "token"))
         return 2;
     if (!validate_channel(channel)) {
-        fprintf(stderr, "pushctl: token: channel must be 1-128 bytes of [A-Za-z0-9_.=@/-]\n");
+        fprintf(stderr, "pushctl: token: channel must be " VALIDATE_CHANNEL_RULE "\n");
         return 2;
     }
     const char *user = validate_channel_user(channel) ? validate_channel_user(channel) : c->user;
@@ -503,7 +503,7 @@ static int cmd_token_jwt(struct pushctl *c)
     if (need_app(c, "token"))
         return 2;
     if (c->sub && !validate_user(c->sub)) {
-        fprintf(stderr, "pushctl: token: --sub must be 1-64 bytes of [A-Za-z0-9_.=@-]\n");
+        fprintf(stderr, "pushctl: token: --sub must be " VALIDATE_USER_RULE "\n");
         return 2;
     }
     for (int i = 0; i < c->nchannels + c->npublish; i++) {

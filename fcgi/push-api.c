@@ -103,7 +103,7 @@ static int api_sender_param(struct endpoint *ep, const char **out)
                            json_object_object_get_ex(ep->req->params.json, "sender", &member) &&
                            member && !json_object_is_type(member, json_type_string);
     if (json_not_string || (sender && !validate_user(sender)))
-        return endpoint_error(ep, 400, "sender: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
+        return endpoint_error(ep, 400, "sender: must be " VALIDATE_USER_RULE);
     *out = sender;
     return 0;
 }
@@ -126,7 +126,7 @@ static void api_publish_batch(struct endpoint *ep, struct json_object *messages)
         json_object_object_get_ex(m, "channel", &ch);
         json_object_object_get_ex(m, "content", &co);
         if (!json_object_is_type(ch, json_type_string) || !validate_channel(json_object_get_string(ch))) {
-            snprintf(msg, sizeof(msg), "messages[%zu].channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]", i);
+            snprintf(msg, sizeof(msg), "messages[%zu].channel: must be " VALIDATE_CHANNEL_RULE, i);
             endpoint_error(ep, 400, msg);
             goto out;
         }
@@ -266,7 +266,7 @@ static void api_presence(struct request *req, struct reply *reply)
     }
     for (int i = 0; i < n; i++) {
         if (!validate_channel(names[i])) {
-            endpoint_error(&ep, 400, "channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]");
+            endpoint_error(&ep, 400, "channel: must be " VALIDATE_CHANNEL_RULE);
             goto out;
         }
         if (endpoint_check_token(&ep, names[i], params_get(&req->params, "user")) < 0)
@@ -306,7 +306,7 @@ static const char *api_user_param(struct endpoint *ep)
 {
     const char *user = params_get(&ep->req->params, "user");
     if (!validate_user(user)) {
-        endpoint_error(ep, 400, user ? "user: must be 1-64 bytes of [A-Za-z0-9_.=@-]" : "user: missing");
+        endpoint_error(ep, 400, user ? "user: must be " VALIDATE_USER_RULE : "user: missing");
         return NULL;
     }
     char channel[VALIDATE_USER_MAX + 8];

@@ -9,9 +9,16 @@
 #define VALIDATE_USER_MAX 64
 #define VALIDATE_CALLBACK_MAX 64
 
-/* 1-128 bytes of [A-Za-z0-9_.=@/-]. */
+/* Names in any script: well-formed UTF-8; of ASCII only letters, digits and the punctuation
+ * below (never the cursor's ',' and ':'); above ASCII anything but controls, separators,
+ * invisible format characters and noncharacters. PostgreSQL also wants them NFC
+ * (sql/migrations/011_names.sql); these checks do not normalize. */
+#define VALIDATE_CHANNEL_RULE "1-128 bytes of letters, digits and _.=@/- (UTF-8)"
+#define VALIDATE_USER_RULE "1-64 bytes of letters, digits and _.=@- (UTF-8)"
+
+/* A channel name: VALIDATE_CHANNEL_RULE. */
 bool validate_channel(const char *name);
-/* 1-64 bytes of [A-Za-z0-9_.=@-]: user ids and client ids. */
+/* A user id or client id: VALIDATE_USER_RULE. */
 bool validate_user(const char *id);
 /* ^[A-Za-z_$][A-Za-z0-9_$.]{0,63}$ */
 bool validate_callback(const char *name);

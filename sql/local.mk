@@ -10,6 +10,7 @@ dist_sqlmigrations_DATA = \
 	sql/migrations/004_views.sql \
 	sql/migrations/005_app_notify.sql \
 	sql/migrations/006_service_role.sql \
-	sql/migrations/007_jwt.sql
+	sql/migrations/007_jwt.sql \
+	sql/migrations/011_names.sql
 sqlexamplesdir = $(pkgdatadir)/sql/examples
 dist_sqlexamples_DATA = sql/examples/order_notify.sql

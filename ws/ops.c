@@ -150,7 +150,7 @@ static const char *ops_channel(struct client *c, struct json_object *req, struct
         return NULL;
     }
     if (!validate_channel(channel)) {
-        client_send_error(c, id, 400, "channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]", NULL);
+        client_send_error(c, id, 400, "channel: must be " VALIDATE_CHANNEL_RULE, NULL);
         return NULL;
     }
     return channel;
