@@ -68,6 +68,28 @@ function backoffDelay(base, max, attempt) {
     return Math.round(delay * (0.5 + Math.random() * 0.5));
 }
 
+/* Names as the server takes them (lib/validate.h): of ASCII only letters, digits and the
+ * punctuation given; above ASCII no controls, spaces, invisible characters or noncharacters. */
+var CHANNEL_NAME = /^(?:[A-Za-z0-9_.=@\/\-]|[^\x00-\xa0\xad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\uffff])+$/;
+var USER_NAME = /^(?:[A-Za-z0-9_.=@\-]|[^\x00-\xa0\xad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\uffff])+$/;
+
+/* The length of text in UTF-8 bytes; -1 when it is not well-formed (a lone surrogate). */
+function utf8Length(text) {
+    try {
+        return unescape(encodeURIComponent(text)).length;
+    } catch (e) {
+        return -1;
+    }
+}
+
+function nameValid(name, maxBytes, pattern) {
+    if (typeof name !== "string" || !pattern.test(name)) {
+        return false;
+    }
+    var bytes = utf8Length(name);
+    return bytes > 0 && bytes <= maxBytes;
+}
+
 function query(params) {
     var parts = [], key;
     for (key in params) {
@@ -615,8 +637,8 @@ function reportTo(onSuccess, onFailed) {
 
 Connection.prototype.subscribe = function (options) {
     var channel = options && options.channel;
-    if (!channel || !/^[A-Za-z0-9_.=@\/\-]{1,128}$/.test(channel)) {
-        call(options && options.onFailed, { channel: channel, code: 400, content: "channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]" });
+    if (!nameValid(channel, 128, CHANNEL_NAME)) {
+        call(options && options.onFailed, { channel: channel, code: 400, content: "channel: must be 1-128 bytes of letters, digits and _.=@/- (UTF-8)" });
         return;
     }
     var old = this.subs[channel];
@@ -1267,7 +1289,11 @@ var Push = {
         return new Connection(options || {});
     },
     _jsonp: jsonpCallbacks,
-    _parseJSON: parseJSON    /* for goeasy.js */
+    _parseJSON: parseJSON,   /* for goeasy.js */
+    /* true for a user id the server takes (1-64 bytes, see CHANNEL_NAME); for pages */
+    validUser: function (id) {
+        return nameValid(id, 64, USER_NAME);
+    }
 };
 
 window.Push = Push;

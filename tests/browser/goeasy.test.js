@@ -2,7 +2,8 @@
 // Debian's Chromium against the stack tests/goeasy-browser.sh started: a page written for
 // GoEasy, with only its script tag and host changed. Each callback's shape is compared with
 // GoEasy's documented responses. GoEasy 1.x (new GoEasy) over each transport, then 2.x
-// (GoEasy.getInstance, connect, goeasy.pubsub). Prints TAP.
+// (GoEasy.getInstance, connect, goeasy.pubsub); user 张三 on channel 订单 over each transport.
+// Prints TAP.
 //
 // Environment (from tests/goeasy-browser.sh via tests/browser.sh): BASE, PUBLISH_KEY,
 // SUBSCRIBE_KEY, SECRET, PUSH_WS_BIN, CHROMIUM.
@@ -242,6 +243,38 @@ async function suiteHistoryPaging() {
   await page.context().close();
 }
 
+// Chinese names over each transport: user 张三 on channel 订单.
+async function suiteNames(transport) {
+  const t = transport;
+  const channel = `订单-${t}`;
+  const page = await openPage(`names ${t}`);
+  const subscribed = await inPage(page, (resolve, a) => {
+    window.got = [];
+    window.goEasy = new GoEasy({ host: '', appkey: a.appkey, userId: '张三', userData: { name: '张三' }, transports: [a.t] });
+    window.goEasy.subscribe({ channel: a.channel, onMessage: function (m) { window.got.push(m); },
+      onSuccess: function () { resolve('success'); }, onFailed: function (error) { resolve(error); } });
+  }, { appkey: env.SUBSCRIBE_KEY, t, channel });
+  is(subscribed, 'success', `names ${t}: 张三 subscribes to ${channel}`);
+  const seq = await curlPublish(channel, '新订单');
+  const message = await until('the message', async () => (await got(page))[0], 15000).catch(() => null);
+  ok(!!message && message.channel === channel && message.content === '新订单' && message.seq === seq,
+    `names ${t}: a publish to ${channel} arrives`, message);
+  const here = await until('张三 in hereNow', async () => {
+    const r = await inPage(page, (resolve, a) => {
+      window.goEasy.hereNow({ channels: [a.channel], includeUsers: true }, resolve);
+    }, { channel });
+    return r && r.content && r.content.channels[channel].userAmount >= 1 && r;
+  }, 15000).catch((e) => ({ error: e.message }));
+  is(here.content && here.content.channels[channel].users, [{ id: '张三', data: { name: '张三' } }],
+    `names ${t}: hereNow lists 张三`);
+  const refused = await inPage(page, (resolve) => {
+    window.goEasy.subscribe({ channel: '订\u3000单', onSuccess: function () { resolve('success'); },
+      onFailed: function (error) { resolve(error); } });
+  });
+  ok(refused && refused.code === 400, `names ${t}: a channel with an ideographic space is refused (400)`, refused);
+  await page.context().close();
+}
+
 // ---- GoEasy 2.x ----
 
 async function suiteV2(transport) {
@@ -324,6 +357,10 @@ async function main() {
     else suites.push(() => suiteV1(t));
   }
   suites.push(suiteIdentity, suiteHistoryPaging);
+  for (const t of ['websocket', 'xhr', 'jsonp']) {
+    if (t === 'websocket' && !HAVE_WS) skip('names over websocket', 'ws/push-ws is not built');
+    else suites.push(() => suiteNames(t));
+  }
   for (const t of ['websocket', 'jsonp']) {
     if (t === 'websocket' && !HAVE_WS) skip('GoEasy 2.x over websocket', 'ws/push-ws is not built');
     else suites.push(() => suiteV2(t));
