@@ -49,7 +49,7 @@ EXTRA_DIST += tests/ws-lib.sh tests/ws_client.py
 # The browser client: ES3 parse and freshness of push.min.js, push.js's rules in node with
 # fakes, and push.js with the demo page in Chromium against the whole stack (needs npm ci).
 BROWSER_TESTS = tests/es3.js tests/browser/client-logic.js tests/browser.sh tests/goeasy-browser.sh
-EXTRA_DIST += tests/browser/push.test.js tests/browser/goeasy.test.js tests/browser/minify.js package.json \
+EXTRA_DIST += tests/browser/push.test.js tests/browser/goeasy.test.js tests/browser/stack.js tests/browser/minify.js package.json \
 	package-lock.json
 
 TESTS += $(UNIT_TESTS) $(SQL_TESTS) $(SQL_SHELL_TESTS) $(API_TESTS) $(POLL_TESTS) $(LIMIT_TESTS) \

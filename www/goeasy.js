@@ -331,6 +331,17 @@ Client.prototype.disconnect = function () {
 
 var PRESENCE_UNSUPPORTED = failure(501, "presence events are not available yet: use hereNow");
 
+/* The onSuccess() / onFailed(error) pair of subscribe, unsubscribe and publish. */
+function settle(options) {
+    return function (error) {
+        if (error) {
+            call(options.onFailed, error);
+        } else {
+            call(options.onSuccess);
+        }
+    };
+}
+
 /* Calls the caller's callback form (1.x: one callback with the whole response) and the
  * onSuccess / onFailed form. */
 function respond(options, callback, error, content) {
@@ -367,39 +378,21 @@ function GoEasy(options) {
     }
 }
 
-GoEasy.version = "1.0.0";
+GoEasy.version = Push.version;
 
 GoEasy.prototype.subscribe = function (options) {
     options = options || {};
-    this._client.subscribe(options, function (error) {
-        if (error) {
-            call(options.onFailed, error);
-        } else {
-            call(options.onSuccess);
-        }
-    });
+    this._client.subscribe(options, settle(options));
 };
 
 GoEasy.prototype.unsubscribe = function (options) {
     options = options || {};
-    this._client.unsubscribe(options, function (error) {
-        if (error) {
-            call(options.onFailed, error);
-        } else {
-            call(options.onSuccess);
-        }
-    });
+    this._client.unsubscribe(options, settle(options));
 };
 
 GoEasy.prototype.publish = function (options) {
     options = options || {};
-    this._client.publish(options, function (error) {
-        if (error) {
-            call(options.onFailed, error);
-        } else {
-            call(options.onSuccess);
-        }
-    });
+    this._client.publish(options, settle(options));
 };
 
 /* history({channel, start, end, limit}, callback): callback({code, content: {messages}}). */
@@ -503,16 +496,6 @@ Instance.prototype.getConnectionStatus = function () {
 
 function PubSub(client) {
     this._client = client;
-}
-
-function settle(options) {
-    return function (error) {
-        if (error) {
-            call(options.onFailed, error);
-        } else {
-            call(options.onSuccess);
-        }
-    };
 }
 
 PubSub.prototype.subscribe = function (options) {

@@ -11,7 +11,7 @@
 const fs = require('fs');
 const crypto = require('crypto');
 const { execFile } = require('child_process');
-const { chromium } = require('playwright-core');
+const { until, curlPublish, launchChromium, runSuites } = require('./stack.js');
 const { ok, is, skip, diag, done } = require('../tap.js');
 
 const env = process.env;
@@ -21,32 +21,6 @@ const HAVE_WS = fs.existsSync(env.PUSH_WS_BIN || '');
 // the server sent (Chromium's local network checks refuse a page the test made up itself).
 const HTML = '<!DOCTYPE html><html><head><meta charset="utf-8"><title>GoEasy page</title>' +
   '<script type="text/javascript" src="/goeasy.min.js"></script></head><body></body></html>';
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what, fn, timeout = 20000) {
-  const start = Date.now();
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() - start > timeout) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-// curl -d appkey -d channel -d content: resolves to the reply's seq.
-function curlPublish(channel, content) {
-  return new Promise((resolve, reject) => {
-    execFile('curl', ['-sS', '--max-time', '10', '--data-urlencode', `appkey=${env.PUBLISH_KEY}`,
-      '--data-urlencode', `channel=${channel}`, '--data-urlencode', `content=${content}`, `${BASE}/push/publish`],
-    (error, stdout) => {
-      if (error) return reject(error);
-      const reply = JSON.parse(stdout);
-      if (reply.code !== 200) return reject(new Error(`publish: ${stdout}`));
-      resolve(reply.seq);
-    });
-  });
-}
 
 // A batch of contents to one channel in one request.
 function curlBatch(channel, contents) {
@@ -344,12 +318,7 @@ async function suiteV2(transport) {
 }
 
 async function main() {
-  browser = await chromium.launch({
-    executablePath: env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   diag(`Chromium ${browser.version()}, stack at ${BASE}`);
   const suites = [];
   for (const t of ['websocket', 'xhr', 'jsonp']) {
@@ -365,20 +334,7 @@ async function main() {
     if (t === 'websocket' && !HAVE_WS) skip('GoEasy 2.x over websocket', 'ws/push-ws is not built');
     else suites.push(() => suiteV2(t));
   }
-  try {
-    for (const suite of suites) {
-      try {
-        await suite();
-      } catch (e) {
-        ok(false, `suite ran to the end: ${e.message}`);
-        diag(e.stack);
-      }
-    }
-    ok(pageErrors.length === 0, 'no uncaught errors in any page', pageErrors);
-  } finally {
-    await browser.close();
-  }
-  done();
+  await runSuites(browser, suites, pageErrors);
 }
 
 main().catch((e) => {
