@@ -12,7 +12,7 @@
 /* Names in any script: well-formed UTF-8; of ASCII only letters, digits and the punctuation
  * below (never the cursor's ',' and ':'); above ASCII anything but controls, separators,
  * invisible format characters and noncharacters. PostgreSQL also wants them NFC
- * (sql/migrations/011_names.sql); these checks do not normalize. */
+ * (sql/migrations/011_goeasy.sql); these checks do not normalize. */
 #define VALIDATE_CHANNEL_RULE "1-128 bytes of letters, digits and _.=@/- (UTF-8)"
 #define VALIDATE_USER_RULE "1-64 bytes of letters, digits and _.=@- (UTF-8)"
 
@@ -27,7 +27,8 @@ bool validate_utf8(const char *text, size_t len);
 /* A decimal integer in [min, max] with nothing else; stores it in out. */
 bool validate_int(const char *text, long long min, long long max, long long *out);
 
-/* "private-*" and "user-*" channels need a subscribe token. */
+/* "private-*" and "user-*" channels need a subscribe token, and so do their presence event
+ * channels "presence-private-*" and "presence-user-*" (a token must name those itself). */
 bool validate_channel_needs_token(const char *channel);
 /* For "user-<id>" channels returns <id> (borrowed from channel), else NULL. */
 const char *validate_channel_user(const char *channel);

@@ -11,6 +11,6 @@ dist_sqlmigrations_DATA = \
 	sql/migrations/005_app_notify.sql \
 	sql/migrations/006_service_role.sql \
 	sql/migrations/007_jwt.sql \
-	sql/migrations/011_names.sql
+	sql/migrations/011_goeasy.sql
 sqlexamplesdir = $(pkgdatadir)/sql/examples
 dist_sqlexamples_DATA = sql/examples/order_notify.sql

@@ -323,13 +323,37 @@ Client.prototype.hereNow = function (channels, done) {
     });
 };
 
+/* Presence events of channel (see sql/migrations/011_goeasy.sql): a subscription to
+ * "presence-<channel>"; onEvent gets each event as the server wrote it, done(error) as for
+ * subscribe. */
+Client.prototype.subscribePresence = function (options, onEvent, done) {
+    var channel = options.channel;
+    if (!channel) {
+        later(done, failure(400, "channel: missing"));
+        return;
+    }
+    this.subscribe({
+        channel: "presence-" + channel,
+        token: options.token,
+        onMessage: function (m) {
+            var event = Push._parseJSON(m.content);
+            if (event && typeof event.action === "string") {
+                event.channel = channel;
+                onEvent(event);
+            }
+        }
+    }, done);
+};
+
+Client.prototype.unsubscribePresence = function (options, done) {
+    this.unsubscribe({ channel: options.channel ? "presence-" + options.channel : undefined }, done);
+};
+
 Client.prototype.disconnect = function () {
     if (this.push) {
         this.push.disconnect();
     }
 };
-
-var PRESENCE_UNSUPPORTED = failure(501, "presence events are not available yet: use hereNow");
 
 /* The onSuccess() / onFailed(error) pair of subscribe, unsubscribe and publish. */
 function settle(options) {
@@ -425,12 +449,19 @@ GoEasy.prototype.hereNow = function (options, callback) {
     });
 };
 
+/* subscribePresence({channel, onPresence, onSuccess, onFailed}): onPresence({action: "join" |
+ * "leave" | "online" | "offline", channel, userId, userData, clientId, time, clientAmount,
+ * userAmount}). */
 GoEasy.prototype.subscribePresence = function (options) {
-    later(options && options.onFailed, PRESENCE_UNSUPPORTED);
+    options = options || {};
+    this._client.subscribePresence(options, function (event) {
+        call(options.onPresence, event);
+    }, settle(options));
 };
 
 GoEasy.prototype.unsubscribePresence = function (options) {
-    later(options && options.onFailed, PRESENCE_UNSUPPORTED);
+    options = options || {};
+    this._client.unsubscribePresence(options, settle(options));
 };
 
 GoEasy.prototype.getConnectionStatus = function () {
@@ -537,12 +568,21 @@ PubSub.prototype.hereNow = function (options) {
     });
 };
 
+/* subscribePresence({channel, onPresence, onSuccess, onFailed}): onPresence({action: "join" |
+ * "leave", member: {id, data}, amount}) once per user, amount counting users. */
 PubSub.prototype.subscribePresence = function (options) {
-    later(options && options.onFailed, PRESENCE_UNSUPPORTED);
+    options = options || {};
+    this._client.subscribePresence(options, function (event) {
+        if (event.action === "join" || event.action === "leave") {
+            call(options.onPresence, { action: event.action, member: { id: event.userId, data: event.userData },
+                                       amount: event.userAmount, time: event.time });
+        }
+    }, settle(options));
 };
 
 PubSub.prototype.unsubscribePresence = function (options) {
-    later(options && options.onFailed, PRESENCE_UNSUPPORTED);
+    options = options || {};
+    this._client.unsubscribePresence(options, settle(options));
 };
 
 var instance = null;

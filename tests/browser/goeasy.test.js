@@ -249,6 +249,73 @@ async function suiteNames(transport) {
   await page.context().close();
 }
 
+// Presence events: three WebSocket tabs of dora seen from a 1.x page on long-poll (join once,
+// leave when the last tab goes), then a long-poll tab of erin seen from a 2.x page.
+async function suitePresence() {
+  const channel = 'ge-room';
+  const watcher = await openPage('presence watcher');
+  const watching = await inPage(watcher, (resolve, a) => {
+    window.events = [];
+    window.goEasy = new GoEasy({ host: '', appkey: a.appkey, userId: 'alice', transports: ['jsonp'] });
+    window.goEasy.subscribePresence({ channel: a.channel, onPresence: function (e) { window.events.push(e); },
+      onSuccess: function () { resolve('success'); }, onFailed: function (error) { resolve(error); } });
+  }, { appkey: env.SUBSCRIBE_KEY, channel });
+  is(watching, 'success', 'presence: subscribePresence calls onSuccess');
+  const events = () => watcher.evaluate(() => window.events.map((e) => `${e.action}:${e.userId}`).join(' '));
+  const tabs = [];
+  for (let i = 0; i < 3; i++) {
+    const tab = await openPage(`presence tab ${i}`);
+    const r = await inPage(tab, (resolve, a) => {
+      window.goEasy = new GoEasy({ host: '', appkey: a.appkey, userId: 'dora', transports: ['websocket'] });
+      window.goEasy.subscribe({ channel: a.channel, onSuccess: function () { resolve('success'); },
+        onFailed: function (error) { resolve(error); } });
+    }, { appkey: env.SUBSCRIBE_KEY, channel });
+    if (r !== 'success') diag(`presence tab ${i}: ${JSON.stringify(r)}`);
+    tabs.push(tab);
+  }
+  const joined = await until('three online events', async () => {
+    const e = await events();
+    return (e.match(/online:dora/g) || []).length >= 3 && e;
+  }, 20000).catch(() => events());
+  is(joined, 'online:dora join:dora online:dora online:dora',
+    'presence: three tabs of dora give online three times and join once, in order');
+  const first = await watcher.evaluate(() => window.events[1]);
+  ok(first && first.channel === channel && first.userAmount === 1 && first.clientAmount === 1 &&
+    typeof first.time === 'number' && typeof first.userData === 'object',
+  'presence: a 1.x event has channel, userId, userData, time, clientAmount and userAmount', first);
+  await tabs[0].context().close();
+  await tabs[1].context().close();
+  await until('two offline events', async () => ((await events()).match(/offline:dora/g) || []).length >= 2, 20000)
+    .catch(() => {});
+  ok(!/leave/.test(await events()), 'presence: two of the three tabs close: offline, no leave', await events());
+  await tabs[2].context().close();
+  const left = await until('the leave event', async () => /leave:dora/.test(await events()) && events(), 20000)
+    .catch(() => events());
+  ok(/offline:dora offline:dora offline:dora leave:dora$/.test(left), 'presence: the last tab closes: leave', left);
+
+  const v2 = await inPage(watcher, (resolve, a) => {
+    window.v2events = [];
+    window.v2 = GoEasy.getInstance({ host: '', appkey: a.appkey, modules: ['pubsub'], transports: ['websocket'] });
+    window.v2.connect({ id: 'frank', onSuccess: function () {
+      window.v2.pubsub.subscribePresence({ channel: a.channel, onPresence: function (e) { window.v2events.push(e); },
+        onSuccess: function () { resolve('success'); }, onFailed: function (error) { resolve(error); } });
+    } });
+  }, { appkey: env.SUBSCRIBE_KEY, channel });
+  is(v2, 'success', 'presence: 2.x pubsub.subscribePresence calls onSuccess');
+  const erin = await openPage('presence erin');
+  await inPage(erin, (resolve, a) => {
+    window.goEasy = new GoEasy({ host: '', appkey: a.appkey, userId: 'erin', userData: { n: 1 }, transports: ['xhr'] });
+    window.goEasy.subscribe({ channel: a.channel, onSuccess: function () { resolve('success'); },
+      onFailed: function (error) { resolve(error); } });
+  }, { appkey: env.SUBSCRIBE_KEY, channel });
+  const event = await until('erin\'s join', () => watcher.evaluate(() => window.v2events[0]), 20000).catch(() => null);
+  ok(!!event && event.action === 'join' && event.member.id === 'erin' && typeof event.member.data === 'object' &&
+    event.amount === 1, 'presence: a long-poll tab of erin reaches the 2.x page as {action: "join", member: {id, data}, amount}',
+  event);
+  await erin.context().close();
+  await watcher.context().close();
+}
+
 // ---- GoEasy 2.x ----
 
 async function suiteV2(transport) {
@@ -330,6 +397,8 @@ async function main() {
     if (t === 'websocket' && !HAVE_WS) skip('names over websocket', 'ws/push-ws is not built');
     else suites.push(() => suiteNames(t));
   }
+  if (HAVE_WS) suites.push(suitePresence);
+  else skip('presence events', 'ws/push-ws is not built');
   for (const t of ['websocket', 'jsonp']) {
     if (t === 'websocket' && !HAVE_WS) skip('GoEasy 2.x over websocket', 'ws/push-ws is not built');
     else suites.push(() => suiteV2(t));

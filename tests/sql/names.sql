@@ -1,4 +1,4 @@
--- names.sql: channel names and user ids in any script (011_names.sql): letters and digits of
+-- names.sql: channel names and user ids in any script (011_goeasy.sql): letters and digits of
 -- every script, NFC, bounded in bytes; never spaces, controls or invisible characters.
 BEGIN;
 SELECT plan(26);

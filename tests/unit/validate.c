@@ -92,6 +92,8 @@ int main(void)
     ok(!validate_user(wide), "user of 67 bytes rejected");
     ok(validate_channel_needs_token("private-x") && validate_channel_needs_token("user-bob") &&
        !validate_channel_needs_token("news"), "private-* and user-* need tokens, others not");
+    ok(validate_channel_needs_token("presence-private-x") && validate_channel_needs_token("presence-user-bob") &&
+       !validate_channel_needs_token("presence-news"), "so do their presence channels, presence-news not");
     is_str(validate_channel_user("user-bob"), "bob", "user channel owner");
     ok(validate_channel_user("news") == NULL, "no owner for other channels");
 

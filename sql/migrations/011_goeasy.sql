@@ -1,0 +1,81 @@
+-- 011_goeasy.sql: what GoEasy's users expect: names in any script, and presence events.
+--
+-- Names: channel names and user ids in any script. Of ASCII only letters, digits and _.=@/-
+-- (no '/' in user ids; never the cursor's ',' and ':'); above ASCII anything but C1 controls,
+-- separators and spaces, invisible format and filler characters, variation selectors,
+-- noncharacters and tags (the list of lib/validate.c); NFC; at most 128 (64) bytes. The error
+-- texts of the functions that call these still name the ASCII set.
+
+CREATE OR REPLACE FUNCTION push.name_valid(p_name text, p_max_bytes int, p_ascii text) RETURNS bool
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN coalesce(octet_length(p_name) BETWEEN 1 AND p_max_bytes
+                AND p_name IS NFC NORMALIZED
+                AND p_name ~ ('^(' || p_ascii || '|[^\x01-\x7f\u0080-\u00a0\u00ad\u034f\u061c\u115f\u1160'
+                              '\u1680\u17b4\u17b5\u180b-\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000'
+                              '\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\uffff\U000e0000-\U000e0fff])+$'), false);
+COMMENT ON FUNCTION push.name_valid(text, int, text) IS
+    'true for 1 to p_max_bytes bytes of NFC text: ASCII matching p_ascii, or letters and marks of any script';
+
+CREATE OR REPLACE FUNCTION push.channel_valid(p_name text) RETURNS bool
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN push.name_valid(p_name, 128, '[A-Za-z0-9_.=@/-]');
+COMMENT ON FUNCTION push.channel_valid(text) IS
+    'true for 1-128 bytes (NFC) of letters and digits of any script and _.=@/-';
+
+CREATE OR REPLACE FUNCTION push.user_valid(p_id text) RETURNS bool
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN push.name_valid(p_id, 64, '[A-Za-z0-9_.=@-]');
+COMMENT ON FUNCTION push.user_valid(text) IS
+    'true for 1-64 bytes (NFC) of letters and digits of any script and _.=@- (user ids and client ids)';
+
+-- Presence events: a client that appears on channel X (a new presence row) or goes (its row
+-- deleted: the sidecar's unsubscribe and close, presence_expire) is published as a message to
+-- the channel "presence-X", as JSON: {"action", "clientId", "userId", "userData", "time",
+-- "clientAmount", "userAmount"}. action is "online" / "offline" for every client, and "join" /
+-- "leave" for a user's first client and last client on X. Only while "presence-X" exists (a
+-- subscriber to it creates it), never for presence-* channels themselves, and not when
+-- "presence-X" would be over 128 bytes. Being messages, events reach every transport and node.
+CREATE FUNCTION push.presence_event() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_arrive bool := TG_OP = 'INSERT';
+    r record;
+BEGIN
+    -- changed: the rows this statement inserted or deleted (the triggers' transition table).
+    FOR r IN
+        SELECT x.app_id, t.name AS target, x.client_id, x.user_id,
+               row_number() OVER (PARTITION BY x.channel_id, x.user_id ORDER BY x.client_id DESC) = 1 AS last_of_user,
+               NOT EXISTS (SELECT 1 FROM push.presence p
+                           WHERE p.channel_id = x.channel_id AND p.user_id = x.user_id
+                             AND p.client_id NOT IN (SELECT y.client_id FROM changed y
+                                                     WHERE y.channel_id = x.channel_id)) AS alone,
+               (SELECT count(*) FROM push.presence p WHERE p.channel_id = x.channel_id) AS clients,
+               (SELECT count(DISTINCT p.user_id) FROM push.presence p WHERE p.channel_id = x.channel_id) AS users
+        FROM changed x
+        JOIN push.channel c ON c.id = x.channel_id AND c.name NOT LIKE 'presence-%'
+        JOIN push.channel t ON t.app_id = x.app_id AND t.name = 'presence-' || c.name
+        ORDER BY x.channel_id, x.user_id, x.client_id
+    LOOP
+        PERFORM push.publish_app(r.app_id, r.target, jsonb_build_object(
+            'action', CASE WHEN v_arrive THEN 'online' ELSE 'offline' END, 'clientId', r.client_id,
+            'userId', r.user_id, 'userData', '{}'::jsonb,
+            'time', (extract(epoch FROM clock_timestamp()) * 1000)::bigint,
+            'clientAmount', r.clients, 'userAmount', r.users)::text);
+        -- A user's first client arrives, or the last one goes: once, after its last row here.
+        IF r.user_id IS NOT NULL AND r.alone AND r.last_of_user THEN
+            PERFORM push.publish_app(r.app_id, r.target, jsonb_build_object(
+                'action', CASE WHEN v_arrive THEN 'join' ELSE 'leave' END, 'clientId', r.client_id,
+                'userId', r.user_id, 'userData', '{}'::jsonb,
+                'time', (extract(epoch FROM clock_timestamp()) * 1000)::bigint,
+                'clientAmount', r.clients, 'userAmount', r.users)::text);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION push.presence_event() IS
+    'publishes clients'' arrivals on and departures from X to presence-X, when that channel exists';
+
+CREATE TRIGGER presence_arrive AFTER INSERT ON push.presence REFERENCING NEW TABLE AS changed
+FOR EACH STATEMENT EXECUTE FUNCTION push.presence_event();
+CREATE TRIGGER presence_depart AFTER DELETE ON push.presence REFERENCING OLD TABLE AS changed
+FOR EACH STATEMENT EXECUTE FUNCTION push.presence_event();
