@@ -351,14 +351,36 @@ out:
     endpoint_close(&ep);
 }
 
+/* True when list (n names) is empty or holds name. */
+static bool api_listed(char **list, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(list[i], name) == 0)
+            return true;
+    return n == 0;
+}
+
 static void api_unread(struct request *req, struct reply *reply)
 {
     struct endpoint ep;
     if (endpoint_open(&ep, req, reply) < 0)
         return;
+    /* channel (optional, repeat or comma list): only those channels' counts. */
+    char **names = NULL;
+    int n = params_get_list(&req->params, "channel", &names, 64);
     const char *user = api_user_param(&ep);
     if (!user)
         goto out;
+    if (n < 0) {
+        endpoint_error(&ep, 400, "channel: at most 64 channels");
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!validate_channel(names[i])) {
+            endpoint_error(&ep, 400, "channel: must be " VALIDATE_CHANNEL_RULE);
+            goto out;
+        }
+    }
     const char *params[] = { ep.app.name, user };
     PGresult *res = db_exec(ep.db, &api_unread_sql, params);
     if (!db_ok(res)) {
@@ -368,6 +390,8 @@ static void api_unread(struct request *req, struct reply *reply)
     struct json_object *obj = reply_object(200, "OK"), *channels = json_object_new_object();
     long long total = 0;
     for (int i = 0; i < PQntuples(res); i++) {
+        if (!api_listed(names, n, PQgetvalue(res, i, 0)))
+            continue;
         struct json_object *c = json_object_new_object();
         long long unread = strtoll(PQgetvalue(res, i, 3), NULL, 10);
         json_object_object_add(c, "last_seq", json_object_new_int64(strtoll(PQgetvalue(res, i, 1), NULL, 10)));
@@ -382,6 +406,7 @@ static void api_unread(struct request *req, struct reply *reply)
     json_object_object_add(obj, "total", json_object_new_int64(total));
     reply_json(reply, obj, req->callback);
 out:
+    params_list_free(names, n);
     endpoint_close(&ep);
 }
 
