@@ -1,4 +1,5 @@
--- 011_goeasy.sql: what GoEasy's users expect: names in any script, and presence events.
+-- 011_goeasy.sql: what GoEasy's users expect: names in any script, presence events, and
+-- the operator's app update and delete.
 --
 -- Names: channel names and user ids in any script. Of ASCII only letters, digits and _.=@/-
 -- (no '/' in user ids; never the cursor's ',' and ':'); above ASCII anything but C1 controls,
@@ -79,3 +80,51 @@ CREATE TRIGGER presence_arrive AFTER INSERT ON push.presence REFERENCING NEW TAB
 FOR EACH STATEMENT EXECUTE FUNCTION push.presence_event();
 CREATE TRIGGER presence_depart AFTER DELETE ON push.presence REFERENCING OLD TABLE AS changed
 FOR EACH STATEMENT EXECUTE FUNCTION push.presence_event();
+
+-- Operators: change an app's settings, or delete it with everything it holds (pushctl app
+-- update / app delete). The web programs hear of either through app_notify (005).
+CREATE FUNCTION push.app_update(p_name text, p_origins text[] DEFAULT NULL, p_client_publish bool DEFAULT NULL,
+                                p_max_message_bytes int DEFAULT NULL, p_publish_rate int DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_origin text;
+BEGIN
+    FOREACH v_origin IN ARRAY coalesce(p_origins, '{}') LOOP
+        IF v_origin IS NULL OR v_origin !~ '^[a-z][a-z0-9+.-]*://[^/[:space:]]+$' THEN
+            PERFORM push.fail(400, format('origins: %s is not an origin like https://example.com', coalesce(v_origin, 'NULL')));
+        END IF;
+    END LOOP;
+    IF p_max_message_bytes < 1 THEN
+        PERFORM push.fail(400, 'max_message_bytes: must be 1 or more');
+    END IF;
+    IF p_publish_rate < 0 THEN
+        PERFORM push.fail(400, 'publish_rate: must be 0 (unlimited) or more');
+    END IF;
+    UPDATE push.app a
+    SET origins = coalesce(p_origins, a.origins), client_publish = coalesce(p_client_publish, a.client_publish),
+        max_message_bytes = coalesce(p_max_message_bytes, a.max_message_bytes),
+        publish_rate = coalesce(p_publish_rate, a.publish_rate)
+    WHERE a.name = p_name;
+    IF NOT FOUND THEN
+        PERFORM push.fail(404, format('name: no app named %s', p_name));
+    END IF;
+END $$;
+COMMENT ON FUNCTION push.app_update(text, text[], bool, int, int) IS
+    'changes the settings given (not NULL) of an app; keys and secret stay';
+
+CREATE FUNCTION push.app_delete(p_name text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_channels bigint;
+BEGIN
+    SELECT count(c.id) INTO v_channels FROM push.app a LEFT JOIN push.channel c ON c.app_id = a.id
+    WHERE a.name = p_name;
+    DELETE FROM push.app a WHERE a.name = p_name;
+    IF NOT FOUND THEN
+        PERFORM push.fail(404, format('name: no app named %s', p_name));
+    END IF;
+    RETURN v_channels;
+END $$;
+COMMENT ON FUNCTION push.app_delete(text) IS
+    'deletes an app with its channels, messages, read marks and presence; returns how many channels went';
