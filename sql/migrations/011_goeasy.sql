@@ -1,5 +1,5 @@
--- 011_goeasy.sql: what GoEasy's users expect: names in any script, presence events, and
--- the operator's app update and delete.
+-- 011_goeasy.sql: what GoEasy's users expect: names in any script, presence events, the
+-- operator's app update and delete, and unread counts of the messages still kept.
 --
 -- Names: channel names and user ids in any script. Of ASCII only letters, digits and _.=@/-
 -- (no '/' in user ids; never the cursor's ',' and ':'); above ASCII anything but C1 controls,
@@ -128,3 +128,22 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION push.app_delete(text) IS
     'deletes an app with its channels, messages, read marks and presence; returns how many channels went';
+
+-- Unread counts count the messages still kept: after push.prune or a channel reset, what is
+-- gone is no longer unread (the columns stay those of 004_views.sql).
+CREATE OR REPLACE VIEW push.unread AS
+SELECT a.name AS app,
+       pair.user_id,
+       c.name AS channel,
+       c.last_seq,
+       coalesce(r.seq, 0) AS read_seq,
+       (SELECT count(*) FROM push.message m WHERE m.channel_id = c.id AND m.seq > coalesce(r.seq, 0)) AS unread
+FROM (SELECT app_id, user_id, channel_id FROM push.read_mark
+      UNION
+      SELECT app_id, push.channel_user(name), id FROM push.channel WHERE push.channel_user(name) IS NOT NULL) pair
+JOIN push.channel c ON c.id = pair.channel_id
+JOIN push.app a ON a.id = pair.app_id
+LEFT JOIN push.read_mark r
+       ON r.app_id = pair.app_id AND r.user_id = pair.user_id AND r.channel_id = pair.channel_id;
+COMMENT ON VIEW push.unread IS
+    'unread counts (messages still kept after the read mark) for every read mark and every user-<id> channel';
