@@ -768,6 +768,26 @@ Connection.prototype.hereNow = function (options) {
     }
 };
 
+/* Read marks of the connection's user (or options.user): markRead({channel, seq}) marks the
+ * channel read up to seq (POST /push/read); unread({channel | channels}) answers the unread
+ * counts, of those channels only when given (GET /push/unread). With the subscribe key the
+ * token of "user-<id>" goes in options.token (or the subscription's). */
+Connection.prototype.markRead = function (options) {
+    var sub = this.subs["user-" + (options.user || this.user)];
+    this._http("POST", "/push/read", { user: options.user || this.user, channel: options.channel, seq: options.seq,
+                                       token: options.token || (sub && sub.token) || null },
+               reportTo(options.onSuccess, options.onFailed));
+};
+
+Connection.prototype.unread = function (options) {
+    var channels = options.channels || (options.channel ? [options.channel] : []);
+    var sub = this.subs["user-" + (options.user || this.user)];
+    this._http("GET", "/push/unread", { user: options.user || this.user,
+                                        channel: isArray(channels) ? channels.join(",") || null : channels,
+                                        token: options.token || (sub && sub.token) || null },
+               reportTo(options.onSuccess, options.onFailed));
+};
+
 Connection.prototype.disconnect = function () {
     if (this.state === "disconnected") {
         return;

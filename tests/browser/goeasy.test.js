@@ -249,6 +249,28 @@ async function suiteNames(transport) {
   await page.context().close();
 }
 
+// push.js's read marks: 张三 (the subscribe key and 张三's token) marks a channel read.
+async function suiteReadMarks() {
+  const channel = '订单-read';
+  for (let i = 1; i <= 3; i++) await curlPublish(channel, `order ${i}`);
+  const token = jwt({ sub: '张三', exp: Math.floor(Date.now() / 1000) + 600, channels: ['user-张三'] });
+  const page = await openPage('read marks');
+  const r = await inPage(page, (resolve, a) => {
+    var push = Push.connect({ appkey: a.appkey, user: '张三', transports: ['xhr'] });
+    push.markRead({ channel: a.channel, seq: 1, token: a.token, onFailed: resolve, onSuccess: function (marked) {
+      push.unread({ channel: a.channel, token: a.token, onFailed: resolve, onSuccess: function (counts) {
+        resolve({ marked: marked.seq, unread: counts.channels[a.channel].unread, total: counts.total });
+      } });
+    } });
+  }, { appkey: env.SUBSCRIBE_KEY, channel, token });
+  is(r, { marked: 1, unread: 2, total: 2 }, 'push.markRead marks 订单-read read up to 1; push.unread({channel}) counts 2');
+  const refused = await inPage(page, (resolve, a) => {
+    Push.connect({ appkey: a.appkey, user: '张三', transports: ['xhr'] }).unread({ onSuccess: resolve, onFailed: resolve });
+  }, { appkey: env.SUBSCRIBE_KEY });
+  ok(refused && refused.code === 403, 'push.unread without 张三\'s token: onFailed({code: 403})', refused);
+  await page.context().close();
+}
+
 // Presence events: three WebSocket tabs of dora seen from a 1.x page on long-poll (join once,
 // leave when the last tab goes), then a long-poll tab of erin seen from a 2.x page.
 async function suitePresence() {
@@ -397,6 +419,7 @@ async function main() {
     if (t === 'websocket' && !HAVE_WS) skip('names over websocket', 'ws/push-ws is not built');
     else suites.push(() => suiteNames(t));
   }
+  suites.push(suiteReadMarks);
   if (HAVE_WS) suites.push(suitePresence);
   else skip('presence events', 'ws/push-ws is not built');
   for (const t of ['websocket', 'jsonp']) {
