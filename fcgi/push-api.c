@@ -42,6 +42,12 @@ static const struct db_statement api_mark_read_sql = {
     4,
 };
 
+static const struct db_statement api_mark_read_each_sql = {
+    "api_mark_read_each",
+    "SELECT push.mark_read_each($1, $2, $3, $4::bigint[])",
+    4,
+};
+
 static const struct db_statement api_unread_sql = {
     "api_unread",
     "SELECT channel, last_seq, read_seq, unread FROM push.unread_of($1, $2)",
@@ -314,6 +320,46 @@ static const char *api_user_param(struct endpoint *ep)
     return endpoint_check_token(ep, channel, user) < 0 ? NULL : user;
 }
 
+/* POST /push/read with seqs (repeat or comma list, 1-1000): those single messages read. */
+static void api_read_each(struct endpoint *ep, const char *user, const char *channel)
+{
+    if (params_get(&ep->req->params, "seq")) {
+        endpoint_error(ep, 400, "seqs: give seq (read up to) or seqs (these messages), not both");
+        return;
+    }
+    char **seqs = NULL;
+    int n = params_get_list(&ep->req->params, "seqs", &seqs, 1000);
+    struct buf array = BUF_INIT;
+    long long seq;
+    for (int i = 0; i < n; i++) {
+        if (!validate_int(seqs[i], 1, INT64_MAX, &seq)) {
+            endpoint_error(ep, 400, "seqs: must be whole numbers from 1");
+            goto out;
+        }
+        db_array_add(&array, seqs[i]);
+    }
+    if (n <= 0) {
+        endpoint_error(ep, 400, "seqs: must be 1 to 1000 seqs");
+        goto out;
+    }
+    db_array_end(&array);
+    const char *params[] = { params_get(&ep->req->params, "appkey"), user, channel, buf_str(&array) };
+    PGresult *res = db_exec(ep->db, &api_mark_read_each_sql, params);
+    if (!db_ok(res)) {
+        endpoint_fail_db(ep, res);
+        goto out;
+    }
+    struct json_object *obj = reply_object(200, "OK");
+    json_object_object_add(obj, "user", json_object_new_string(user));
+    json_object_object_add(obj, "channel", json_object_new_string(channel));
+    json_object_object_add(obj, "marked", json_object_new_int64(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
+    PQclear(res);
+    reply_json(ep->reply, obj, ep->req->callback);
+out:
+    buf_free(&array);
+    params_list_free(seqs, n);
+}
+
 static void api_read(struct request *req, struct reply *reply)
 {
     struct endpoint ep;
@@ -328,6 +374,10 @@ static void api_read(struct request *req, struct reply *reply)
      * covers the channel too, nothing about it (its head, whether it exists) is told. */
     if (endpoint_check_token(&ep, channel, user) < 0)
         goto out;
+    if (params_get(&req->params, "seqs")) {
+        api_read_each(&ep, user, channel);
+        goto out;
+    }
     if (!params_get(&req->params, "seq")) {
         endpoint_error(&ep, 400, "seq: missing");
         goto out;

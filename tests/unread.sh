@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# tests/unread.sh: GET /push/unread with channel= counts only the channels asked for.
+# tests/unread.sh: GET /push/unread with channel= counts only the channels asked for; POST
+# /push/read with seqs= reads single messages (message 3 read while 2 stays unread).
 . "$(dirname "$0")/lib.sh"
 command -v lighttpd >/dev/null || skip_all "lighttpd not installed"
-tap_plan 6
+tap_plan 12
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
@@ -29,4 +30,17 @@ r=$(http GET "$BASE/push/unread?appkey=$P&user=alice&channel=bad%20name")
 like "$r" '^400 .*"content":"channel: must be ' "a bad channel name: 400"
 r=$(http GET "$BASE/push/unread?appkey=$P&user=alice&channel=$(seq -s, 65)")
 is "$r" '400 {"code":400,"content":"channel: at most 64 channels"}' "65 channels: 400"
+# Single messages: news has 3; bob reads 3, then 1 and 3.
+r=$(http POST "$BASE/push/read" -d appkey="$P" -d user=bob -d channel=news -d seqs=3)
+is "$r" '200 {"code":200,"content":"OK","user":"bob","channel":"news","marked":1}' "seqs=3: message 3 read"
+r=$(http GET "$BASE/push/unread?appkey=$P&user=bob&channel=news")
+is "$(counts "$r")" "news:2 2" "1 and 2 stay unread"
+r=$(http POST "$BASE/push/read" -d appkey="$P" -d user=bob -d channel=news -d seqs=1,3)
+is "$r" '200 {"code":200,"content":"OK","user":"bob","channel":"news","marked":1}' "seqs=1,3: only 1 is new"
+r=$(http GET "$BASE/push/unread?appkey=$P&user=bob&channel=news")
+is "$(counts "$r")" "news:1 1" "2 alone unread"
+r=$(http POST "$BASE/push/read" -d appkey="$P" -d user=bob -d channel=news -d seqs=2 -d seq=2)
+like "$r" '^400 .*"content":"seqs: give seq' "seq and seqs together: 400"
+r=$(http POST "$BASE/push/read" -d appkey="$P" -d user=bob -d channel=news -d seqs=4)
+like "$r" '^400 .*"content":"seqs: must be between 1 and 3' "a seq past the head: 400"
 tap_done

@@ -769,12 +769,13 @@ Connection.prototype.hereNow = function (options) {
 };
 
 /* Read marks of the connection's user (or options.user): markRead({channel, seq}) marks the
- * channel read up to seq (POST /push/read); unread({channel | channels}) answers the unread
+ * channel read up to seq, markRead({channel, seqs: [..]}) those messages (POST /push/read); unread({channel | channels}) answers the unread
  * counts, of those channels only when given (GET /push/unread). With the subscribe key the
  * token of "user-<id>" goes in options.token (or the subscription's). */
 Connection.prototype.markRead = function (options) {
     var sub = this.subs["user-" + (options.user || this.user)];
     this._http("POST", "/push/read", { user: options.user || this.user, channel: options.channel, seq: options.seq,
+                                       seqs: isArray(options.seqs) ? options.seqs.join(",") : options.seqs,
                                        token: options.token || (sub && sub.token) || null },
                reportTo(options.onSuccess, options.onFailed));
 };

@@ -1,5 +1,6 @@
--- 011_goeasy.sql: what GoEasy's users expect: names in any script, presence events, the
--- operator's app update and delete, and unread counts of the messages still kept.
+-- 011_goeasy.sql: what GoEasy's users and the seed's expect: names in any script, presence
+-- events, the operator's app update and delete, read state per message, and unread counts of
+-- the messages still kept.
 --
 -- Names: channel names and user ids in any script. Of ASCII only letters, digits and _.=@/-
 -- (no '/' in user ids; never the cursor's ',' and ':'); above ASCII anything but C1 controls,
@@ -129,16 +130,89 @@ END $$;
 COMMENT ON FUNCTION push.app_delete(text) IS
     'deletes an app with its channels, messages, read marks and presence; returns how many channels went';
 
--- Unread counts count the messages still kept: after push.prune or a channel reset, what is
--- gone is no longer unread (the columns stay those of 004_views.sql).
+-- Read state per message, as the seed's MessageLog has it: besides the read mark (everything
+-- up to a seq, 003), single messages after it may be read. Unread counts the messages still
+-- kept after the mark and not read one by one.
+CREATE TABLE push.message_read (
+    app_id int NOT NULL REFERENCES push.app ON DELETE CASCADE,
+    user_id text NOT NULL CHECK (push.user_valid(user_id)),
+    channel_id bigint NOT NULL REFERENCES push.channel ON DELETE CASCADE,
+    seq bigint NOT NULL,
+    read_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (app_id, user_id, channel_id, seq)
+);
+COMMENT ON TABLE push.message_read IS 'single messages a user has read after the read mark of the channel';
+
+CREATE FUNCTION push.mark_read_each(p_key text, p_user text, p_channel text, p_seqs bigint[]) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, push, pg_temp AS $$
+DECLARE
+    v_app push.app := push.app_by_key(p_key, false);
+    v_channel_id bigint;
+    v_last_seq bigint;
+    v_count bigint;
+BEGIN
+    IF NOT push.user_valid(p_user) THEN
+        PERFORM push.fail(400, 'user: must be 1-64 bytes of letters, digits and _.=@- (UTF-8)');
+    END IF;
+    PERFORM push.check_channels(ARRAY[p_channel]);
+    IF p_seqs IS NULL OR cardinality(p_seqs) NOT BETWEEN 1 AND 1000 OR array_position(p_seqs, NULL) IS NOT NULL THEN
+        PERFORM push.fail(400, 'seqs: must be 1 to 1000 seqs');
+    END IF;
+    SELECT c.id, c.last_seq INTO v_channel_id, v_last_seq
+    FROM push.channel c WHERE c.app_id = v_app.id AND c.name = p_channel;
+    IF NOT FOUND THEN
+        PERFORM push.fail(404, 'channel: no such channel');
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(p_seqs) s WHERE s < 1 OR s > v_last_seq) THEN
+        PERFORM push.fail(400, format('seqs: must be between 1 and %s, the channel''s last seq', v_last_seq));
+    END IF;
+    INSERT INTO push.message_read (app_id, user_id, channel_id, seq)
+    SELECT DISTINCT v_app.id, p_user, v_channel_id, s FROM unnest(p_seqs) s
+    WHERE s > coalesce((SELECT r.seq FROM push.read_mark r
+                        WHERE r.app_id = v_app.id AND r.user_id = p_user AND r.channel_id = v_channel_id), 0)
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END $$;
+COMMENT ON FUNCTION push.mark_read_each(text, text, text, bigint[]) IS
+    'marks single messages of a channel read for a user; returns how many were not read before';
+GRANT EXECUTE ON FUNCTION push.mark_read_each(text, text, text, bigint[]) TO push_service;
+
+CREATE OR REPLACE VIEW push.message_log AS
+SELECT a.name AS app,
+       c.name AS channel,
+       m.seq,
+       m.content,
+       m.sender,
+       push.channel_user(c.name) AS user_id,
+       CASE WHEN push.channel_user(c.name) IS NOT NULL THEN
+           m.seq <= coalesce(r.seq, 0)
+           OR EXISTS (SELECT 1 FROM push.message_read e WHERE e.app_id = c.app_id AND e.user_id = push.channel_user(c.name)
+                      AND e.channel_id = c.id AND e.seq = m.seq)
+       END AS is_read,
+       m.created_at
+FROM push.message m
+JOIN push.channel c ON c.id = m.channel_id
+JOIN push.app a ON a.id = c.app_id
+LEFT JOIN push.read_mark r
+       ON r.app_id = c.app_id AND r.channel_id = c.id AND r.user_id = push.channel_user(c.name);
+COMMENT ON VIEW push.message_log IS
+    'every kept message; on user-<id> channels user_id is <id> and is_read says whether that user has read it (by the mark or one by one)';
+
+-- Unread counts count the messages still kept and not read one by one: after push.prune or a
+-- channel reset, what is gone is no longer unread (the columns stay those of 004_views.sql).
 CREATE OR REPLACE VIEW push.unread AS
 SELECT a.name AS app,
        pair.user_id,
        c.name AS channel,
        c.last_seq,
        coalesce(r.seq, 0) AS read_seq,
-       (SELECT count(*) FROM push.message m WHERE m.channel_id = c.id AND m.seq > coalesce(r.seq, 0)) AS unread
+       (SELECT count(*) FROM push.message m WHERE m.channel_id = c.id AND m.seq > coalesce(r.seq, 0)
+          AND NOT EXISTS (SELECT 1 FROM push.message_read e WHERE e.app_id = pair.app_id
+                          AND e.user_id = pair.user_id AND e.channel_id = c.id AND e.seq = m.seq)) AS unread
 FROM (SELECT app_id, user_id, channel_id FROM push.read_mark
+      UNION
+      SELECT app_id, user_id, channel_id FROM push.message_read
       UNION
       SELECT app_id, push.channel_user(name), id FROM push.channel WHERE push.channel_user(name) IS NOT NULL) pair
 JOIN push.channel c ON c.id = pair.channel_id
@@ -146,4 +220,4 @@ JOIN push.app a ON a.id = pair.app_id
 LEFT JOIN push.read_mark r
        ON r.app_id = pair.app_id AND r.user_id = pair.user_id AND r.channel_id = pair.channel_id;
 COMMENT ON VIEW push.unread IS
-    'unread counts (messages still kept after the read mark) for every read mark and every user-<id> channel';
+    'unread counts (messages still kept after the read mark, not read one by one) for every read mark and every user-<id> channel';
