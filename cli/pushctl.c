@@ -23,6 +23,14 @@
 #define PKGDATADIR "/usr/local/share/push"
 #endif
 
+/* Which app settings an option named (app update changes only those). */
+enum {
+    PUSHCTL_GIVEN_ORIGINS = 1,
+    PUSHCTL_GIVEN_CLIENT_PUBLISH = 2,
+    PUSHCTL_GIVEN_MAX_BYTES = 4,
+    PUSHCTL_GIVEN_RATE = 8,
+};
+
 struct pushctl {
     struct db_conn db;
     const char *app;       /* --app NAME */
@@ -36,6 +44,8 @@ struct pushctl {
     long long ttl, limit, max_bytes, rate;
     bool client_publish;
     bool claimed_users;    /* app create --claimed-users */
+    unsigned given;        /* PUSHCTL_GIVEN_*: the app settings named on the command line */
+    bool yes;              /* --yes: app delete really deletes */
     const char *origins[16];
     int norigins;
     bool jwt;              /* token --jwt */
@@ -62,6 +72,9 @@ static void usage(void)
            "                                  for the overlap (default '1 day'; '0': stop now)\n"
            "  app list                        list apps\n"
            "  app show NAME                   one app's settings (never its keys)\n"
+           "  app update NAME [--origin URL]... [--no-origins] [--client-publish] [--no-client-publish]\n"
+           "        [--max-bytes N] [--rate N]  change those settings; keys and secret stay\n"
+           "  app delete NAME --yes           delete an app with all its channels and messages\n"
            "  publish CHANNEL CONTENT --key KEY [--sender S]\n"
            "                                  publish a message (KEY defaults to $PUSH_PUBLISH_KEY)\n"
            "  history CHANNEL --app NAME [--limit N]\n"
@@ -372,6 +385,48 @@ static int cmd_app_show(struct pushctl *c, const char *name)
     return 0;
 }
 
+static int cmd_app_update(struct pushctl *c, const char *name)
+{
+    if (!c->given) {
+        fprintf(stderr, "pushctl: app update: nothing to change (see pushctl --help)\n");
+        return 2;
+    }
+    struct buf origins = BUF_INIT;
+    for (int i = 0; i < c->norigins; i++)
+        db_array_add(&origins, c->origins[i]);
+    db_array_end(&origins);
+    char max_bytes[24], rate[24];
+    snprintf(max_bytes, sizeof(max_bytes), "%lld", c->max_bytes);
+    snprintf(rate, sizeof(rate), "%lld", c->rate);
+    const char *params[] = { name, c->given & PUSHCTL_GIVEN_ORIGINS ? buf_str(&origins) : NULL,
+                             c->given & PUSHCTL_GIVEN_CLIENT_PUBLISH ? (c->client_publish ? "true" : "false") : NULL,
+                             c->given & PUSHCTL_GIVEN_MAX_BYTES ? max_bytes : NULL,
+                             c->given & PUSHCTL_GIVEN_RATE ? rate : NULL };
+    PGresult *res = run(c, "SELECT push.app_update($1, $2::text[], $3::bool, $4::int, $5::int)", 5, params);
+    buf_free(&origins);
+    if (!db_ok(res))
+        return fail_result(res, "app update");
+    PQclear(res);
+    printf("app %s updated\n", name);
+    return 0;
+}
+
+static int cmd_app_delete(struct pushctl *c, const char *name)
+{
+    if (!c->yes) {
+        fprintf(stderr, "pushctl: app delete: this deletes %s's channels, messages and read marks; "
+                        "add --yes to do it\n", name);
+        return 2;
+    }
+    const char *params[] = { name };
+    PGresult *res = run(c, "SELECT push.app_delete($1)", 1, params);
+    if (!db_ok(res))
+        return fail_result(res, "app delete");
+    printf("app %s deleted with %s channels\n", name, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
 static int cmd_publish(struct pushctl *c, const char *channel, const char *content)
 {
     const char *key = c->key ? c->key : getenv("PUSH_PUBLISH_KEY");
@@ -523,7 +578,7 @@ static int cmd_token(struct pushctl *c, const char *channel)
     if (need_app(c, "token"))
         return 2;
     if (!validate_channel(channel)) {
-        fprintf(stderr, "pushctl: token: channel must be 1-128 bytes of [A-Za-z0-9_.=@/-]\n");
+        fprintf(stderr, "pushctl: token: channel must be " VALIDATE_CHANNEL_RULE "\n");
         return 2;
     }
     const char *user = validate_channel_user(channel) ? validate_channel_user(channel) : c->user;
@@ -561,7 +616,7 @@ static int cmd_token_jwt(struct pushctl *c)
     if (need_app(c, "token"))
         return 2;
     if (c->sub && !validate_user(c->sub)) {
-        fprintf(stderr, "pushctl: token: --sub must be 1-64 bytes of [A-Za-z0-9_.=@-]\n");
+        fprintf(stderr, "pushctl: token: --sub must be " VALIDATE_USER_RULE "\n");
         return 2;
     }
     for (int i = 0; i < c->nchannels + c->npublish; i++) {
@@ -629,6 +684,9 @@ int main(int argc, char **argv)
         { "limit", required_argument, NULL, 'l' },
         { "origin", required_argument, NULL, 'o' },
         { "client-publish", no_argument, NULL, 'p' },
+        { "no-client-publish", no_argument, NULL, 'q' },
+        { "no-origins", no_argument, NULL, 'O' },
+        { "yes", no_argument, NULL, 'Y' },
         { "max-bytes", required_argument, NULL, 'm' },
         { "rate", required_argument, NULL, 'r' },
         { "sender", required_argument, NULL, 'S' },
@@ -642,7 +700,7 @@ int main(int argc, char **argv)
         { "info", required_argument, NULL, 'I' },
         { "role", required_argument, NULL, 'G' },
         { "claimed-users", no_argument, NULL, 'L' },
-        { "overlap", required_argument, NULL, 'O' },
+        { "overlap", required_argument, NULL, 'W' },
         { NULL, 0, NULL, 0 },
     };
     struct pushctl c;
@@ -667,16 +725,27 @@ int main(int argc, char **argv)
         case 'R': c.retention = optarg; break;
         case 'd': c.sql_dir = optarg; break;
         case 'f': c.format = optarg; break;
-        case 'p': c.client_publish = true; break;
+        case 'p': c.client_publish = true; c.given |= PUSHCTL_GIVEN_CLIENT_PUBLISH; break;
+        case 'q': c.client_publish = false; c.given |= PUSHCTL_GIVEN_CLIENT_PUBLISH; break;
+        case 'O': c.norigins = 0; c.given |= PUSHCTL_GIVEN_ORIGINS; break;
+        case 'Y': c.yes = true; break;
         case 'L': c.claimed_users = true; break;
         case 't': if (!parse_number("ttl", optarg, 100000000, &c.ttl)) return 2; break;
         case 'l': if (!parse_number("limit", optarg, 1000000, &c.limit)) return 2; break;
-        case 'm': if (!parse_number("max-bytes", optarg, 100000000, &c.max_bytes)) return 2; break;
-        case 'r': if (!parse_number("rate", optarg, 1000000, &c.rate)) return 2; break;
+        case 'm':
+            if (!parse_number("max-bytes", optarg, 100000000, &c.max_bytes))
+                return 2;
+            c.given |= PUSHCTL_GIVEN_MAX_BYTES;
+            break;
+        case 'r':
+            if (!parse_number("rate", optarg, 1000000, &c.rate))
+                return 2;
+            c.given |= PUSHCTL_GIVEN_RATE;
+            break;
         case 'J': c.jwt = true; break;
         case 'U': c.sub = optarg; break;
         case 'I': c.info = optarg; break;
-        case 'O': c.overlap = optarg; break;
+        case 'W': c.overlap = optarg; break;
         case 'G':
             if (c.nroles == 3) {
                 fprintf(stderr, "pushctl: at most 3 --role\n");
@@ -701,6 +770,7 @@ int main(int argc, char **argv)
                 return 2;
             }
             c.origins[c.norigins++] = optarg;
+            c.given |= PUSHCTL_GIVEN_ORIGINS;
             break;
         default:
             fprintf(stderr, "Try 'pushctl --help'.\n");
@@ -743,6 +813,10 @@ int main(int argc, char **argv)
         rc = cmd_app_list(&c);
     else if (strcmp(cmd, "app") == 0 && nargs == 3 && strcmp(args[1], "show") == 0)
         rc = cmd_app_show(&c, args[2]);
+    else if (strcmp(cmd, "app") == 0 && nargs == 3 && strcmp(args[1], "update") == 0)
+        rc = cmd_app_update(&c, args[2]);
+    else if (strcmp(cmd, "app") == 0 && nargs == 3 && strcmp(args[1], "delete") == 0)
+        rc = cmd_app_delete(&c, args[2]);
     else if (strcmp(cmd, "publish") == 0 && nargs == 3)
         rc = cmd_publish(&c, args[1], args[2]);
     else if (strcmp(cmd, "history") == 0 && nargs == 2)

@@ -238,7 +238,7 @@ const char *endpoint_channel_param(struct endpoint *ep, const char *name)
     if (!channel || !*channel) {
         snprintf(msg, sizeof(msg), "%s: missing", name);
     } else if (!validate_channel(channel)) {
-        snprintf(msg, sizeof(msg), "%s: must be 1-128 bytes of [A-Za-z0-9_.=@/-]", name);
+        snprintf(msg, sizeof(msg), "%s: must be " VALIDATE_CHANNEL_RULE, name);
     } else {
         return channel;
     }

@@ -49,20 +49,30 @@ static const struct db_statement api_mark_read_sql = {
     4,
 };
 
+static const struct db_statement api_mark_read_each_sql = {
+    "api_mark_read_each",
+    "SELECT push.mark_read_each($1, $2, $3, $4::bigint[])",
+    4,
+};
+
 static const struct db_statement api_unread_sql = {
     "api_unread",
     "SELECT channel, last_seq, read_seq, unread FROM push.unread_of($1, $2)",
     2,
 };
 
-/* Checks one message's content: present, UTF-8, within the app's limit. Returns 0 or -1 with
- * the reply filled, the parameter named as label. */
+/* Checks one message's content: present, not empty, UTF-8, within the app's limit. Returns 0
+ * or -1 with the reply filled, the parameter named as label. */
 static int api_check_content(struct endpoint *ep, const char *label, const char *content, size_t len,
                              bool present)
 {
     char msg[200];
     if (!present) {
         snprintf(msg, sizeof(msg), "%s: missing", label);
+        return endpoint_error(ep, 400, msg);
+    }
+    if (len == 0) {
+        snprintf(msg, sizeof(msg), "%s: empty", label);
         return endpoint_error(ep, 400, msg);
     }
     if (!validate_utf8(content, len)) {
@@ -97,7 +107,7 @@ static int api_check_publisher(struct endpoint *ep)
     return is_get ? endpoint_check_jsonp_origin(ep, true) : 0;
 }
 
-/* The optional sender of a publish, single or batch: 1-64 bytes of [A-Za-z0-9_.=@-], a string
+/* The optional sender of a publish, single or batch: VALIDATE_USER_RULE, a string
  * in a JSON body. Sets *out (NULL when absent, borrowed). Returns 0 or -1 with a 400 reply. */
 static int api_sender_param(struct endpoint *ep, const char **out)
 {
@@ -107,7 +117,7 @@ static int api_sender_param(struct endpoint *ep, const char **out)
                            json_object_object_get_ex(ep->req->params.json, "sender", &member) &&
                            member && !json_object_is_type(member, json_type_string);
     if (json_not_string || (sender && !validate_user(sender)))
-        return endpoint_error(ep, 400, "sender: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
+        return endpoint_error(ep, 400, "sender: must be " VALIDATE_USER_RULE);
     *out = sender;
     return 0;
 }
@@ -130,19 +140,27 @@ static void api_publish_batch(struct endpoint *ep, struct json_object *messages)
         json_object_object_get_ex(m, "channel", &ch);
         json_object_object_get_ex(m, "content", &co);
         if (!json_object_is_type(ch, json_type_string) || !validate_channel(json_object_get_string(ch))) {
-            snprintf(msg, sizeof(msg), "messages[%zu].channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]", i);
+            snprintf(msg, sizeof(msg), "messages[%zu].channel: must be " VALIDATE_CHANNEL_RULE, i);
             endpoint_error(ep, 400, msg);
             goto out;
         }
         if (endpoint_check_publish(ep, json_object_get_string(ch), NULL) < 0)
             goto out;
         snprintf(label, sizeof(label), "messages[%zu].content", i);
+        /* An object stands for its JSON text, as in a single publish (params_parse_json). */
+        if (json_object_is_type(co, json_type_object))
+            co = json_object_new_string(json_object_to_json_string_ext(co, JSON_C_TO_STRING_PLAIN |
+                                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+        else
+            co = json_object_get(co);
         bool is_string = json_object_is_type(co, json_type_string);
         if (api_check_content(ep, label, is_string ? json_object_get_string(co) : "",
-                              is_string ? (size_t)json_object_get_string_len(co) : 0, is_string) < 0)
+                              is_string ? (size_t)json_object_get_string_len(co) : 0, is_string) < 0) {
+            json_object_put(co);
             goto out;
+        }
         json_object_array_add(channels, json_object_get(ch));
-        json_object_array_add(contents, json_object_get(co));
+        json_object_array_add(contents, co);
     }
     const char *params[] = { params_get(&ep->req->params, "appkey"),
                              json_object_to_json_string_ext(channels, JSON_C_TO_STRING_PLAIN),
@@ -278,7 +296,7 @@ static void api_presence(struct request *req, struct reply *reply)
     }
     for (int i = 0; i < n; i++) {
         if (!validate_channel(names[i])) {
-            endpoint_error(&ep, 400, "channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]");
+            endpoint_error(&ep, 400, "channel: must be " VALIDATE_CHANNEL_RULE);
             goto out;
         }
         if (endpoint_check_token(&ep, names[i], user) < 0)
@@ -331,6 +349,46 @@ static const char *api_user_param(struct endpoint *ep, char sub[VALIDATE_USER_MA
     return endpoint_check_token(ep, channel, user) < 0 ? NULL : user;
 }
 
+/* POST /push/read with seqs (repeat or comma list, 1-1000): those single messages read. */
+static void api_read_each(struct endpoint *ep, const char *user, const char *channel)
+{
+    if (params_get(&ep->req->params, "seq")) {
+        endpoint_error(ep, 400, "seqs: give seq (read up to) or seqs (these messages), not both");
+        return;
+    }
+    char **seqs = NULL;
+    int n = params_get_list(&ep->req->params, "seqs", &seqs, 1000);
+    struct buf array = BUF_INIT;
+    long long seq;
+    for (int i = 0; i < n; i++) {
+        if (!validate_int(seqs[i], 1, INT64_MAX, &seq)) {
+            endpoint_error(ep, 400, "seqs: must be whole numbers from 1");
+            goto out;
+        }
+        db_array_add(&array, seqs[i]);
+    }
+    if (n <= 0) {
+        endpoint_error(ep, 400, "seqs: must be 1 to 1000 seqs");
+        goto out;
+    }
+    db_array_end(&array);
+    const char *params[] = { params_get(&ep->req->params, "appkey"), user, channel, buf_str(&array) };
+    PGresult *res = db_exec(ep->db, &api_mark_read_each_sql, params);
+    if (!db_ok(res)) {
+        endpoint_fail_db(ep, res);
+        goto out;
+    }
+    struct json_object *obj = reply_object(200, "OK");
+    json_object_object_add(obj, "user", json_object_new_string(user));
+    json_object_object_add(obj, "channel", json_object_new_string(channel));
+    json_object_object_add(obj, "marked", json_object_new_int64(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
+    PQclear(res);
+    reply_json(ep->reply, obj, ep->req->callback);
+out:
+    buf_free(&array);
+    params_list_free(seqs, n);
+}
+
 static void api_read(struct request *req, struct reply *reply)
 {
     struct endpoint ep;
@@ -346,6 +404,10 @@ static void api_read(struct request *req, struct reply *reply)
      * covers the channel too, nothing about it (its head, whether it exists) is told. */
     if (endpoint_check_token(&ep, channel, user) < 0)
         goto out;
+    if (params_get(&req->params, "seqs")) {
+        api_read_each(&ep, user, channel);
+        goto out;
+    }
     if (!params_get(&req->params, "seq")) {
         endpoint_error(&ep, 400, "seq: missing");
         goto out;
@@ -369,15 +431,37 @@ out:
     endpoint_close(&ep);
 }
 
+/* True when list (n names) is empty or holds name. */
+static bool api_listed(char **list, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(list[i], name) == 0)
+            return true;
+    return n == 0;
+}
+
 static void api_unread(struct request *req, struct reply *reply)
 {
     struct endpoint ep;
     if (endpoint_open(&ep, req, reply) < 0)
         return;
     char sub[VALIDATE_USER_MAX + 1];
+    /* channel (optional, repeat or comma list): only those channels' counts. */
+    char **names = NULL;
+    int n = params_get_list(&req->params, "channel", &names, 64);
     const char *user = api_user_param(&ep, sub);
     if (!user)
         goto out;
+    if (n < 0) {
+        endpoint_error(&ep, 400, "channel: at most 64 channels");
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!validate_channel(names[i])) {
+            endpoint_error(&ep, 400, "channel: must be " VALIDATE_CHANNEL_RULE);
+            goto out;
+        }
+    }
     const char *params[] = { ep.app.name, user };
     PGresult *res = db_exec(ep.db, &api_unread_sql, params);
     if (!db_ok(res)) {
@@ -388,7 +472,7 @@ static void api_unread(struct request *req, struct reply *reply)
     long long total = 0;
     for (int i = 0; i < PQntuples(res); i++) {
         /* A channel the caller may not read (any more) is not told of, not even its name. */
-        if (!endpoint_may_read(&ep, PQgetvalue(res, i, 0), user))
+        if (!api_listed(names, n, PQgetvalue(res, i, 0)) || !endpoint_may_read(&ep, PQgetvalue(res, i, 0), user))
             continue;
         struct json_object *c = json_object_new_object();
         long long unread = strtoll(PQgetvalue(res, i, 3), NULL, 10);
@@ -404,6 +488,7 @@ static void api_unread(struct request *req, struct reply *reply)
     json_object_object_add(obj, "total", json_object_new_int64(total));
     reply_json(reply, obj, req->callback);
 out:
+    params_list_free(names, n);
     endpoint_close(&ep);
 }
 
@@ -436,6 +521,9 @@ static int api_start(const struct config *cfg)
 
 static const struct gateway_route api_routes[] = {
     { "/push/publish", "GET,POST", api_publish },
+    /* GoEasy's REST publish (1.x and 2.x): the same fields, the same {code, content} answer. */
+    { "/goeasy/publish", "POST", api_publish },
+    { "/v2/pubsub/publish", "POST", api_publish },
     { "/push/history", "GET", api_history },
     { "/push/presence", "GET", api_presence },
     { "/push/read", "POST", api_read },

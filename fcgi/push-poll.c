@@ -308,7 +308,7 @@ static int poll_parse(struct poll_request *pr)
         return endpoint_error(ep, 400, "channel: missing");
     for (int i = 0; i < pr->nnames; i++)
         if (!validate_channel(pr->names[i]))
-            return endpoint_error(ep, 400, "channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]");
+            return endpoint_error(ep, 400, "channel: must be " VALIDATE_CHANNEL_RULE);
     int unique = 0;
     for (int i = 0; i < pr->nnames; i++) {
         bool seen = false;
@@ -332,7 +332,7 @@ static int poll_parse(struct poll_request *pr)
     if (pr->client && !*pr->client)
         pr->client = NULL;
     if (pr->client && !validate_user(pr->client))
-        return endpoint_error(ep, 400, "client: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
+        return endpoint_error(ep, 400, "client: must be " VALIDATE_USER_RULE);
     return 0;
 }
 

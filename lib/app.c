@@ -189,7 +189,7 @@ int app_identify(const struct app *app, const char *user, const char *const *tok
     if (user && !*user)
         user = NULL;
     if (user && !validate_user(user)) {
-        snprintf(err, errlen, "user: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
+        snprintf(err, errlen, "user: must be " VALIDATE_USER_RULE);
         return 400;
     }
     time_t now = time(NULL);
@@ -201,7 +201,7 @@ int app_identify(const struct app *app, const char *user, const char *const *tok
     }
     if (subject == AUTH_OK) {
         if (!validate_user(sub)) {
-            snprintf(err, errlen, "token: sub must be 1-64 bytes of [A-Za-z0-9_.=@-]");
+            snprintf(err, errlen, "token: sub must be " VALIDATE_USER_RULE);
             return 400;
         }
         if (user && strcmp(user, sub) != 0) {

@@ -154,21 +154,24 @@ int params_parse_urlencoded(struct params *p, const char *text, size_t len, char
     return rc;
 }
 
-/* Adds v under name when it is a string, number or boolean (others are kept in p->json only).
- * Returns 0, or PARAMS_TOO_LARGE with err filled when p is full. */
-static int params_add_json_value(struct params *p, const char *name, struct json_object *v, char *err,
-                                 size_t errlen)
+/* Adds v under name when it is a string, number or boolean, or with object_as_text an object
+ * as its JSON text (others are kept in p->json only). Returns 0, or PARAMS_TOO_LARGE with err
+ * filled when p is full. */
+static int params_add_json_value(struct params *p, const char *name, struct json_object *v, bool object_as_text,
+                                 char *err, size_t errlen)
 {
     enum json_type type = json_object_get_type(v);
+    bool as_text = object_as_text && type == json_type_object;
     if (type != json_type_string && type != json_type_int && type != json_type_double &&
-        type != json_type_boolean)
+        type != json_type_boolean && !as_text)
         return 0;
     if (params_check_room(p, err, errlen) < 0)
         return PARAMS_TOO_LARGE;
     if (type == json_type_string) {
         params_add(p, name, json_object_get_string(v), (size_t)json_object_get_string_len(v));
     } else {
-        const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+        /* An object (a message's content, say) stands for its JSON text. */
+        const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         params_add(p, name, s, strlen(s));
     }
     return 0;
@@ -366,7 +369,7 @@ int params_parse_json(struct params *p, const char *text, size_t len, char *err,
         bool array = json_object_is_type(val, json_type_array);
         size_t n = array ? json_object_array_length(val) : 1;
         for (size_t i = 0; i < n; i++) {
-            if (params_add_json_value(p, key, array ? json_object_array_get_idx(val, i) : val, err,
+            if (params_add_json_value(p, key, array ? json_object_array_get_idx(val, i) : val, !array, err,
                                       errlen) < 0) {
                 params_truncate(p, mark);
                 json_object_put(root);

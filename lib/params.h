@@ -52,7 +52,8 @@ int params_parse_urlencoded(struct params *p, const char *text, size_t len, char
     __attribute__((warn_unused_result));
 
 /* Adds the members of a top-level JSON object: strings as they are, numbers and booleans as
- * text, arrays of those as repeated values; other members are kept only in p->json.
+ * text, objects as their JSON text, arrays of strings, numbers and booleans as repeated
+ * values; other members are kept only in p->json.
  * Every string at any depth is checked, named by its path ("messages[1].channel").
  * The text is first scanned without allocating: nesting past PARAMS_JSON_MAX_DEPTH is
  * PARAMS_BAD ("deep: nested deeper than 16 levels", the top-level member named), more elements,

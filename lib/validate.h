@@ -9,9 +9,16 @@
 #define VALIDATE_USER_MAX 64
 #define VALIDATE_CALLBACK_MAX 64
 
-/* 1-128 bytes of [A-Za-z0-9_.=@/-]. */
+/* Names in any script: well-formed UTF-8; of ASCII only letters, digits and the punctuation
+ * below (never the cursor's ',' and ':'); above ASCII anything but controls, separators,
+ * invisible format characters and noncharacters. PostgreSQL also wants them NFC
+ * (sql/migrations/011_goeasy.sql); these checks do not normalize. */
+#define VALIDATE_CHANNEL_RULE "1-128 bytes of letters, digits and _.=@/- (UTF-8)"
+#define VALIDATE_USER_RULE "1-64 bytes of letters, digits and _.=@- (UTF-8)"
+
+/* A channel name: VALIDATE_CHANNEL_RULE. */
 bool validate_channel(const char *name);
-/* 1-64 bytes of [A-Za-z0-9_.=@-]: user ids and client ids. */
+/* A user id or client id: VALIDATE_USER_RULE. */
 bool validate_user(const char *id);
 /* ^[A-Za-z_$][A-Za-z0-9_$.]{0,63}$ */
 bool validate_callback(const char *name);
@@ -20,7 +27,8 @@ bool validate_utf8(const char *text, size_t len);
 /* A decimal integer in [min, max] with nothing else; stores it in out. */
 bool validate_int(const char *text, long long min, long long max, long long *out);
 
-/* "private-*" and "user-*" channels need a subscribe token. */
+/* "private-*" and "user-*" channels need a subscribe token, and so do their presence event
+ * channels "presence-private-*" and "presence-user-*" (a token must name those itself). */
 bool validate_channel_needs_token(const char *channel);
 /* For "user-<id>" channels returns <id> (borrowed from channel), else NULL. */
 const char *validate_channel_user(const char *channel);

@@ -13,6 +13,7 @@ dist_sqlmigrations_DATA = \
 	sql/migrations/007_jwt.sql \
 	sql/migrations/008_key_roles.sql \
 	sql/migrations/009_group_publish.sql \
-	sql/migrations/010_channel_on_publish.sql
+	sql/migrations/010_channel_on_publish.sql \
+	sql/migrations/011_goeasy.sql
 sqlexamplesdir = $(pkgdatadir)/sql/examples
 dist_sqlexamples_DATA = sql/examples/order_notify.sql

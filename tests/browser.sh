@@ -2,7 +2,9 @@
 # tests/browser.sh: push.js and the demo page in headless Chromium against the whole stack
 # (PostgreSQL, lighttpd with push-api and push-poll, the push-ws sidecar), one forced
 # transport at a time. The stack is started here; tests/browser/push.test.js drives the pages
-# and prints the TAP. Screenshots go to tests/artifacts/ of the build tree.
+# and prints the TAP (tests/goeasy-browser.sh sources this file with PUSH_BROWSER_TEST set to
+# run another script against the same stack). Screenshots go to tests/artifacts/ of the build
+# tree.
 . "$(dirname "$0")/lib.sh"
 
 command -v node >/dev/null || skip_all "node is not installed"
@@ -50,11 +52,11 @@ printf 'window.PUSH_DEMO = { appkey: "%s", host: "" };\n' "$PUBLISH_KEY" >"$PUSH
 # A page's JWT: alice may publish to private-page-* (the publish key alone may not).
 PAGE_TOKEN=$("$top_builddir/cli/pushctl" token --jwt --app demo --sub alice --publish 'private-page-*' --ttl 3600) ||
     stack_failed "pushctl token --jwt"
-export BASE PUBLISH_KEY SUBSCRIBE_KEY LIGHTTPD_PID CHROMIUM PAGE_TOKEN
+export BASE PUBLISH_KEY SUBSCRIBE_KEY SECRET LIGHTTPD_PID CHROMIUM PAGE_TOKEN
 export PUSH_ARTIFACTS="${PUSH_ARTIFACTS:-$top_builddir/tests/artifacts}"
 mkdir -p "$PUSH_ARTIFACTS" "$T/browser"
 export PUSH_BROWSER_TMP="$T/browser"
-node "$top_srcdir/tests/browser/push.test.js"
+node "$top_srcdir/tests/browser/${PUSH_BROWSER_TEST:-push.test.js}"
 rc=$?
 if [ $rc -ne 0 ]; then
     diag "lighttpd error.log:"

@@ -1,5 +1,5 @@
-// tests/es3.js: the browser files parse as ES3 (IE6-8), push.min.js is current, push.js
-// defines one global and the pages load nothing from another site. Prints TAP.
+// tests/es3.js: the browser files parse as ES3 (IE6-8), the .min.js files are current, push.js
+// and goeasy.js each define one global and the pages load nothing from another site. Prints TAP.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -11,7 +11,7 @@ const root = path.resolve(__dirname, '..');
 const www = (name) => path.join(root, 'www', name);
 const { ok, done } = require('./tap.js');
 
-const scripts = ['push.js', 'push.min.js', 'demo.js'];
+const scripts = ['push.js', 'push.min.js', 'goeasy.js', 'goeasy.min.js', 'demo.js'];
 
 async function main() {
   const esCheck = path.join(root, 'node_modules', '.bin', 'es-check');
@@ -39,10 +39,12 @@ async function main() {
     ok(error === null, `www/${name} uses no reserved word as a property name`, error);
   }
 
-  const { build } = require('./browser/minify.js');
-  const fresh = await build();
-  ok(fs.readFileSync(www('push.min.js'), 'utf8') === fresh, 'www/push.min.js is built from the current push.js',
-    'stale: run npm run minify');
+  const { build, TARGETS } = require('./browser/minify.js');
+  for (const target of Object.keys(TARGETS)) {
+    const fresh = await build(target);
+    ok(fs.readFileSync(www(target), 'utf8') === fresh, `www/${target} is built from the current ${TARGETS[target].what}`,
+      'stale: run npm run minify');
+  }
 
   // One global, and it is usable without a DOM beyond document.createElement.
   const window = { location: { protocol: 'http:', host: 'example.test', search: '' },
@@ -56,6 +58,21 @@ async function main() {
   ok(added.join(',') === 'Push', 'push.js defines one global, Push', `added: ${added.join(', ')}`);
   ok(typeof window.Push.connect === 'function' && /^\d+\.\d+\.\d+$/.test(window.Push.version),
     'Push.connect and Push.version exist');
+
+  // goeasy.js after push.js adds one more global; goeasy.min.js alone brings both.
+  const before2 = Object.keys(window);
+  vm.runInNewContext(fs.readFileSync(www('goeasy.js'), 'utf8'), window, { filename: 'goeasy.js' });
+  const added2 = Object.keys(window).filter((k) => before2.indexOf(k) < 0);
+  ok(added2.join(',') === 'GoEasy', 'goeasy.js defines one global, GoEasy', `added: ${added2.join(', ')}`);
+  ok(typeof window.GoEasy === 'function' && typeof window.GoEasy.getInstance === 'function',
+    'GoEasy is a constructor with GoEasy.getInstance');
+  const bare = { location: window.location, setTimeout, clearTimeout };
+  bare.window = bare;
+  bare.document = document;
+  const before3 = Object.keys(bare);
+  vm.runInNewContext(fs.readFileSync(www('goeasy.min.js'), 'utf8'), bare, { filename: 'goeasy.min.js' });
+  const added3 = Object.keys(bare).filter((k) => before3.indexOf(k) < 0).sort();
+  ok(added3.join(',') === 'GoEasy,Push', 'goeasy.min.js alone defines Push and GoEasy', `added: ${added3.join(', ')}`);
 
   // No external CDN: pages and styles load only from their own origin.
   const external = [];

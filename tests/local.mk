@@ -20,12 +20,14 @@ EXTRA_tests_unit_limiter_DEPENDENCIES = fcgi/limiter.c
 SQL_TESTS = tests/sql/schema.sql tests/sql/app.sql tests/sql/channel.sql tests/sql/publish.sql \
 	tests/sql/batch.sql tests/sql/history.sql tests/sql/read.sql tests/sql/presence.sql \
 	tests/sql/token.sql tests/sql/jwt.sql tests/sql/example.sql tests/sql/privileges.sql \
-	tests/sql/group.sql
+	tests/sql/group.sql tests/sql/names.sql tests/sql/presence-events.sql tests/sql/unread-kept.sql \
+	tests/sql/read-each.sql
 SQL_SHELL_TESTS = tests/sql/migrate-twice.sh tests/sql/concurrency.sh tests/sql/notify.sh
 
 # Programs, pushctl and push-api through lighttpd.
 API_TESTS = tests/programs.sh tests/pushctl.sh tests/api.sh tests/jwt.sh tests/trust.sh \
-	tests/publish-concurrency.sh tests/publish-group.sh
+	tests/publish-concurrency.sh tests/publish-group.sh tests/goeasy.sh tests/names.sh tests/unread.sh \
+	tests/pushctl-app.sh
 
 # The poller and long-poll under lighttpd, Apache mod_fcgid and mod_proxy_fcgi.
 check_PROGRAMS += tests/poller-check
@@ -57,8 +59,9 @@ EXTRA_DIST += tests/ws-lib.sh tests/ws_client.py
 
 # The browser client: ES3 parse and freshness of push.min.js, push.js's rules in node with
 # fakes, and push.js with the demo page in Chromium against the whole stack (needs npm ci).
-BROWSER_TESTS = tests/es3.js tests/browser/client-logic.js tests/browser.sh
-EXTRA_DIST += tests/browser/push.test.js tests/browser/minify.js package.json package-lock.json
+BROWSER_TESTS = tests/es3.js tests/browser/client-logic.js tests/browser.sh tests/goeasy-browser.sh
+EXTRA_DIST += tests/browser/push.test.js tests/browser/goeasy.test.js tests/browser/stack.js tests/browser/minify.js package.json \
+	package-lock.json
 
 # libFuzzer targets (clang, ASan+UBSan) for the parsers, validators, tokens and the JSONP
 # writer: regression inputs, then PUSH_FUZZ_SECONDS (10) of fuzzing each.
@@ -68,4 +71,4 @@ EXTRA_DIST += tests/fuzz
 TESTS += $(UNIT_TESTS) $(FUZZ_TESTS) $(SQL_TESTS) $(SQL_SHELL_TESTS) $(API_TESTS) $(POLL_TESTS) $(LIMIT_TESTS) \
 	$(WS_TESTS) $(BROWSER_TESTS)
 EXTRA_DIST += $(FUZZ_TESTS) $(SQL_TESTS) $(SQL_SHELL_TESTS) $(API_TESTS) $(POLL_TESTS) $(LIMIT_TESTS) $(WS_TESTS) \
-	tests/es3.js tests/browser/client-logic.js tests/browser.sh
+	tests/es3.js tests/browser/client-logic.js tests/browser.sh tests/goeasy-browser.sh

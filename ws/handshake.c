@@ -90,11 +90,11 @@ int handshake_check(struct server *server, struct lws *wsi, const struct params 
     }
     const char *id = params_get(q, "client"), *user = params_get(q, "user");
     if (id && *id && !validate_user(id)) {
-        snprintf(err, errlen, "client: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
+        snprintf(err, errlen, "client: must be " VALIDATE_USER_RULE);
         return 400;
     }
     if (user && *user && !validate_user(user)) {
-        snprintf(err, errlen, "user: must be 1-64 bytes of [A-Za-z0-9_.=@-]");
+        snprintf(err, errlen, "user: must be " VALIDATE_USER_RULE);
         return 400;
     }
     struct db_conn *db = server_lookup_conn(server);

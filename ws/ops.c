@@ -171,7 +171,7 @@ static const char *ops_channel(struct client *c, struct json_object *req, struct
         return NULL;
     }
     if (!validate_channel(channel)) {
-        client_send_error(c, id, 400, "channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]", NULL);
+        client_send_error(c, id, 400, "channel: must be " VALIDATE_CHANNEL_RULE, NULL);
         return NULL;
     }
     return channel;
@@ -286,6 +286,10 @@ static void ops_publish(struct client *c, struct json_object *req, struct json_o
     }
     const char *content = json_object_get_string(v);
     size_t len = (size_t)json_object_get_string_len(v);
+    if (len == 0) {
+        client_send_error(c, id, 400, "content: empty", channel);
+        return;
+    }
     if (!validate_utf8(content, len)) {
         client_send_error(c, id, 400, "content: not valid UTF-8 text (or contains NUL)", channel);
         return;

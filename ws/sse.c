@@ -85,7 +85,7 @@ struct client *sse_start(struct server *server, struct lws *wsi, int *close)
     for (int i = 0; i < nnames; i++) {
         if (!validate_channel(names[i])) {
             status = 400;
-            snprintf(err, sizeof(err), "channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]");
+            snprintf(err, sizeof(err), "channel: must be " VALIDATE_CHANNEL_RULE);
             goto fail;
         }
         status = handshake_authorize(&hello, names[i], (const char *const *)tokens,

@@ -97,8 +97,20 @@ function randomName() {
     return "guest-" + Math.floor(1000 + Math.random() * 9000);
 }
 
+/* The characters of name a user id may hold (letters of any script, digits and _.=@-; see
+ * Push.validUser), up to its 64 bytes. */
 function cleanName(name) {
-    return name.replace(/[^A-Za-z0-9_.=@\-]/g, "").substring(0, 64);
+    var kept = "", ch, i;
+    for (i = 0; i < name.length; i++) {
+        ch = name.charAt(i);
+        if (/[\ud800-\udbff]/.test(ch) && i + 1 < name.length) {
+            ch += name.charAt(++i);
+        }
+        if (Push.validUser(kept + ch)) {
+            kept += ch;
+        }
+    }
+    return kept;
 }
 
 /* ---- status, presence, toasts ---- */

@@ -68,6 +68,28 @@ function backoffDelay(base, max, attempt) {
     return Math.round(delay * (0.5 + Math.random() * 0.5));
 }
 
+/* Names as the server takes them (lib/validate.h): of ASCII only letters, digits and the
+ * punctuation given; above ASCII no controls, spaces, invisible characters or noncharacters. */
+var CHANNEL_NAME = /^(?:[A-Za-z0-9_.=@\/\-]|[^\x00-\xa0\xad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\uffff])+$/;
+var USER_NAME = /^(?:[A-Za-z0-9_.=@\-]|[^\x00-\xa0\xad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\uffff])+$/;
+
+/* The length of text in UTF-8 bytes; -1 when it is not well-formed (a lone surrogate). */
+function utf8Length(text) {
+    try {
+        return unescape(encodeURIComponent(text)).length;
+    } catch (e) {
+        return -1;
+    }
+}
+
+function nameValid(name, maxBytes, pattern) {
+    if (typeof name !== "string" || !pattern.test(name)) {
+        return false;
+    }
+    var bytes = utf8Length(name);
+    return bytes > 0 && bytes <= maxBytes;
+}
+
 function query(params) {
     var parts = [], key;
     for (key in params) {
@@ -625,8 +647,8 @@ function reportTo(onSuccess, onFailed) {
 
 Connection.prototype.subscribe = function (options) {
     var channel = options && options.channel;
-    if (!channel || !/^[A-Za-z0-9_.=@\/\-]{1,128}$/.test(channel)) {
-        call(options && options.onFailed, { channel: channel, code: 400, content: "channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]" });
+    if (!nameValid(channel, 128, CHANNEL_NAME)) {
+        call(options && options.onFailed, { channel: channel, code: 400, content: "channel: must be 1-128 bytes of letters, digits and _.=@/- (UTF-8)" });
         return;
     }
     var old = this.subs[channel];
@@ -689,6 +711,12 @@ Connection.prototype.history = function (options) {
     var socket = this._socket(), sub = this.subs[options.channel];
     var request = { channel: options.channel, limit: options.limit || 20 };
     var token = options.token || (sub && sub.token);
+    if (typeof options.before === "number") {
+        request.before = options.before;
+    }
+    if (typeof options.after === "number") {
+        request.after = options.after;
+    }
     if (token) {
         request.token = token;
     }
@@ -754,6 +782,27 @@ Connection.prototype.hereNow = function (options) {
     for (var i = 0; i < channels.length; i++) {
         one(channels[i]);
     }
+};
+
+/* Read marks of the connection's user (or options.user): markRead({channel, seq}) marks the
+ * channel read up to seq, markRead({channel, seqs: [..]}) those messages (POST /push/read); unread({channel | channels}) answers the unread
+ * counts, of those channels only when given (GET /push/unread). With the subscribe key the
+ * token of "user-<id>" goes in options.token (or the subscription's). */
+Connection.prototype.markRead = function (options) {
+    var sub = this.subs["user-" + (options.user || this.user)];
+    this._http("POST", "/push/read", { user: options.user || this.user, channel: options.channel, seq: options.seq,
+                                       seqs: isArray(options.seqs) ? options.seqs.join(",") : options.seqs,
+                                       token: options.token || (sub && sub.token) || null },
+               reportTo(options.onSuccess, options.onFailed));
+};
+
+Connection.prototype.unread = function (options) {
+    var channels = options.channels || (options.channel ? [options.channel] : []);
+    var sub = this.subs["user-" + (options.user || this.user)];
+    this._http("GET", "/push/unread", { user: options.user || this.user,
+                                        channel: isArray(channels) ? channels.join(",") || null : channels,
+                                        token: options.token || (sub && sub.token) || null },
+               reportTo(options.onSuccess, options.onFailed));
 };
 
 Connection.prototype.disconnect = function () {
@@ -950,7 +999,8 @@ WebSocketTransport.prototype._failPending = function (error) {
                 window.clearTimeout(waiting.timer);
                 if (waiting.idempotent && waiting.message.op === "history") {
                     conn.history({ channel: waiting.message.channel, limit: waiting.message.limit,
-                                   token: waiting.message.token,
+                                   token: waiting.message.token, before: waiting.message.before,
+                                   after: waiting.message.after,
                                    onSuccess: retryDone(waiting.done, false),
                                    onFailed: retryDone(waiting.done, true) });
                 } else if (waiting.idempotent && waiting.message.op === "presence") {
@@ -1275,7 +1325,12 @@ var Push = {
     connect: function (options) {
         return new Connection(options || {});
     },
-    _jsonp: jsonpCallbacks
+    _jsonp: jsonpCallbacks,
+    _parseJSON: parseJSON,   /* for goeasy.js */
+    /* true for a user id the server takes (1-64 bytes, see CHANNEL_NAME); for pages */
+    validUser: function (id) {
+        return nameValid(id, 64, USER_NAME);
+    }
 };
 
 window.Push = Push;

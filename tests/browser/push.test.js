@@ -14,8 +14,8 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { execFile, spawn } = require('child_process');
-const { chromium } = require('playwright-core');
+const { spawn } = require('child_process');
+const { sleep, until, curlPublish, launchChromium, runSuites } = require('./stack.js');
 
 const env = process.env;
 const BASE = env.BASE;
@@ -26,33 +26,7 @@ const HAVE_WS = fs.existsSync(env.PUSH_WS_BIN || '');
 // ---- TAP ----
 const { ok, skip, diag, done } = require('../tap.js');
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what, fn, timeout = 20000) {
-  const start = Date.now();
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() - start > timeout) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 // ---- the backend side ----
-
-// POST /push/publish with curl, as a backend does. Resolves to the reply's seq.
-function curlPublish(channel, content) {
-  return new Promise((resolve, reject) => {
-    execFile('curl', ['-sS', '--max-time', '10', '-d', `appkey=${env.PUBLISH_KEY}`, '-d', `channel=${channel}`,
-      '--data-urlencode', `content=${content}`, `${BASE}/push/publish`], (error, stdout) => {
-      if (error) return reject(error);
-      let reply;
-      try { reply = JSON.parse(stdout); } catch (e) { return reject(new Error(`publish: not JSON: ${stdout}`)); }
-      if (reply.code !== 200) return reject(new Error(`publish: ${stdout}`));
-      resolve(reply.seq);
-    });
-  });
-}
 
 function readPids() {
   return fs.readFileSync(env.PUSH_WS_PIDS, 'utf8').split('\n').filter(Boolean).map(Number);
@@ -370,28 +344,10 @@ async function crossOriginSuite() {
 
 async function main() {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   diag(`Chromium ${browser.version()}, stack at ${BASE}`);
-  try {
-    for (const suite of [() => transportSuite('websocket'), () => transportSuite('xhr'),
-      () => transportSuite('jsonp'), fallbackSuite, crossOriginSuite]) {
-      try {
-        await suite();
-      } catch (e) {
-        ok(false, `suite ran to the end: ${e.message}`);
-        diag(e.stack);
-      }
-    }
-    ok(pageErrors.length === 0, 'no uncaught errors in any page', pageErrors);
-  } finally {
-    await browser.close();
-  }
-  done();
+  await runSuites(browser, [() => transportSuite('websocket'), () => transportSuite('xhr'),
+    () => transportSuite('jsonp'), fallbackSuite, crossOriginSuite], pageErrors);
 }
 
 main().catch((e) => {

@@ -50,7 +50,8 @@ SELECT set_eq(
           'push.here_now(integer,text[],interval)', 'push.message_after(bigint,bigint,integer)',
           'push.message_history(integer,text,bigint,bigint,integer)', 'push.catch_up(bigint[],bigint[],integer)',
           'push.channel_head(bigint)', 'push.unread_of(text,text)', 'push.schema_version_current()',
-          'push.publish_group(text[],text[],text[],text[])'],
+          'push.publish_group(text[],text[],text[],text[])',
+          'push.mark_read_each(text,text,text,bigint[])'],
     'push_service may execute exactly the functions push-api, push-poll and push-ws call');
 SELECT is_empty(
     $$SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

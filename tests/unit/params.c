@@ -46,6 +46,10 @@ static const struct { const char *type; const char *text; const char *name; cons
     { NULL, "content=%25000", "content", "%000" },
     { "application/json", "{\"content\":\"a\\\\u0000\"}", "content", "a\\u0000" },
     { "application/json", "{\"content\":\"\\u4f60\"}", "content", "\xe4\xbd\xa0" },
+    /* An object stands for its JSON text, non-ASCII and slashes as they are. */
+    { "application/json", "{\"content\": {\"title\": \"\\u4f60\", \"url\": \"/a\"}}", "content",
+      "{\"title\":\"\xe4\xbd\xa0\",\"url\":\"/a\"}" },
+    { "application/json", "{\"content\":{}}", "content", "{}" },
 };
 
 /* The bounds of a JSON body, found by a scan before json-c allocates anything. Each text is built

@@ -7,7 +7,26 @@
 static const struct { const char *name; int valid; } channels[] = {
     { "news", 1 }, { "user-alice", 1 }, { "a.b=c@d/e_f-g", 1 }, { "A9", 1 },
     { "", 0 }, { "has space", 0 }, { "semi;colon", 0 }, { "colon:x", 0 }, { "comma,x", 0 },
-    { "caf\xc3\xa9", 0 }, { "quote\"", 0 }, { "star*", 0 },
+    { "quote\"", 0 }, { "star*", 0 },
+    /* Letters of any script. */
+    { "caf\xc3\xa9", 1 },                                   /* café */
+    { "\xe8\xae\xa2\xe5\x8d\x95", 1 },                       /* 订单 */
+    { "user-\xe5\xbc\xa0\xe4\xb8\x89", 1 },                  /* user-张三 */
+    { "private-\xd0\xbd\xd0\xbe\xd0\xb2\xd0\xbe\xd1\x81\xd1\x82\xd0\xb8", 1 }, /* private-новости */
+    { "\xd8\xb9\xd8\xb1\xd8\xa8\xd9\x8a", 1 },               /* عربي */
+    { "\xf0\x9f\x98\x80", 1 },                               /* an emoji */
+    /* Never controls, separators, invisible characters or broken UTF-8. */
+    { "a\xc2\x85" "b", 0 },                                  /* U+0085 NEL, a C1 control */
+    { "a\xc2\xa0" "b", 0 },                                  /* U+00A0 no-break space */
+    { "\xe8\xae\xa2\xe3\x80\x80\xe5\x8d\x95", 0 },             /* U+3000 ideographic space */
+    { "a\xe2\x80\x8b" "b", 0 },                              /* U+200B zero-width space */
+    { "a\xe2\x80\xae" "b", 0 },                              /* U+202E right-to-left override */
+    { "a\xef\xbb\xbf", 0 },                                  /* U+FEFF byte order mark */
+    { "a\xef\xbf\xbf", 0 },                                  /* U+FFFF noncharacter */
+    { "a\xf3\xa0\x80\x81", 0 },                              /* U+E0001 language tag */
+    { "\xe8\xae", 0 },                                      /* truncated */
+    { "\xc0\xaf", 0 },                                      /* overlong '/' */
+    { "a\x7f", 0 },                                         /* DEL */
 };
 
 static const struct { const char *name; int valid; } callbacks[] = {
@@ -59,8 +78,22 @@ int main(void)
 
     ok(validate_user("alice"), "user alice valid");
     ok(!validate_user("a/b"), "user with slash rejected");
+    ok(validate_user("\xe5\xbc\xa0\xe4\xb8\x89"), "user \u5f20\u4e09 (Chinese) valid");
+    ok(!validate_user("\xe5\xbc\xa0 \xe4\xb8\x89"), "user with a space rejected");
+    char wide[140] = "";
+    for (int i = 0; i < 42; i++)
+        strcat(wide, "\xe8\xae\xa2");
+    ok(validate_channel(wide), "channel of 42 three-byte letters (126 bytes) valid");
+    strcat(wide, "\xe8\xae\xa2");
+    ok(!validate_channel(wide), "channel of 43 three-byte letters (129 bytes) rejected: the bound is bytes");
+    wide[63] = '\0';
+    ok(validate_user(wide), "user of 21 three-byte letters (63 bytes) valid");
+    strcat(wide, "a\xe8\xae\xa2");
+    ok(!validate_user(wide), "user of 67 bytes rejected");
     ok(validate_channel_needs_token("private-x") && validate_channel_needs_token("user-bob") &&
        !validate_channel_needs_token("news"), "private-* and user-* need tokens, others not");
+    ok(validate_channel_needs_token("presence-private-x") && validate_channel_needs_token("presence-user-bob") &&
+       !validate_channel_needs_token("presence-news"), "so do their presence channels, presence-news not");
     is_str(validate_channel_user("user-bob"), "bob", "user channel owner");
     ok(validate_channel_user("news") == NULL, "no owner for other channels");
 
