@@ -14,6 +14,7 @@ dist_sqlmigrations_DATA = \
 	sql/migrations/008_key_roles.sql \
 	sql/migrations/009_group_publish.sql \
 	sql/migrations/010_channel_on_publish.sql \
-	sql/migrations/011_goeasy.sql
+	sql/migrations/011_goeasy.sql \
+	sql/migrations/012_presence_channels.sql
 sqlexamplesdir = $(pkgdatadir)/sql/examples
 dist_sqlexamples_DATA = sql/examples/order_notify.sql

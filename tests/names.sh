@@ -9,7 +9,7 @@ ws_require
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 start_ws || { echo "Bail out! push-ws did not start"; exit 1; }
 PUSH_WS_PORT=$WS_PORT start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
-create_app names "'{}'"
+create_app names "'{}'" false 65536 0 true   # its pages name their users without a token
 P=$PUBLISH_KEY S=$SUBSCRIBE_KEY
 APP_ID=$($PSQL -c "SELECT id FROM push.app WHERE name = 'names'")
 CH=订单
@@ -63,7 +63,7 @@ r=$(http POST "$BASE/push/publish" -d appkey="$P" --data-urlencode "channel=cafe
 is "${r%% *}" 400 "HTTP publish to a name not in NFC: 400 (from PostgreSQL)"
 r=$(http GET "$BASE/push/poll?appkey=$S&channel=$CH_Q&timeout=0&user=%E5%BC%A0%E3%80%80%E4%B8%89")
 like "$r" '^400 .*"content":"user: must be ' "long-poll with a user id holding U+3000: 400"
-is "$($PSQL -c "SELECT count(*) FROM push.channel WHERE app_id = $APP_ID")" 2 "refused names made no channel"
+is "$($PSQL -c "SELECT count(*) FROM push.channel WHERE app_id = $APP_ID")" 1 "refused names made no channel (订单 has the one row: reading user-张三 makes none)"
 
 # WebSocket and SSE, straight to the sidecar and through lighttpd.
 $PY - "$WS_URL" "$S" "$P" "$CH" "$BASE" >"$T/checks" 2>"$T/py.err" <<'PY'

@@ -25,7 +25,7 @@ like "$r" '^413 ' "push-api applies the new limit: 11 bytes are 413"
 is "$(settings shop)" "https://a.example https://b.example|true|10|5" "origins, client publish and rate at once"
 "$CTL" app update shop --no-origins --no-client-publish >/dev/null
 is "$(settings shop)" "|false|10|5" "--no-origins and --no-client-publish"
-is "$($PSQL -c "SELECT count(*) FROM push.app WHERE name = 'shop' AND publish_key_hash = sha256(convert_to('$PUSH_PUBLISH_KEY', 'UTF8'))")" 1 \
+is "$($PSQL -c "SELECT count(*) FROM push.app a JOIN push.app_key k ON k.app_id = a.id WHERE a.name = 'shop' AND k.hash = sha256(convert_to('$PUSH_PUBLISH_KEY', 'UTF8'))")" 1 \
     "the keys stay"
 
 "$CTL" app update shop >/dev/null 2>"$T/err"

@@ -2,7 +2,18 @@
 #include "fuzz.h"
 #include "validate.h"
 
+#include <ctype.h>
 #include <stdio.h>
+#include <string.h>
+
+/* Whether every ASCII byte of text is a letter, a digit or one of extra. */
+static bool ascii_within(const char *text, const char *extra)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        if (*p < 0x80 && !isalnum(*p) && !strchr(extra, *p))
+            return false;
+    return true;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -11,9 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool utf8 = validate_utf8(text, len);
     if (validate_channel(text))
         fuzz_assert(len >= 1 && len <= VALIDATE_CHANNEL_MAX && utf8);
+    /* Names of any script: UTF-8, bounded, and of ASCII only letters, digits and their extras. */
     if (validate_user(text))
-        fuzz_assert(len >= 1 && len <= 64 && strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                          "0123456789_.=@-") == len);
+        fuzz_assert(len >= 1 && len <= 64 && utf8 && ascii_within(text, "_.=@-"));
+    if (validate_channel(text))
+        fuzz_assert(ascii_within(text, "_.=@/-"));
     if (validate_callback(text))
         fuzz_assert(len >= 1 && len <= 64 && strchr("0123456789.", text[0]) == NULL &&
                     strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$.") == len);
