@@ -179,14 +179,14 @@ static int endpoint_token_reply(struct endpoint *ep, const char *channel, enum a
     return endpoint_error(ep, 403, text);
 }
 
-int endpoint_user(struct endpoint *ep, char *sub, size_t sublen, const char **out)
+int endpoint_user(struct endpoint *ep, char *sub, size_t sublen, const char **out, char **info)
 {
     *out = NULL;
     char **tokens = NULL;
     int ntokens = params_get_list(&ep->req->params, "token", &tokens, ENDPOINT_MAX_TOKENS);
     char err[200];
     int status = app_identify(&ep->app, params_get(&ep->req->params, "user"), (const char *const *)tokens,
-                              ntokens > 0 ? (size_t)ntokens : 0, sub, sublen, err, sizeof(err));
+                              ntokens > 0 ? (size_t)ntokens : 0, sub, sublen, info, err, sizeof(err));
     params_list_free(tokens, ntokens > 0 ? ntokens : 0);
     if (status)
         return endpoint_error(ep, status, err);

@@ -38,7 +38,7 @@ static const struct db_statement api_status_sql = {
 
 static const struct db_statement api_presence_sql = {
     "api_presence",
-    "SELECT channel, clients, array_to_json(users) FROM push.here_now($1, $2::text[],"
+    "SELECT channel, clients, array_to_json(users), info FROM push.here_now($1, $2::text[],"
     " make_interval(secs => $3::int))",
     3,
 };
@@ -245,7 +245,7 @@ static void api_history(struct request *req, struct reply *reply)
     if (!channel || endpoint_int_param(&ep, "limit", 1, 1000, 20, &limit) < 0 ||
         endpoint_int_param(&ep, "before", 0, INT64_MAX, -1, &before) < 0 ||
         endpoint_int_param(&ep, "after", 0, INT64_MAX, -1, &after) < 0 ||
-        endpoint_user(&ep, sub, sizeof(sub), &user) < 0 || endpoint_check_token(&ep, channel, user) < 0)
+        endpoint_user(&ep, sub, sizeof(sub), &user, NULL) < 0 || endpoint_check_token(&ep, channel, user) < 0)
         goto out;
     char app_id[16], before_text[24], after_text[24], limit_text[24];
     snprintf(app_id, sizeof(app_id), "%d", ep.app.id);
@@ -288,7 +288,7 @@ static void api_presence(struct request *req, struct reply *reply)
     struct buf array = BUF_INIT;
     char sub[VALIDATE_USER_MAX + 1];
     const char *user = NULL;
-    if (endpoint_user(&ep, sub, sizeof(sub), &user) < 0)
+    if (endpoint_user(&ep, sub, sizeof(sub), &user, NULL) < 0)
         goto out;
     if (n <= 0) {
         endpoint_error(&ep, 400, n < 0 ? "channel: at most 64 channels" : "channel: missing");
@@ -319,6 +319,8 @@ static void api_presence(struct request *req, struct reply *reply)
         json_object_object_add(c, "clients", json_object_new_int(atoi(PQgetvalue(res, i, 1))));
         struct json_object *users = json_tokener_parse(PQgetvalue(res, i, 2));
         json_object_object_add(c, "users", users ? users : json_object_new_array());
+        struct json_object *info = json_tokener_parse(PQgetvalue(res, i, 3));
+        json_object_object_add(c, "info", info ? info : json_object_new_object());
         json_object_object_add(channels, PQgetvalue(res, i, 0), c);
     }
     PQclear(res);
@@ -335,7 +337,7 @@ out:
 static const char *api_user_param(struct endpoint *ep, char sub[VALIDATE_USER_MAX + 1])
 {
     const char *user = NULL;
-    if (endpoint_user(ep, sub, VALIDATE_USER_MAX + 1, &user) < 0)
+    if (endpoint_user(ep, sub, VALIDATE_USER_MAX + 1, &user, NULL) < 0)
         return NULL;
     /* A user no token vouches for yet: the check of user-<id> below says what is missing. */
     if (!user)

@@ -67,6 +67,7 @@ struct poll_request {
     long long timeout, limit;
     const char *client;            /* borrowed from params, or NULL */
     char sub[VALIDATE_USER_MAX + 1]; /* the user a JWT names (endpoint_user), or "" */
+    char *info;                    /* owned: that JWT's info claim, or NULL */
     const char *user;              /* borrowed, or NULL */
     PGresult *catch_up;            /* owned; items point into it */
     struct feed_item *pins;        /* owned feed items the items point into */
@@ -344,7 +345,7 @@ static int poll_identify(struct poll_request *pr)
     struct endpoint *ep = &pr->ep;
     char msg[200];
     const char *user = NULL;
-    if (endpoint_user(ep, pr->sub, sizeof(pr->sub), &user) < 0)
+    if (endpoint_user(ep, pr->sub, sizeof(pr->sub), &user, &pr->info) < 0)
         return -1;
     /* Even a name nothing vouches for may not poll another user's channel. */
     const char *named = user ? user : params_get(&ep->req->params, "user");
@@ -447,6 +448,7 @@ static void poll_request_free(struct poll_request *pr)
     free(pr->pins);
     PQclear(pr->catch_up);
     params_list_free(pr->names, pr->nnames);
+    free(pr->info);
     free(pr);
 }
 
@@ -679,10 +681,12 @@ static void poll_handle(struct request *req, struct reply *reply)
     if (pr->client) {
         char presence_id[AUTH_PRESENCE_ID];
         auth_presence_id(pr->ep.app.secret, pr->client, pr->user, presence_id);
-        touch_queue(pr->ep.app.id, pr->names, pr->nnames, presence_id, pr->user);
+        touch_queue(pr->ep.app.id, pr->names, pr->nnames, presence_id, pr->user, pr->info);
     }
-    /* The borrowed request strings are gone once the worker moves on. */
+    /* The borrowed request strings are gone once the worker moves on; a held poll keeps no info. */
     pr->client = pr->user = NULL;
+    free(pr->info);
+    pr->info = NULL;
     if (poll_pending(pr) == 0 && pr->timeout > 0 && !gateway_stopping() &&
         poll_hold(pr, req, reply) == 0)
         return;

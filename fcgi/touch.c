@@ -14,6 +14,7 @@ struct touch {
     int app_id;
     char *client;       /* owned */
     char *user;         /* owned, or NULL */
+    char *info;         /* owned: the user's token's info claim (a JSON object), or NULL */
     struct buf channels; /* comma-separated (channel names have no commas) */
     struct touch *next;  /* hash chain, then the flush list */
 };
@@ -24,9 +25,10 @@ static size_t touch_count;
 
 static const struct db_statement touch_sql = {
     "poll_touch",
-    "SELECT push.presence_touch(t.app, string_to_array(t.channels, ','), t.client, nullif(t.usr, ''))"
-    " FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) AS t(app, channels, client, usr)",
-    4,
+    "SELECT push.presence_touch(t.app, string_to_array(t.channels, ','), t.client, nullif(t.usr, ''),"
+    " nullif(t.info, '')::jsonb)"
+    " FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(app, channels, client, usr, info)",
+    5,
 };
 
 static size_t touch_hash(int app_id, const char *client)
@@ -41,16 +43,19 @@ static void touch_free(struct touch *t)
 {
     free(t->client);
     free(t->user);
+    free(t->info);
     buf_free(&t->channels);
     free(t);
 }
 
-void touch_queue(int app_id, char *const *channels, int nchannels, const char *client, const char *user)
+void touch_queue(int app_id, char *const *channels, int nchannels, const char *client, const char *user,
+                 const char *info)
 {
     struct touch *t = xcalloc(1, sizeof(*t));
     t->app_id = app_id;
     t->client = xstrdup(client);
     t->user = user ? xstrdup(user) : NULL;
+    t->info = info ? xstrdup(info) : NULL;
     for (int i = 0; i < nchannels; i++) {
         if (i)
             buf_puts(&t->channels, ",");
@@ -90,7 +95,7 @@ int touch_flush(struct db_pool *pool)
     if (!list)
         return 0;
 
-    struct buf apps = BUF_INIT, channels = BUF_INIT, clients = BUF_INIT, users = BUF_INIT;
+    struct buf apps = BUF_INIT, channels = BUF_INIT, clients = BUF_INIT, users = BUF_INIT, infos = BUF_INIT;
     char number[16];
     for (struct touch *t = list; t; t = t->next) {
         snprintf(number, sizeof(number), "%d", t->app_id);
@@ -98,9 +103,10 @@ int touch_flush(struct db_pool *pool)
         db_array_add(&channels, buf_str(&t->channels));
         db_array_add(&clients, t->client);
         db_array_add(&users, t->user ? t->user : "");
+        db_array_add(&infos, t->info ? t->info : "");
     }
     const char *params[] = { db_array_end(&apps), db_array_end(&channels), db_array_end(&clients),
-                             db_array_end(&users) };
+                             db_array_end(&users), db_array_end(&infos) };
     int rc = -1;
     struct db_conn *conn = db_pool_acquire(pool);
     if (conn) {
@@ -118,6 +124,7 @@ int touch_flush(struct db_pool *pool)
     buf_free(&channels);
     buf_free(&clients);
     buf_free(&users);
+    buf_free(&infos);
     while (list) {
         struct touch *t = list;
         list = t->next;

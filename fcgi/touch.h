@@ -5,9 +5,11 @@
 
 #include "db.h"
 
-/* Queues that client (validated) of app_id, of user (or NULL), is on these channels now. A
- * later touch of the same client replaces an earlier one. Copies its arguments. */
-void touch_queue(int app_id, char *const *channels, int nchannels, const char *client, const char *user);
+/* Queues that client (validated) of app_id, of user (or NULL) with its token's info (a JSON
+ * object, or NULL), is on these channels now. A later touch of the same client replaces an
+ * earlier one. Copies its arguments. */
+void touch_queue(int app_id, char *const *channels, int nchannels, const char *client, const char *user,
+                 const char *info);
 
 /* Writes every queued touch in one statement through a connection of pool. Returns the number
  * written, or -1 when the database failed (that batch is dropped; the next polls touch again). */

@@ -183,9 +183,11 @@ bool app_origin_allowed(const struct app *app, const char *origin)
 }
 
 int app_identify(const struct app *app, const char *user, const char *const *tokens, size_t ntokens,
-                 char *out, size_t outlen, char *err, size_t errlen)
+                 char *out, size_t outlen, char **info, char *err, size_t errlen)
 {
     out[0] = '\0';
+    if (info)
+        *info = NULL;
     if (user && !*user)
         user = NULL;
     if (user && !validate_user(user)) {
@@ -194,21 +196,28 @@ int app_identify(const struct app *app, const char *user, const char *const *tok
     }
     time_t now = time(NULL);
     char sub[VALIDATE_USER_MAX + 2];
-    enum auth_result subject = auth_tokens_subject(app->secret, tokens, ntokens, now, sub, sizeof(sub));
+    char *claimed_info = NULL;
+    enum auth_result subject = auth_tokens_subject(app->secret, tokens, ntokens, now, sub, sizeof(sub), &claimed_info);
     if (subject == AUTH_JWT_USER) {
         snprintf(err, errlen, "token: the tokens name different users");
         return 403;
     }
     if (subject == AUTH_OK) {
         if (!validate_user(sub)) {
+            free(claimed_info);
             snprintf(err, errlen, "token: sub must be " VALIDATE_USER_RULE);
             return 400;
         }
         if (user && strcmp(user, sub) != 0) {
+            free(claimed_info);
             snprintf(err, errlen, "user: the token is %s's, not %s's", sub, user);
             return 403;
         }
         snprintf(out, outlen, "%s", sub);
+        if (info)
+            *info = claimed_info;
+        else
+            free(claimed_info);
         return 0;
     }
     if (!user)

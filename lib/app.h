@@ -56,8 +56,9 @@ bool app_origin_allowed(const struct app *app, const char *origin);
  * values: a valid JWT's sub (a user parameter that disagrees, or two subs, are refused);
  * else the user parameter when the server key is used, the app takes claimed users, or one
  * of the tokens opens that user's channel user-<id>; else nobody (anonymous). Writes the user
- * or "" into out (outlen >= VALIDATE_USER_MAX + 1). Returns 0, or 400/403 with err. */
+ * or "" into out (outlen >= VALIDATE_USER_MAX + 1). With info, *info is the token's info
+ * claim (a copy the caller frees) or NULL. Returns 0, or 400/403 with err (*info NULL). */
 int app_identify(const struct app *app, const char *user, const char *const *tokens, size_t ntokens,
-                 char *out, size_t outlen, char *err, size_t errlen) __attribute__((warn_unused_result));
+                 char *out, size_t outlen, char **info, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 #endif

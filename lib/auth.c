@@ -408,10 +408,12 @@ enum auth_result auth_tokens_verify_publish(const char *secret, const char *chan
 }
 
 enum auth_result auth_tokens_subject(const char *secret, const char *const *tokens, size_t ntokens, int64_t now,
-                                     char *out, size_t outlen)
+                                     char *out, size_t outlen, char **info)
 {
     enum auth_result result = AUTH_MISSING;
     out[0] = '\0';
+    if (info)
+        *info = NULL;
     for (size_t i = 0; i < ntokens; i++) {
         if (!tokens[i] || !auth_is_jwt(tokens[i]) || strnlen(tokens[i], AUTH_JWT_MAX + 1) > AUTH_JWT_MAX)
             continue;
@@ -424,12 +426,19 @@ enum auth_result auth_tokens_subject(const char *secret, const char *const *toke
             else if (result == AUTH_MISSING) {
                 snprintf(out, outlen, "%s", claims.sub);
                 result = AUTH_OK;
+                if (info && claims.info)
+                    *info = xstrdup(claims.info);
             }
         }
         auth_claims_free(&claims);
     }
-    if (result != AUTH_OK)
+    if (result != AUTH_OK) {
         out[0] = '\0';
+        if (info) {
+            free(*info);
+            *info = NULL;
+        }
+    }
     return result;
 }
 

@@ -96,9 +96,11 @@ enum auth_result auth_tokens_verify_publish(const char *secret, const char *chan
 
 /* The user the tokens speak for: the sub of the valid JWTs among them (others are skipped).
  * AUTH_OK with out set, AUTH_MISSING (out "") when none names one, AUTH_JWT_USER when two
- * name different users. The connection's user is this, never a parameter that disagrees. */
+ * name different users. The connection's user is this, never a parameter that disagrees.
+ * With info, *info is set to a copy of the first such token's info claim (the caller frees
+ * it), or NULL. */
 enum auth_result auth_tokens_subject(const char *secret, const char *const *tokens, size_t ntokens, int64_t now,
-                                     char *out, size_t outlen);
+                                     char *out, size_t outlen, char **info);
 
 /* Makes a JWT; sub and info (a serialized JSON object) may be NULL. Returns a malloc'd
  * string the caller frees, or NULL (info not an object or too large, token too long). */

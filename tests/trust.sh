@@ -139,7 +139,7 @@ is "$r" 401 "rotation: and the sidecar"
 P=$NEW_P
 
 # The connection's user is its token's sub.
-ALICE=$(jwt "{\"sub\":\"alice\",\"exp\":$EXP,\"channels\":[\"lobby\"]}")
+ALICE=$(jwt "{\"sub\":\"alice\",\"exp\":$EXP,\"channels\":[\"lobby\"],\"info\":{\"name\":\"Alice\"}}")
 r=$(http GET "$BASE/push/poll?appkey=$S&channel=lobby&timeout=0&user=mallory&token=$ALICE")
 like "$r" "^403 .*user: the token is alice's, not mallory's" "poll: a user= that disagrees with the token's sub: 403"
 r=$(http GET "$BASE/push/presence?appkey=$S&channel=lobby&user=mallory" -H "Authorization: Bearer $ALICE")
@@ -148,6 +148,16 @@ r=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$WS_HTTP/push/sse?appkey=$S&cha
 is "$r" 403 "SSE: the same"
 r=$(http GET "$BASE/push/poll?appkey=$S&channel=lobby&timeout=0&token=$ALICE&token=$BOB")
 like "$r" "^403 .*token: the tokens name different users" "two tokens naming different users: 403"
+
+# A poll's token: its sub is the user in presence, with the token's info.
+http GET "$BASE/push/poll?appkey=$S&channel=foyer&timeout=0&client=tab-8&token=$ALICE" >/dev/null
+for _ in $(seq 30); do
+    r=$(http GET "$BASE/push/presence?appkey=$K&channel=foyer" | sed 's/^[0-9]* //')
+    [[ "$r" == *Alice* ]] && break
+    sleep 0.1
+done
+is "$(echo "$r" | json 'j["channels"]["foyer"]["users"], j["channels"]["foyer"]["info"]')" "['alice'] {'alice': {'name': 'Alice'}}" \
+    "a poll with alice's token: presence names alice with her token's info"
 
 # Without a token, a claimed user counts only in an app that takes claimed users.
 CLAIMS_SUB=$($PSQL -c "SELECT subscribe_key FROM push.app_create('claims', '{}', false, 65536, 0, true)")
@@ -195,7 +205,8 @@ async def main():
     a = await w.connect(url + "/push/ws?appkey=" + key + "&client=tab-1&token=" + alice)
     r = await w.subscribe(a, "lobby", req_id=1)
     check(r and r.get("op") == "subscribed", "alice subscribes to lobby, her user from her token")
-    await eventually(lambda h: h["users"] == ["alice"], "presence shows alice, the token's sub")
+    await eventually(lambda h: h["users"] == ["alice"] and h["info"] == {"alice": {"name": "Alice"}},
+                     "presence shows alice, the token's sub, with its info")
     m = await w.connect(url + "/push/ws?appkey=" + key + "&client=tab-1&token=" + mallory)
     r = await w.subscribe(m, "lobby", req_id=1)
     check(r and r.get("op") == "subscribed", "mallory subscribes with alice's client id")

@@ -58,6 +58,7 @@ void client_release(struct client *c)
     free(c->queue);
     buf_free(&c->rx);
     free(c->cursor);
+    free(c->hello.info);
     free(c);
 }
 

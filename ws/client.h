@@ -33,6 +33,8 @@ struct client_hello {
     char user[VALIDATE_USER_MAX + 1];       /* user id (app_identify), or "" */
     char named[VALIDATE_USER_MAX + 1];      /* the user= it gave, vouched for or not, or "" */
     char client[VALIDATE_USER_MAX + 1];     /* the client= it gave, or "" */
+    char *info;                             /* owned: its JWT's info claim, or NULL; moves to
+                                               the client (client_new) */
     char addr[64];                          /* peer address (X-Forwarded-For behind a local proxy) */
     bool origin_listed;                     /* the app lists its origins (else any is allowed) */
 };

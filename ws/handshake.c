@@ -125,7 +125,7 @@ int handshake_check(struct server *server, struct lws *wsi, const struct params 
     char **tokens = NULL;
     int ntokens = params_get_list(q, "token", &tokens, 8);
     int refused = app_identify(&app, user, (const char *const *)tokens, ntokens > 0 ? (size_t)ntokens : 0,
-                              hello->user, sizeof(hello->user), err, errlen);
+                              hello->user, sizeof(hello->user), &hello->info, err, errlen);
     params_list_free(tokens, ntokens > 0 ? ntokens : 0);
     if (refused)
         return refused;

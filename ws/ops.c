@@ -24,7 +24,7 @@
 
 static const struct db_statement ops_presence_sql = {
     "ws_presence",
-    "SELECT clients, array_to_json(users) FROM push.here_now($1, ARRAY[$2::text],"
+    "SELECT clients, array_to_json(users), info FROM push.here_now($1, ARRAY[$2::text],"
     " make_interval(secs => $3::int))",
     3,
 };
@@ -385,6 +385,8 @@ static void ops_presence_reply(struct query_job *q)
     struct json_object *users = PQntuples(q->result) ? json_tokener_parse(PQgetvalue(q->result, 0, 1)) : NULL;
     json_object_object_add(obj, "clients", json_object_new_int(clients));
     json_object_object_add(obj, "users", users ? users : json_object_new_array());
+    struct json_object *info = PQntuples(q->result) ? json_tokener_parse(PQgetvalue(q->result, 0, 2)) : NULL;
+    json_object_object_add(obj, "info", info ? info : json_object_new_object());
     ops_send(q->client, "presence", obj);
 }
 

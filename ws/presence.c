@@ -13,8 +13,8 @@
 
 static const struct db_statement presence_touch_sql = {
     "ws_presence_touch",
-    "SELECT push.presence_touch($1, $2::text[], $3, $4)",
-    4,
+    "SELECT push.presence_touch($1, $2::text[], $3, $4, $5::jsonb)",
+    5,
 };
 
 static const struct db_statement presence_leave_sql = {
@@ -28,6 +28,7 @@ struct presence_item {
     char app_id[16];
     char client[VALIDATE_USER_MAX + 1];
     char user[VALIDATE_USER_MAX + 1];
+    char *info;       /* owned copy of the client's token's info claim, or NULL */
     char *channels;   /* owned array literal "{a,b}"; NULL for every channel (leave) */
 };
 
@@ -49,7 +50,8 @@ static void presence_run(struct job *job, struct db_conn *db)
             const char *params[] = { it->app_id, it->channels, it->client };
             res = db_exec(db, &presence_leave_sql, params);
         } else {
-            const char *params[] = { it->app_id, it->channels, it->client, it->user[0] ? it->user : NULL };
+            const char *params[] = { it->app_id, it->channels, it->client, it->user[0] ? it->user : NULL,
+                                     it->info };
             res = db_exec(db, &presence_touch_sql, params);
         }
         if (!db_ok(res)) {
@@ -66,8 +68,10 @@ static void presence_run(struct job *job, struct db_conn *db)
 static void presence_done(struct job *job)
 {
     struct presence_job *p = (struct presence_job *)job;
-    for (size_t i = 0; i < p->count; i++)
+    for (size_t i = 0; i < p->count; i++) {
         free(p->items[i].channels);
+        free(p->items[i].info);
+    }
     free(p->items);
     free(p);
 }
@@ -87,6 +91,7 @@ static void presence_item_fill(struct presence_item *it, const struct client *c,
     snprintf(it->app_id, sizeof(it->app_id), "%d", c->hello.app_id);
     snprintf(it->client, sizeof(it->client), "%s", c->hello.id);
     snprintf(it->user, sizeof(it->user), "%s", c->hello.user);
+    it->info = leave || !c->hello.info ? NULL : xstrdup(c->hello.info);
 }
 
 void presence_mark(struct server *server, struct client *c)

@@ -452,6 +452,7 @@ static int server_handle(struct server *server, struct lws *wsi, enum lws_callba
         return server_filter(server, wsi, ss);
     case LWS_CALLBACK_ESTABLISHED:
         ss->client = client_new(server, wsi, CLIENT_WEBSOCKET, &ss->hello);
+        ss->hello.info = NULL; /* the client's now */
         ss->client->address_counted = metrics_address_acquire(ss->hello.addr);
         if (server->stopping)
             client_close(ss->client, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
@@ -464,6 +465,10 @@ static int server_handle(struct server *server, struct lws *wsi, enum lws_callba
         return ss && ss->client ? client_write(ss->client) : 0;
     case LWS_CALLBACK_CLOSED:
     case LWS_CALLBACK_CLOSED_HTTP:
+        if (ss) { /* a handshake that never became a client */
+            free(ss->hello.info);
+            ss->hello.info = NULL;
+        }
         if (ss && ss->client) {
             client_detach(ss->client);
             ss->client = NULL;

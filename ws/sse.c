@@ -63,6 +63,7 @@ struct client *sse_start(struct server *server, struct lws *wsi, int *close)
 {
     struct params q = PARAMS_INIT;
     struct client_hello hello;
+    memset(&hello, 0, sizeof(hello));
     struct cursor since;
     char **names = NULL, **tokens = NULL;
     int nnames = 0, ntokens = 0;
@@ -119,6 +120,7 @@ struct client *sse_start(struct server *server, struct lws *wsi, int *close)
     }
     lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
     c = client_new(server, wsi, CLIENT_SSE, &hello);
+    hello.info = NULL; /* the client's now */
     c->address_counted = metrics_address_acquire(hello.addr);
     c->cursor = xcalloc(1, sizeof(*c->cursor));
     for (int i = 0; i < nnames && !c->close_status; i++) {
@@ -142,6 +144,7 @@ fail:
         buf_free(&body);
     }
 out:
+    free(hello.info);
     params_list_free(names, nnames);
     params_list_free(tokens, ntokens);
     params_free(&q);

@@ -143,7 +143,8 @@ Client.prototype.open = function (userId, userData, token, events) {
     this.userId = userId;
     this.userData = userDataOf(userData);
     this.token = token || null;
-    var self = this, settings = { appkey: options.appkey, host: options.host, user: userId }, i;
+    /* The token goes with every request: its sub is the user, its info what presence shows. */
+    var self = this, settings = { appkey: options.appkey, host: options.host, user: userId, token: token || null }, i;
     for (i = 0; i < PASSED.length; i++) {
         if (owns(options, PASSED[i])) {
             settings[PASSED[i]] = options[PASSED[i]];
@@ -312,8 +313,11 @@ Client.prototype.hereNow = function (channels, done) {
                 c = channels[i];
                 one = (r.channels && r.channels[c]) || { clients: 0, users: [] };
                 users = [];
+                /* A user's data: their token's info claim as presence keeps it; else this
+                 * page's own userData for its own user. */
                 for (j = 0; j < (one.users || []).length; j++) {
-                    users.push({ id: one.users[j], data: one.users[j] === self.userId ? self.userData : {} });
+                    users.push({ id: one.users[j], data: (one.info && owns(one.info, one.users[j]) && one.info[one.users[j]]) ||
+                                                       (one.users[j] === self.userId ? self.userData : {}) });
                 }
                 result[c] = { clients: one.clients || 0, users: users };
             }

@@ -770,7 +770,7 @@ Connection.prototype.hereNow = function (options) {
                 done(error, data);
                 return;
             }
-            result.channels[channel] = { clients: data.clients || 0, users: data.users || [] };
+            result.channels[channel] = { clients: data.clients || 0, users: data.users || [], info: data.info || {} };
             if (--left === 0) {
                 done(null, result);
             }
@@ -1032,7 +1032,7 @@ function presenceDone(done, channel) {
             return;
         }
         var one = (data.channels && data.channels[channel]) || {};
-        done(null, { clients: one.clients || 0, users: one.users || [] });
+        done(null, { clients: one.clients || 0, users: one.users || [], info: one.info || {} });
     };
 }
 

@@ -1,6 +1,6 @@
 -- presence.sql: presence_touch, here_now (clients and distinct users within the TTL), presence_leave and expiry.
 BEGIN;
-SELECT plan(20);
+SELECT plan(24);
 
 SELECT app_id FROM push.app_create('presence-main') \gset
 SELECT app_id AS other_id FROM push.app_create('presence-other') \gset
@@ -44,9 +44,19 @@ SELECT cmp_ok(push.presence_expire(), '>=', 1::bigint, 'presence_expire deletes 
 SELECT results_eq(format($$SELECT client_id FROM push.presence WHERE app_id = %s ORDER BY client_id$$, :app_id),
                   $$VALUES ('tab2'), ('tab3')$$, '... and keeps the live ones');
 SELECT throws_ok(format($$SELECT push.presence_touch(%s, '{lobby}', 'bad client')$$, :app_id), 'PU400',
-                 'client: must be 1-64 bytes of [A-Za-z0-9_.=@-]', 'a bad client id is a 400');
+                 'client: must be 1-64 bytes of letters, digits and _.=@- (UTF-8)', 'a bad client id is a 400');
 SELECT throws_ok(format($$SELECT push.here_now(%s, '{lobby,"a b"}')$$, :app_id), 'PU400',
                  'channel: must be 1-128 bytes of [A-Za-z0-9_.=@/-]', 'here_now of a bad channel name is a 400');
+
+-- A token's info claim travels with the presence of its user (013_presence_info.sql).
+SELECT lives_ok(format($$SELECT push.presence_touch(%s, '{hall}', 'tab5', 'carol', '{"name": "Carol"}')$$, :app_id),
+                'carol joins hall with her token''s info');
+SELECT lives_ok(format($$SELECT push.presence_touch(%s, '{hall}', 'tab6', 'dave')$$, :app_id), 'dave joins without any');
+SELECT results_eq(format($$SELECT users, info FROM push.here_now(%s, '{hall}')$$, :app_id),
+                  $$VALUES ('{carol,dave}'::text[], '{"carol": {"name": "Carol"}}'::jsonb)$$,
+                  'here_now: the info of the users who have one');
+SELECT throws_ok(format($$SELECT push.presence_touch(%s, '{hall}', 'tab7', 'erin', '[1]')$$, :app_id), 'PU400',
+                 'info: must be a JSON object of at most 1 KiB', 'info that is not an object is a 400');
 
 SELECT * FROM finish();
 ROLLBACK;

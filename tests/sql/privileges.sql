@@ -46,7 +46,7 @@ SELECT set_eq(
       WHERE p.pronamespace = 'push'::regnamespace AND has_function_privilege('push_service', p.oid, 'EXECUTE')$$,
     ARRAY['push.key_lookup(text)', 'push.publish(text,text,text,text)', 'push.publish_batch(text,text[],text[],text)',
           'push.channel_open(integer,text[])', 'push.mark_read(text,text,text,bigint)',
-          'push.presence_touch(integer,text[],text,text)', 'push.presence_leave(integer,text[],text)',
+          'push.presence_touch(integer,text[],text,text,jsonb)', 'push.presence_leave(integer,text[],text)',
           'push.here_now(integer,text[],interval)', 'push.message_after(bigint,bigint,integer)',
           'push.message_history(integer,text,bigint,bigint,integer)', 'push.catch_up(bigint[],bigint[],integer)',
           'push.channel_head(bigint)', 'push.unread_of(text,text)', 'push.schema_version_current()',

@@ -35,12 +35,12 @@ FROM (VALUES
      'p_retention interval DEFAULT ''7 days''::interval, p_idle interval DEFAULT ''01:00:00''::interval -> bigint'),
     ('push.reset_channel(integer,text)', 'p_app_id integer, p_channel text -> integer'),
     ('push.mark_read(text,text,text,bigint)', 'p_key text, p_user text, p_channel text, p_seq bigint -> bigint'),
-    ('push.presence_touch(integer,text[],text,text)',
-     'p_app_id integer, p_channels text[], p_client text, p_user text DEFAULT NULL::text -> void'),
+    ('push.presence_touch(integer,text[],text,text,jsonb)',
+     'p_app_id integer, p_channels text[], p_client text, p_user text DEFAULT NULL::text, p_info jsonb DEFAULT NULL::jsonb -> void'),
     ('push.presence_leave(integer,text[],text)', 'p_app_id integer, p_channels text[], p_client text -> void'),
     ('push.presence_expire(interval)', 'p_ttl interval DEFAULT ''00:01:00''::interval -> bigint'),
     ('push.here_now(integer,text[],interval)',
-     'p_app_id integer, p_channels text[], p_ttl interval DEFAULT ''00:01:00''::interval -> TABLE(channel text, clients integer, users text[])'),
+     'p_app_id integer, p_channels text[], p_ttl interval DEFAULT ''00:01:00''::interval -> TABLE(channel text, clients integer, users text[], info jsonb)'),
     ('push.token(integer,text,bigint,text)',
      'p_app_id integer, p_channel text, p_expires bigint, p_user text DEFAULT NULL::text -> text')
 ) AS t(sig, expected);
