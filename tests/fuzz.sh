@@ -1,27 +1,30 @@
 #!/usr/bin/env bash
 # tests/fuzz.sh: the libFuzzer targets of tests/fuzz/ (parameter parser, JSON bodies, cursor,
-# validators, token verification, JSONP writer), built with clang under AddressSanitizer and
-# UndefinedBehaviorSanitizer: each replays its regression inputs (tests/fuzz/regress/TARGET/,
+# validators, token verification, JSONP writer, the sidecar's WebSocket requests and SSE
+# query), built with clang under AddressSanitizer and UndefinedBehaviorSanitizer: each replays its regression inputs (tests/fuzz/regress/TARGET/,
 # every crash found becomes one) and seeds, then fuzzes for PUSH_FUZZ_SECONDS (default 10).
 . "$(dirname "$0")/lib.sh"
 CLANG=${CLANG:-clang}
 SECONDS_EACH=${PUSH_FUZZ_SECONDS:-10}
-TARGETS="params cursor validate auth jsonp"
+TARGETS="params cursor validate auth jsonp ws_request sse_query"
 FUZZ=$top_srcdir/tests/fuzz
 command -v "$CLANG" >/dev/null || skip_all "clang not installed"
 echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' >"$T/probe.c"
 "$CLANG" -fsanitize=fuzzer "$T/probe.c" -o "$T/probe" 2>/dev/null || skip_all "clang has no libFuzzer"
 
 CFLAGS=(-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-        -I"$top_srcdir/lib" $(pkg-config --cflags json-c libcrypto))
+        -I"$top_srcdir/lib" -I"$top_srcdir/ws" $(pkg-config --cflags json-c libcrypto))
 LIBS=($(pkg-config --libs json-c libcrypto))
 LIB_SOURCES=(buf params validate cursor auth reply log)
-for src in "${LIB_SOURCES[@]}"; do
-    "$CLANG" "${CFLAGS[@]}" -fsanitize=fuzzer-no-link -c "$top_srcdir/lib/$src.c" -o "$T/$src.o" 2>"$T/build.log" ||
-        { cat "$T/build.log"; echo "Bail out! lib/$src.c does not build with clang"; exit 1; }
-done
+# The sidecar's modules that read client requests without libwebsockets or PostgreSQL.
+WS_SOURCES=(request sse_query)
 objects=()
-for src in "${LIB_SOURCES[@]}"; do objects+=("$T/$src.o"); done
+for src in "${LIB_SOURCES[@]/#/lib/}" "${WS_SOURCES[@]/#/ws/}"; do
+    obj="$T/${src//\//-}.o"
+    "$CLANG" "${CFLAGS[@]}" -fsanitize=fuzzer-no-link -c "$top_srcdir/$src.c" -o "$obj" 2>"$T/build.log" ||
+        { cat "$T/build.log"; echo "Bail out! $src.c does not build with clang"; exit 1; }
+    objects+=("$obj")
+done
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 for target in $TARGETS; do

@@ -63,8 +63,8 @@ BROWSER_TESTS = tests/es3.js tests/browser/client-logic.js tests/browser.sh test
 EXTRA_DIST += tests/browser/push.test.js tests/browser/goeasy.test.js tests/browser/stack.js tests/browser/minify.js package.json \
 	package-lock.json
 
-# libFuzzer targets (clang, ASan+UBSan) for the parsers, validators, tokens and the JSONP
-# writer: regression inputs, then PUSH_FUZZ_SECONDS (10) of fuzzing each.
+# libFuzzer targets (clang, ASan+UBSan) for the parsers, validators, tokens, the JSONP
+# writer and the sidecar's WebSocket requests and SSE query: regression inputs, then PUSH_FUZZ_SECONDS (10) of fuzzing each.
 FUZZ_TESTS = tests/fuzz.sh
 EXTRA_DIST += tests/fuzz
 

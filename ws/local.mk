@@ -11,8 +11,10 @@ ws_push_ws_SOURCES = \
 	ws/metrics.c ws/metrics.h \
 	ws/ops.c ws/ops.h \
 	ws/presence.c ws/presence.h \
+	ws/request.c ws/request.h \
 	ws/server.c ws/server.h \
-	ws/sse.c ws/sse.h
+	ws/sse.c ws/sse.h \
+	ws/sse_query.c ws/sse_query.h
 ws_push_ws_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS)
 ws_push_ws_LDADD = $(POLLER_LIBS) $(PUSH_LIBS) $(LWS_LIBS)
 EXTRA_DIST += ws/README.md

@@ -9,10 +9,10 @@
 #include "log.h"
 #include "message.h"
 #include "presence.h"
+#include "request.h"
 #include "server.h"
 #include "validate.h"
 
-#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,47 +133,13 @@ static void ops_send(struct client *c, const char *op, struct json_object *obj)
 
 /* ---- request members ---- */
 
-static const char *ops_string(struct json_object *req, const char *name)
-{
-    struct json_object *v;
-    if (!json_object_object_get_ex(req, name, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
-/* An optional whole number in [min, max] (a JSON integer or its text). Returns 1 present,
- * 0 absent (or null), -1 bad. */
-static int ops_number_member(struct json_object *req, const char *name, long long min, long long max,
-                             long long *out)
-{
-    struct json_object *v;
-    if (!json_object_object_get_ex(req, name, &v) || json_object_is_type(v, json_type_null))
-        return 0;
-    if (json_object_is_type(v, json_type_int)) {
-        errno = 0;
-        long long n = json_object_get_int64(v);
-        if (errno || n < min || n > max)
-            return -1;
-        *out = n;
-        return 1;
-    }
-    if (json_object_is_type(v, json_type_string))
-        return validate_int(json_object_get_string(v), min, max, out) ? 1 : -1;
-    return -1;
-}
-
 /* The channel member, validated; NULL after replying with an error. */
 static const char *ops_channel(struct client *c, struct json_object *req, struct json_object *id)
 {
-    const char *channel = ops_string(req, "channel");
-    if (!channel) {
-        client_send_error(c, id, 400, "channel: missing", NULL);
-        return NULL;
-    }
-    if (!validate_channel(channel)) {
-        client_send_error(c, id, 400, "channel: must be " VALIDATE_CHANNEL_RULE, NULL);
-        return NULL;
-    }
+    const char *err = NULL;
+    const char *channel = request_channel(req, &err);
+    if (!channel)
+        client_send_error(c, id, 400, err, NULL);
     return channel;
 }
 
@@ -181,7 +147,7 @@ static const char *ops_channel(struct client *c, struct json_object *req, struct
 static bool ops_authorized(struct client *c, struct json_object *req, struct json_object *id,
                            const char *channel)
 {
-    const char *token = ops_string(req, "token");
+    const char *token = request_string(req, "token");
     char err[300];
     if (handshake_authorize(&c->hello, channel, &token, 1, err, sizeof(err)) == 0)
         return true;
@@ -226,7 +192,7 @@ static void ops_subscribe(struct client *c, struct json_object *req, struct json
         return;
     handshake_vouch(c->server, &c->hello, channel);
     long long since = 0;
-    int has_since = ops_number_member(req, "since", 0, INT64_MAX, &since);
+    int has_since = request_number(req, "since", 0, INT64_MAX, &since);
     if (has_since < 0) {
         client_send_error(c, id, 400, "since: must be a whole number >= 0", channel);
         return;
@@ -273,7 +239,7 @@ static void ops_publish(struct client *c, struct json_object *req, struct json_o
     const char *channel = ops_channel(c, req, id);
     if (!channel)
         return;
-    const char *token = ops_string(req, "token");
+    const char *token = request_string(req, "token");
     char err[300];
     if (handshake_authorize_publish(&c->hello, channel, &token, 1, err, sizeof(err)) != 0) {
         client_send_error(c, id, 403, err, channel);
@@ -355,9 +321,9 @@ static void ops_history(struct client *c, struct json_object *req, struct json_o
         !ops_admit(c, id, channel, sizeof(struct query_job) + OPS_HISTORY_BYTES(c)))
         return;
     long long limit = 20, before = 0, after = 0;
-    int has_limit = ops_number_member(req, "limit", 1, 1000, &limit);
-    int has_before = ops_number_member(req, "before", 0, INT64_MAX, &before);
-    int has_after = ops_number_member(req, "after", 0, INT64_MAX, &after);
+    int has_limit = request_number(req, "limit", 1, 1000, &limit);
+    int has_before = request_number(req, "before", 0, INT64_MAX, &before);
+    int has_after = request_number(req, "after", 0, INT64_MAX, &after);
     const char *bad = has_limit < 0 ? "limit: must be a whole number in 1..1000"
                     : has_before < 0 ? "before: must be a whole number >= 0"
                     : has_after < 0 ? "after: must be a whole number >= 0" : NULL;
@@ -415,22 +381,14 @@ static const struct {
 
 void ops_handle(struct client *c, const char *text, size_t len)
 {
-    struct json_tokener *tok = json_tokener_new_ex(16);
-    struct json_object *req = json_tokener_parse_ex(tok, text, (int)len);
-    bool complete = req && json_tokener_get_error(tok) == json_tokener_success;
-    /* Only white space may follow the object. */
-    for (size_t i = complete ? json_tokener_get_parse_end(tok) : len; i < len; i++)
-        if (!strchr(" \t\r\n", text[i]))
-            complete = false;
-    json_tokener_free(tok);
-    if (!complete || !json_object_is_type(req, json_type_object)) {
+    struct json_object *req = request_parse(text, len);
+    if (!req) {
         client_send_error(c, NULL, 400, "bad JSON: expected one object like {\"op\":\"subscribe\",...}", NULL);
-        json_object_put(req);
         return;
     }
     struct json_object *id = NULL;
     json_object_object_get_ex(req, "id", &id);
-    const char *op = ops_string(req, "op");
+    const char *op = request_string(req, "op");
     size_t i = 0;
     while (op && i < sizeof(ops_table) / sizeof(ops_table[0]) && strcmp(ops_table[i].name, op) != 0)
         i++;

@@ -11,6 +11,7 @@
 #include "presence.h"
 #include "reply.h"
 #include "server.h"
+#include "sse_query.h"
 
 #include <json-c/json.h>
 #include <libwebsockets.h>
@@ -64,9 +65,7 @@ struct client *sse_start(struct server *server, struct lws *wsi, int *close)
     struct params q = PARAMS_INIT;
     struct client_hello hello;
     memset(&hello, 0, sizeof(hello));
-    struct cursor since;
-    char **names = NULL, **tokens = NULL;
-    int nnames = 0, ntokens = 0;
+    struct sse_query s = { 0 };
     char err[300];
     int status = 0;
     struct client *c = NULL;
@@ -75,33 +74,26 @@ struct client *sse_start(struct server *server, struct lws *wsi, int *close)
         status = handshake_check(server, wsi, &q, &hello, err, sizeof(err));
     if (status)
         goto fail;
-    nnames = params_get_list(&q, "channel", &names, CURSOR_MAX_CHANNELS);
-    if (nnames <= 0 || nnames > server->cfg->ws_max_subscriptions) {
-        status = nnames == 0 ? 400 : 429;
-        snprintf(err, sizeof(err), nnames == 0 ? "channel: missing" : "channel: at most %d channels",
-                 nnames < 0 ? CURSOR_MAX_CHANNELS : server->cfg->ws_max_subscriptions);
+    char last_id[2048];
+    bool resume = lws_hdr_custom_copy(wsi, last_id, sizeof(last_id), "last-event-id:", 14) > 0;
+    status = sse_query_read(&q, server->cfg->ws_max_subscriptions, resume ? last_id : NULL, &s, err, sizeof(err));
+    if (status)
         goto fail;
-    }
-    ntokens = params_get_list(&q, "token", &tokens, CURSOR_MAX_CHANNELS);
-    for (int i = 0; i < nnames; i++) {
-        if (!validate_channel(names[i])) {
+    for (int i = 0; i < s.nnames; i++) {
+        if (i == s.bad_channel) {
             status = 400;
             snprintf(err, sizeof(err), "channel: must be " VALIDATE_CHANNEL_RULE);
             goto fail;
         }
-        status = handshake_authorize(&hello, names[i], (const char *const *)tokens,
-                                     ntokens > 0 ? (size_t)ntokens : 0, err, sizeof(err));
+        status = handshake_authorize(&hello, s.names[i], (const char *const *)s.tokens,
+                                     s.ntokens > 0 ? (size_t)s.ntokens : 0, err, sizeof(err));
         if (status)
             goto fail;
-        handshake_vouch(server, &hello, names[i]);
+        handshake_vouch(server, &hello, s.names[i]);
     }
-    char last_id[2048];
-    bool resume = lws_hdr_custom_copy(wsi, last_id, sizeof(last_id), "last-event-id:", 14) > 0;
-    const char *from = resume ? last_id : params_get(&q, "since");
-    char why[200];
-    if (cursor_parse(&since, from, why, sizeof(why)) < 0) {
+    if (!s.since_ok) {
         status = 400;
-        snprintf(err, sizeof(err), "%s: %s", resume ? "Last-Event-ID" : "since", why);
+        snprintf(err, sizeof(err), "%s: %s", resume ? "Last-Event-ID" : "since", s.since_err);
         goto fail;
     }
 
@@ -123,14 +115,14 @@ struct client *sse_start(struct server *server, struct lws *wsi, int *close)
     hello.info = NULL; /* the client's now */
     c->address_counted = metrics_address_acquire(hello.addr);
     c->cursor = xcalloc(1, sizeof(*c->cursor));
-    for (int i = 0; i < nnames && !c->close_status; i++) {
-        if (client_find_sub(c, names[i]))
+    for (int i = 0; i < s.nnames && !c->close_status; i++) {
+        if (client_find_sub(c, s.names[i]))
             continue;
         int64_t seq = 0;
-        bool has = cursor_get(&since, names[i], &seq);
+        bool has = cursor_get(&s.since, s.names[i], &seq);
         if (has)
-            sse_cursor_set(c->cursor, names[i], seq);
-        channel_subscribe(server, c, names[i], has, seq, NULL);
+            sse_cursor_set(c->cursor, s.names[i], seq);
+        channel_subscribe(server, c, s.names[i], has, seq, NULL);
     }
     presence_mark(server, c);
     goto out;
@@ -145,8 +137,7 @@ fail:
     }
 out:
     free(hello.info);
-    params_list_free(names, nnames);
-    params_list_free(tokens, ntokens);
+    sse_query_free(&s);
     params_free(&q);
     return c;
 }
