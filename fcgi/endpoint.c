@@ -154,28 +154,24 @@ void endpoint_fail_db(struct endpoint *ep, PGresult *res)
     PQclear(res);
 }
 
-typedef enum auth_result (*endpoint_verify_fn)(const char *, const char *, const char *, const char *const *,
-                                               size_t, int64_t);
-
-/* The request's token values (token= and an Authorization: Bearer token) judged by verify. */
-static enum auth_result endpoint_token_result(struct endpoint *ep, const char *channel, const char *user,
-                                              endpoint_verify_fn verify)
+/* app_authorize with the request's token values (token= and an Authorization: Bearer token). */
+static enum auth_result endpoint_authorize(struct endpoint *ep, bool publish, const char *channel, const char *user)
 {
     char **tokens = NULL;
     int ntokens = params_get_list(&ep->req->params, "token", &tokens, ENDPOINT_MAX_TOKENS);
-    enum auth_result result = verify(ep->app.secret, channel, user, (const char *const *)tokens,
-                                     ntokens > 0 ? (size_t)ntokens : 0, time(NULL));
+    enum auth_result result = app_authorize(ep->app.role, ep->app.secret, publish, channel, user,
+                                            (const char *const *)tokens, ntokens > 0 ? (size_t)ntokens : 0);
     params_list_free(tokens, ntokens > 0 ? ntokens : 0);
     return result;
 }
 
-/* 0, or -1 with a 403 reply naming the channel. */
-static int endpoint_token_reply(struct endpoint *ep, const char *channel, enum auth_result result)
+/* 0, or -1 with a 403 reply saying why. */
+static int endpoint_authorize_reply(struct endpoint *ep, const char *channel, enum auth_result result)
 {
     if (result == AUTH_OK)
         return 0;
     char text[300];
-    snprintf(text, sizeof(text), "%s (%s)", auth_result_text(result), channel);
+    app_authorize_text(result, channel, text, sizeof(text));
     return endpoint_error(ep, 403, text);
 }
 
@@ -196,24 +192,17 @@ int endpoint_user(struct endpoint *ep, char *sub, size_t sublen, const char **ou
 
 bool endpoint_may_read(struct endpoint *ep, const char *channel, const char *user)
 {
-    return ep->app.role == APP_ROLE_SERVER || !validate_channel_needs_token(channel) ||
-           endpoint_token_result(ep, channel, user, auth_tokens_verify) == AUTH_OK;
+    return endpoint_authorize(ep, false, channel, user) == AUTH_OK;
 }
 
 int endpoint_check_token(struct endpoint *ep, const char *channel, const char *user)
 {
-    if (ep->app.role == APP_ROLE_SERVER || !validate_channel_needs_token(channel))
-        return 0;
-    return endpoint_token_reply(ep, channel, endpoint_token_result(ep, channel, user, auth_tokens_verify));
+    return endpoint_authorize_reply(ep, channel, endpoint_authorize(ep, false, channel, user));
 }
 
 int endpoint_check_publish(struct endpoint *ep, const char *channel, const char *user)
 {
-    if (ep->app.role == APP_ROLE_SUBSCRIBE)
-        return endpoint_error(ep, 403, "appkey: the subscribe key cannot publish");
-    if (ep->app.role == APP_ROLE_SERVER || !validate_channel_needs_token(channel))
-        return 0;
-    return endpoint_token_reply(ep, channel, endpoint_token_result(ep, channel, user, auth_tokens_verify_publish));
+    return endpoint_authorize_reply(ep, channel, endpoint_authorize(ep, true, channel, user));
 }
 
 int endpoint_int_param(struct endpoint *ep, const char *name, long long min, long long max,

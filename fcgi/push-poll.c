@@ -368,22 +368,15 @@ static int poll_identify(struct poll_request *pr)
 static int poll_check_tokens(struct poll_request *pr)
 {
     struct endpoint *ep = &pr->ep;
-    if (ep->app.role == APP_ROLE_SERVER)
-        return 0;
     char **tokens = NULL;
     int ntokens = params_get_list(&ep->req->params, "token", &tokens, CURSOR_MAX_CHANNELS);
     int rc = 0;
-    time_t now = time(NULL);
     for (int i = 0; i < pr->nnames && rc == 0; i++) {
-        const char *channel = pr->names[i];
-        if (!validate_channel_needs_token(channel))
-            continue;
-        enum auth_result result = auth_tokens_verify(ep->app.secret, channel, pr->user,
-                                                     (const char *const *)tokens,
-                                                     ntokens > 0 ? (size_t)ntokens : 0, now);
+        enum auth_result result = app_authorize(ep->app.role, ep->app.secret, false, pr->names[i], pr->user,
+                                                (const char *const *)tokens, ntokens > 0 ? (size_t)ntokens : 0);
         if (result != AUTH_OK) {
             char text[300];
-            snprintf(text, sizeof(text), "%s (%s)", auth_result_text(result), channel);
+            app_authorize_text(result, pr->names[i], text, sizeof(text));
             rc = endpoint_error(ep, 403, text);
         }
     }

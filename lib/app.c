@@ -229,3 +229,22 @@ int app_identify(const struct app *app, const char *user, const char *const *tok
         snprintf(out, outlen, "%s", user);
     return 0;
 }
+
+enum auth_result app_authorize(enum app_role role, const char *secret, bool publish, const char *channel,
+                               const char *user, const char *const *tokens, size_t ntokens)
+{
+    if (publish && role == APP_ROLE_SUBSCRIBE)
+        return AUTH_ROLE;
+    if (role == APP_ROLE_SERVER || !validate_channel_needs_token(channel))
+        return AUTH_OK;
+    return (publish ? auth_tokens_verify_publish : auth_tokens_verify)(secret, channel, user, tokens, ntokens,
+                                                                        time(NULL));
+}
+
+void app_authorize_text(enum auth_result result, const char *channel, char *out, size_t outlen)
+{
+    if (result == AUTH_ROLE)
+        snprintf(out, outlen, "%s", auth_result_text(result));
+    else
+        snprintf(out, outlen, "%s (%s)", auth_result_text(result), channel);
+}

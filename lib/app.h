@@ -52,6 +52,16 @@ int app_lookup(struct db_conn *conn, const char *key, struct app *out, int *stat
 
 bool app_origin_allowed(const struct app *app, const char *origin);
 
+/* The key roles' rule for one channel, on every transport: the server key may anything; the
+ * subscribe key never publishes; with the others a private-* or user-* channel needs one of
+ * tokens that opens it for user (NULL: none named), for publishing by its publish claim.
+ * Returns AUTH_OK, AUTH_ROLE, or why the tokens do not open it. */
+enum auth_result app_authorize(enum app_role role, const char *secret, bool publish, const char *channel,
+                               const char *user, const char *const *tokens, size_t ntokens);
+
+/* An error text for a refusal of app_authorize: its reason, and the channel after a token's. */
+void app_authorize_text(enum auth_result result, const char *channel, char *out, size_t outlen);
+
 /* Who a request or connection is, from its user parameter (NULL or "" when absent) and token
  * values: a valid JWT's sub (a user parameter that disagrees, or two subs, are refused);
  * else the user parameter when the server key is used, the app takes claimed users, or one

@@ -485,6 +485,8 @@ const char *auth_result_text(enum auth_result result)
         return "token: info larger than 1024 bytes";
     case AUTH_JWT_USER:
         return "token: made for another user (sub)";
+    case AUTH_ROLE:
+        return "appkey: the subscribe key cannot publish";
     case AUTH_JWT_PUBLISH:
         return "token: its publish claim does not cover this channel";
     case AUTH_JWT_CHANNEL:

@@ -33,6 +33,7 @@ enum auth_result {
     AUTH_JWT_USER,       /* sub differs from the user the request names */
     AUTH_JWT_CHANNEL,    /* the channel is not in channels (or user-<id> and sub is not <id>) */
     AUTH_JWT_PUBLISH,    /* publishing: the channel is not in publish (or not a JWT) */
+    AUTH_ROLE,           /* the key's role does not allow it at all (the subscribe key publishing) */
 };
 
 /* What a verified JWT grants. */

@@ -160,42 +160,36 @@ void handshake_vouch(struct server *server, struct client_hello *hello, const ch
     handshake_presence_id(server, hello);
 }
 
+/* app_authorize for hello's connection; 0, or 403 with err. */
+static int handshake_rule(const struct client_hello *hello, bool publish, const char *channel,
+                          const char *const *tokens, size_t ntokens, char *err, size_t errlen)
+{
+    enum auth_result result = app_authorize(hello->role, hello->secret, publish, channel,
+                                            hello->user[0] ? hello->user : NULL, tokens, ntokens);
+    if (result == AUTH_OK)
+        return 0;
+    app_authorize_text(result, channel, err, errlen);
+    return 403;
+}
+
 int handshake_authorize(const struct client_hello *hello, const char *channel,
                         const char *const *tokens, size_t ntokens, char *err, size_t errlen)
 {
-    if (hello->role == APP_ROLE_SERVER || !validate_channel_needs_token(channel))
-        return 0;
     /* The connection is who it says only if that agrees with the token: alice's token does
      * not make a connection of mallory's alice. */
-    const char *owner = validate_channel_user(channel);
+    const char *owner = hello->role == APP_ROLE_SERVER ? NULL : validate_channel_user(channel);
     const char *who = hello->user[0] ? hello->user : hello->named;
     if (owner && who[0] && strcmp(owner, who) != 0) {
         snprintf(err, errlen, "user: this connection is %s's, not %s's (%s)", who, owner, channel);
         return 403;
     }
-    enum auth_result result = auth_tokens_verify(hello->secret, channel, hello->user[0] ? hello->user : NULL,
-                                                 tokens, ntokens, time(NULL));
-    if (result == AUTH_OK)
-        return 0;
-    snprintf(err, errlen, "%s (%s)", auth_result_text(result), channel);
-    return 403;
+    return handshake_rule(hello, false, channel, tokens, ntokens, err, errlen);
 }
 
 int handshake_authorize_publish(const struct client_hello *hello, const char *channel,
                                 const char *const *tokens, size_t ntokens, char *err, size_t errlen)
 {
-    if (hello->role == APP_ROLE_SUBSCRIBE) {
-        snprintf(err, errlen, "appkey: the subscribe key cannot publish");
-        return 403;
-    }
-    if (hello->role == APP_ROLE_SERVER || !validate_channel_needs_token(channel))
-        return 0;
-    enum auth_result result = auth_tokens_verify_publish(hello->secret, channel, hello->user[0] ? hello->user : NULL,
-                                                         tokens, ntokens, time(NULL));
-    if (result == AUTH_OK)
-        return 0;
-    snprintf(err, errlen, "%s (%s)", auth_result_text(result), channel);
-    return 403;
+    return handshake_rule(hello, true, channel, tokens, ntokens, err, errlen);
 }
 
 void handshake_refuse(struct lws *wsi, int status, const char *content)
