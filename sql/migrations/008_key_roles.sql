@@ -31,16 +31,18 @@ COMMENT ON COLUMN push.app.claimed_users IS
     'whether a page may name its user without a token (presence only; user channels and read state still need one)';
 COMMENT ON TABLE push.app IS 'an application: its token secret, allowed origins and limits (keys in push.app_key)';
 
-CREATE FUNCTION push.app_key_notify() RETURNS trigger
+-- One trigger function tells of both tables' changes: its argument names the app id column.
+CREATE OR REPLACE FUNCTION push.app_notify() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('push_app', coalesce(NEW.app_id, OLD.app_id)::text);
+    PERFORM pg_notify('push_app', coalesce(to_jsonb(NEW), to_jsonb(OLD)) ->> coalesce(TG_ARGV[0], 'id'));
     RETURN NULL;
 END $$;
-COMMENT ON FUNCTION push.app_key_notify() IS 'trigger: NOTIFY push_app ''<app_id>'' after a key is added, replaced or removed';
+COMMENT ON FUNCTION push.app_notify() IS
+    'trigger: NOTIFY push_app ''<app_id>'' after an app or its keys changed (argument: the app id column, default id)';
 
 CREATE TRIGGER app_key_notify AFTER INSERT OR UPDATE OR DELETE ON push.app_key
-    FOR EACH ROW EXECUTE FUNCTION push.app_key_notify();
+    FOR EACH ROW EXECUTE FUNCTION push.app_notify('app_id');
 
 -- A new key of a role: its text, with its hash stored.
 CREATE FUNCTION push.key_add(p_app_id int, p_role text) RETURNS text
