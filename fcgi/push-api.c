@@ -351,6 +351,23 @@ static const char *api_user_param(struct endpoint *ep, char sub[VALIDATE_USER_MA
     return endpoint_check_token(ep, channel, user) < 0 ? NULL : user;
 }
 
+/* Answers a read mark's statement: {user, channel, <name>: its one number}, or its error.
+ * Takes res. */
+static void api_read_reply(struct endpoint *ep, PGresult *res, const char *user, const char *channel,
+                           const char *name)
+{
+    if (!db_ok(res)) {
+        endpoint_fail_db(ep, res);
+        return;
+    }
+    struct json_object *obj = reply_object(200, "OK");
+    json_object_object_add(obj, "user", json_object_new_string(user));
+    json_object_object_add(obj, "channel", json_object_new_string(channel));
+    json_object_object_add(obj, name, json_object_new_int64(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
+    PQclear(res);
+    reply_json(ep->reply, obj, ep->req->callback);
+}
+
 /* POST /push/read with seqs (repeat or comma list, 1-1000): those single messages read. */
 static void api_read_each(struct endpoint *ep, const char *user, const char *channel)
 {
@@ -375,17 +392,7 @@ static void api_read_each(struct endpoint *ep, const char *user, const char *cha
     }
     db_array_end(&array);
     const char *params[] = { params_get(&ep->req->params, "appkey"), user, channel, buf_str(&array) };
-    PGresult *res = db_exec(ep->db, &api_mark_read_each_sql, params);
-    if (!db_ok(res)) {
-        endpoint_fail_db(ep, res);
-        goto out;
-    }
-    struct json_object *obj = reply_object(200, "OK");
-    json_object_object_add(obj, "user", json_object_new_string(user));
-    json_object_object_add(obj, "channel", json_object_new_string(channel));
-    json_object_object_add(obj, "marked", json_object_new_int64(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
-    PQclear(res);
-    reply_json(ep->reply, obj, ep->req->callback);
+    api_read_reply(ep, db_exec(ep->db, &api_mark_read_each_sql, params), user, channel, "marked");
 out:
     buf_free(&array);
     params_list_free(seqs, n);
@@ -418,17 +425,7 @@ static void api_read(struct request *req, struct reply *reply)
         goto out;
     const char *params[] = { params_get(&req->params, "appkey"), user, channel,
                              params_get(&req->params, "seq") };
-    PGresult *res = db_exec(ep.db, &api_mark_read_sql, params);
-    if (!db_ok(res)) {
-        endpoint_fail_db(&ep, res);
-        goto out;
-    }
-    struct json_object *obj = reply_object(200, "OK");
-    json_object_object_add(obj, "user", json_object_new_string(user));
-    json_object_object_add(obj, "channel", json_object_new_string(channel));
-    json_object_object_add(obj, "seq", json_object_new_int64(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
-    PQclear(res);
-    reply_json(reply, obj, req->callback);
+    api_read_reply(&ep, db_exec(ep.db, &api_mark_read_sql, params), user, channel, "seq");
 out:
     endpoint_close(&ep);
 }
