@@ -103,7 +103,12 @@ refused=$(grep -c '^429$' "$T/fast.codes")
 diag "40 publishes from one address within $((t1 - t0 + 1)) wall-clock seconds: $passed passed, $refused refused"
 ok $(( passed + refused == 40 && refused > 0 && passed >= 5 && passed <= 5 * (t1 - t0 + 2) ? 0 : 1 )) \
     "one address over 5 publishes a second: the rest are refused 429 ($passed passed, $refused refused)"
-r=$(http POST "$BASE/push/publish" --interface 127.0.1.6 -D "$T/fast.head" -d "appkey=$PUBLISH_KEY&channel=news&content=more")
+# A refusal is looked at whole: publish from that address until one is refused (a second may have
+# turned since the burst, so the first few may pass again).
+for _ in $(seq 50); do
+    r=$(http POST "$BASE/push/publish" --interface 127.0.1.6 -D "$T/fast.head" -d "appkey=$PUBLISH_KEY&channel=news&content=more")
+    [ "${r%% *}" = 429 ] && break
+done
 like "$r$(grep -i '^Retry-After' "$T/fast.head" | tr -d '\r')" \
     '^429 \{"code":429,"content":"rate: too many publish requests from this address"\}Retry-After: 1$' \
     "the refusal says why, with Retry-After: 1"
