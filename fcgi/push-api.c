@@ -43,23 +43,6 @@ static const struct db_statement api_presence_sql = {
     3,
 };
 
-static const struct db_statement api_mark_read_sql = {
-    "api_mark_read",
-    "SELECT push.mark_read($1, $2, $3, $4::bigint)",
-    4,
-};
-
-static const struct db_statement api_mark_read_each_sql = {
-    "api_mark_read_each",
-    "SELECT push.mark_read_each($1, $2, $3, $4::bigint[])",
-    4,
-};
-
-static const struct db_statement api_unread_sql = {
-    "api_unread",
-    "SELECT channel, last_seq, read_seq, unread FROM push.unread_of($1, $2)",
-    2,
-};
 
 /* Checks one message's content: present, not empty, UTF-8, within the app's limit. Returns 0
  * or -1 with the reply filled, the parameter named as label. */
@@ -392,7 +375,7 @@ static void api_read_each(struct endpoint *ep, const char *user, const char *cha
     }
     db_array_end(&array);
     const char *params[] = { params_get(&ep->req->params, "appkey"), user, channel, buf_str(&array) };
-    api_read_reply(ep, db_exec(ep->db, &api_mark_read_each_sql, params), user, channel, "marked");
+    api_read_reply(ep, db_exec(ep->db, &message_mark_read_each_sql, params), user, channel, "marked");
 out:
     buf_free(&array);
     params_list_free(seqs, n);
@@ -425,7 +408,7 @@ static void api_read(struct request *req, struct reply *reply)
         goto out;
     const char *params[] = { params_get(&req->params, "appkey"), user, channel,
                              params_get(&req->params, "seq") };
-    api_read_reply(&ep, db_exec(ep.db, &api_mark_read_sql, params), user, channel, "seq");
+    api_read_reply(&ep, db_exec(ep.db, &message_mark_read_sql, params), user, channel, "seq");
 out:
     endpoint_close(&ep);
 }
@@ -462,7 +445,7 @@ static void api_unread(struct request *req, struct reply *reply)
         }
     }
     const char *params[] = { ep.app.name, user };
-    PGresult *res = db_exec(ep.db, &api_unread_sql, params);
+    PGresult *res = db_exec(ep.db, &message_unread_sql, params);
     if (!db_ok(res)) {
         endpoint_fail_db(&ep, res);
         goto out;

@@ -237,6 +237,10 @@ enum auth_result app_authorize(enum app_role role, const char *secret, bool publ
         return AUTH_ROLE;
     if (role == APP_ROLE_SERVER || !validate_channel_needs_token(channel))
         return AUTH_OK;
+    /* A user's read events are read with what opens the user's own channel. */
+    const char *user_channel = publish ? NULL : validate_channel_read_events(channel);
+    if (user_channel)
+        channel = user_channel;
     return (publish ? auth_tokens_verify_publish : auth_tokens_verify)(secret, channel, user, tokens, ntokens,
                                                                         time(NULL));
 }

@@ -54,8 +54,8 @@ bool app_origin_allowed(const struct app *app, const char *origin);
 
 /* The key roles' rule for one channel, on every transport: the server key may anything; the
  * subscribe key never publishes; with the others a private-* or user-* channel needs one of
- * tokens that opens it for user (NULL: none named), for publishing by its publish claim.
- * Returns AUTH_OK, AUTH_ROLE, or why the tokens do not open it. */
+ * tokens that opens it for user (NULL: none named), for publishing by its publish claim;
+ * read-user-<id> (the user's read events) is read with what opens user-<id>. Returns AUTH_OK, AUTH_ROLE, or why the tokens do not open it. */
 enum auth_result app_authorize(enum app_role role, const char *secret, bool publish, const char *channel,
                                const char *user, const char *const *tokens, size_t ntokens);
 

@@ -57,3 +57,21 @@ const struct db_statement message_history_sql = {
     "SELECT last_seq, seq, content, time_ms FROM push.message_history($1, $2, $3, $4, $5::int)",
     5,
 };
+
+const struct db_statement message_mark_read_sql = {
+    "message_mark_read",
+    "SELECT push.mark_read($1, $2, $3, $4::bigint)",
+    4,
+};
+
+const struct db_statement message_mark_read_each_sql = {
+    "message_mark_read_each",
+    "SELECT push.mark_read_each($1, $2, $3, $4::bigint[])",
+    4,
+};
+
+const struct db_statement message_unread_sql = {
+    "message_unread",
+    "SELECT channel, last_seq, read_seq, unread FROM push.unread_of($1, $2)",
+    2,
+};

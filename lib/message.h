@@ -32,4 +32,13 @@ extern const struct db_statement message_after_sql;
  * has no messages in range, none when the channel does not exist. */
 extern const struct db_statement message_history_sql;
 
+/* $1 key, $2 user, $3 channel, $4 seq -> (the user's read mark on the channel now). */
+extern const struct db_statement message_mark_read_sql;
+
+/* $1 key, $2 user, $3 channel, $4 seqs (an array literal) -> (how many were not read before). */
+extern const struct db_statement message_mark_read_each_sql;
+
+/* $1 app name, $2 user -> (channel, last_seq, read_seq, unread) by channel name. */
+extern const struct db_statement message_unread_sql;
+
 #endif

@@ -143,10 +143,17 @@ bool validate_channel_needs_token(const char *channel)
     /* The presence events of X (sql/migrations/011_goeasy.sql) are as closed as X. */
     if (strncmp(channel, "presence-", 9) == 0)
         channel += 9;
+    if (validate_channel_read_events(channel))
+        return true;
     return strncmp(channel, "private-", 8) == 0 || strncmp(channel, "user-", 5) == 0;
 }
 
 const char *validate_channel_user(const char *channel)
 {
     return strncmp(channel, "user-", 5) == 0 ? channel + 5 : NULL;
+}
+
+const char *validate_channel_read_events(const char *channel)
+{
+    return strncmp(channel, "read-user-", 10) == 0 && channel[10] ? channel + 5 : NULL;
 }

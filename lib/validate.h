@@ -28,9 +28,14 @@ bool validate_utf8(const char *text, size_t len);
 bool validate_int(const char *text, long long min, long long max, long long *out);
 
 /* "private-*" and "user-*" channels need a subscribe token, and so do their presence event
- * channels "presence-private-*" and "presence-user-*" (a token must name those itself). */
+ * channels "presence-private-*" and "presence-user-*" (a token must name those itself), and
+ * a user's read events "read-user-<id>". */
 bool validate_channel_needs_token(const char *channel);
 /* For "user-<id>" channels returns <id> (borrowed from channel), else NULL. */
 const char *validate_channel_user(const char *channel);
+/* For "read-user-<id>", the channel of user <id>'s read events (sql/migrations/014), returns
+ * "user-<id>" (borrowed from channel): whoever may read that channel may read these events.
+ * Else NULL. */
+const char *validate_channel_read_events(const char *channel);
 
 #endif

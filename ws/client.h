@@ -28,6 +28,7 @@ struct client_hello {
     int app_id;
     enum app_role role;                     /* of the key it connected with */
     char appkey[128];                       /* kept for push.publish() */
+    char app_name[128];                     /* kept for push.unread_of() */
     char secret[129];                       /* the app's token secret */
     char id[VALIDATE_USER_MAX + 1];         /* client id for presence, or "" */
     char user[VALIDATE_USER_MAX + 1];       /* user id (app_identify), or "" */

@@ -136,6 +136,7 @@ int handshake_check(struct server *server, struct lws *wsi, const struct params 
     hello->origin_listed = app.norigins > 0;
     snprintf(hello->appkey, sizeof(hello->appkey), "%s", key);
     snprintf(hello->secret, sizeof(hello->secret), "%s", app.secret);
+    snprintf(hello->app_name, sizeof(hello->app_name), "%s", app.name);
     if (id && *id)
         snprintf(hello->client, sizeof(hello->client), "%s", id);
     handshake_presence_id(server, hello);
@@ -177,7 +178,8 @@ int handshake_authorize(const struct client_hello *hello, const char *channel,
 {
     /* The connection is who it says only if that agrees with the token: alice's token does
      * not make a connection of mallory's alice. */
-    const char *owner = hello->role == APP_ROLE_SERVER ? NULL : validate_channel_user(channel);
+    const char *events_of = validate_channel_read_events(channel);
+    const char *owner = hello->role == APP_ROLE_SERVER ? NULL : validate_channel_user(events_of ? events_of : channel);
     const char *who = hello->user[0] ? hello->user : hello->named;
     if (owner && who[0] && strcmp(owner, who) != 0) {
         snprintf(err, errlen, "user: this connection is %s's, not %s's (%s)", who, owner, channel);

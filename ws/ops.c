@@ -1,6 +1,9 @@
 /* ops.c: what a WebSocket client asks for (subscribe, unsubscribe, publish, history,
- * presence) and the replies; database work goes through jobs. */
+ * presence, read, unread) and the replies; database work goes through jobs. */
 #include "ops.h"
+#include "app.h"
+#include "auth.h"
+#include "buf.h"
 #include "channel.h"
 #include "client.h"
 #include "frame.h"
@@ -17,8 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define OPS_MAX_PARAMS 5
+/* Tokens of one read or unread (one string or an array), channels of one unread, seqs of one
+ * read: as many as the HTTP API takes. */
+#define OPS_MAX_TOKENS 8
+#define OPS_MAX_CHANNELS 64
+#define OPS_MAX_SEQS 1000
 /* A history reply's budget (what it may hold once rendered). */
 #define OPS_HISTORY_BYTES(c) ((size_t)(c)->server->cfg->ws_queue_bytes / 4)
 
@@ -34,6 +43,8 @@ struct query_job {
     struct job job;
     struct client *client;           /* holds a reference */
     struct json_object *id;          /* owned reference; touched on the loop thread only */
+    struct json_object *request;     /* owned reference or NULL: the request, for a reply that
+                                        reads more of it; touched on the loop thread only */
     char channel[VALIDATE_CHANNEL_MAX + 1];
     const struct db_statement *statement;
     char *params[OPS_MAX_PARAMS];    /* owned; NULL = SQL NULL */
@@ -71,7 +82,7 @@ static void query_done(struct job *job)
     struct query_job *q = (struct query_job *)job;
     if (q->client->wsi) {
         if (q->job.status)
-            client_send_error(q->client, q->id, q->job.status, q->job.error, q->channel);
+            client_send_error(q->client, q->id, q->job.status, q->job.error, q->channel[0] ? q->channel : NULL);
         else
             q->reply(q);
     }
@@ -82,6 +93,7 @@ static void query_done(struct job *job)
     for (int i = 0; i < OPS_MAX_PARAMS; i++)
         free(q->params[i]);
     json_object_put(q->id);
+    json_object_put(q->request);
     q->client->inflight--;
     client_release(q->client);
     free(q);
@@ -368,6 +380,197 @@ static void ops_presence(struct client *c, struct json_object *req, struct json_
     ops_submit(c, q, sizeof(struct query_job));
 }
 
+/* The token member of read and unread: one string or an array of strings, into tokens.
+ * Returns how many, or -1 after replying 400. */
+static int ops_tokens(struct client *c, struct json_object *req, struct json_object *id, const char *channel,
+                      const char **tokens)
+{
+    int n = request_strings(req, "token", tokens, OPS_MAX_TOKENS);
+    if (n < 0)
+        client_send_error(c, id, 400, "token: must be a string or an array of at most 8 strings", channel);
+    return n;
+}
+
+/* Who reads, as POST /push/read and GET /push/unread take it: a JWT's sub among tokens, else
+ * the user member, else the connection's user (vouched for or only named); and, without the
+ * server key, tokens that open that user's channel user-<id>. Writes the user into user and
+ * returns true, or replies 400/403 and returns false. */
+static bool ops_reader(struct client *c, struct json_object *req, struct json_object *id, const char *channel,
+                       const char *const *tokens, size_t ntokens, char user[VALIDATE_USER_MAX + 1])
+{
+    const char *named = request_string(req, "user");
+    char err[300];
+    if (named && !validate_user(named)) {
+        client_send_error(c, id, 400, "user: must be " VALIDATE_USER_RULE, channel);
+        return false;
+    }
+    char sub[VALIDATE_USER_MAX + 2];
+    enum auth_result subject = auth_tokens_subject(c->hello.secret, tokens, ntokens, time(NULL), sub, sizeof(sub),
+                                                   NULL);
+    if (subject == AUTH_JWT_USER) {
+        client_send_error(c, id, 403, "token: the tokens name different users", channel);
+        return false;
+    }
+    if (subject == AUTH_OK) {
+        if (!validate_user(sub)) {
+            client_send_error(c, id, 400, "token: sub must be " VALIDATE_USER_RULE, channel);
+            return false;
+        }
+        if (named && strcmp(named, sub) != 0) {
+            snprintf(err, sizeof(err), "user: the token is %s's, not %s's", sub, named);
+            client_send_error(c, id, 403, err, channel);
+            return false;
+        }
+        named = sub;
+    }
+    if (!named)
+        named = c->hello.user[0] ? c->hello.user : c->hello.named;
+    if (!named[0]) {
+        client_send_error(c, id, 400, "user: missing (give user, a token naming the user, or connect with user=)",
+                          channel);
+        return false;
+    }
+    snprintf(user, VALIDATE_USER_MAX + 1, "%.*s", VALIDATE_USER_MAX, named);
+    char own[VALIDATE_USER_MAX + 8];
+    snprintf(own, sizeof(own), "user-%s", user);
+    if (handshake_authorize(&c->hello, own, tokens, ntokens, err, sizeof(err)) != 0) {
+        client_send_error(c, id, 403, err, channel);
+        return false;
+    }
+    return true;
+}
+
+/* app_authorize of channel for user with tokens: AUTH_OK or why not. */
+static enum auth_result ops_rule(const struct client *c, const char *channel, const char *user,
+                                 const char *const *tokens, size_t ntokens)
+{
+    return app_authorize(c->hello.role, c->hello.secret, false, channel, user, tokens, ntokens);
+}
+
+static void ops_read_reply(struct query_job *q)
+{
+    struct json_object *obj = ops_reply_object("read", q->id, q->channel);
+    json_object_object_add(obj, "user", json_object_new_string(q->params[1]));
+    json_object_object_add(obj, q->statement == &message_mark_read_sql ? "seq" : "marked",
+                           json_object_new_int64(strtoll(PQgetvalue(q->result, 0, 0), NULL, 10)));
+    ops_send(q->client, "read", obj);
+}
+
+/* {"op":"read","channel":..,"seq":N} marks the user's messages read up to N,
+ * {"op":"read","channel":..,"seqs":[..]} those single messages: POST /push/read. */
+static void ops_read(struct client *c, struct json_object *req, struct json_object *id)
+{
+    const char *channel = ops_channel(c, req, id);
+    const char *tokens[OPS_MAX_TOKENS];
+    int ntokens = channel ? ops_tokens(c, req, id, channel, tokens) : -1;
+    char user[VALIDATE_USER_MAX + 1];
+    if (ntokens < 0 || !ops_reader(c, req, id, channel, tokens, (size_t)ntokens, user))
+        return;
+    /* Without a token that covers the channel too, nothing about it is told (not even whether
+     * it exists). */
+    enum auth_result rule = ops_rule(c, channel, user, tokens, (size_t)ntokens);
+    if (rule != AUTH_OK) {
+        char err[300];
+        app_authorize_text(rule, channel, err, sizeof(err));
+        client_send_error(c, id, 403, err, channel);
+        return;
+    }
+    long long seq = 0;
+    long long *seqs = xcalloc(OPS_MAX_SEQS, sizeof(*seqs));
+    int has_seq = request_number(req, "seq", 0, INT64_MAX, &seq);
+    int nseqs = request_numbers(req, "seqs", 1, INT64_MAX, seqs, OPS_MAX_SEQS);
+    struct buf array = BUF_INIT;
+    const char *bad = nseqs != 0 && has_seq != 0 ? "seqs: give seq (read up to) or seqs (these messages), not both"
+                    : nseqs < 0 ? "seqs: must be an array of 1 to 1000 whole numbers from 1"
+                    : has_seq < 0 ? "seq: must be a whole number >= 0"
+                    : nseqs == 0 && has_seq == 0 ? "seq: missing (or seqs)" : NULL;
+    if (bad) {
+        client_send_error(c, id, 400, bad, channel);
+        goto out;
+    }
+    for (int i = 0; i < nseqs; i++)
+        buf_printf(&array, "%s%lld", i ? "," : "{", seqs[i]);
+    if (nseqs > 0)
+        buf_printf(&array, "}");
+    size_t bytes = sizeof(struct query_job) + array.len;
+    if (!ops_admit(c, id, channel, bytes))
+        goto out;
+    struct query_job *q = query_new(c, id, channel, nseqs > 0 ? &message_mark_read_each_sql : &message_mark_read_sql,
+                                    ops_read_reply);
+    q->params[0] = xstrdup(c->hello.appkey);
+    q->params[1] = xstrdup(user);
+    q->params[2] = xstrdup(channel);
+    q->params[3] = nseqs > 0 ? xstrdup(buf_str(&array)) : ops_number(seq);
+    ops_submit(c, q, bytes);
+out:
+    buf_free(&array);
+    free(seqs);
+}
+
+/* True when names (n of them) is empty or holds name. */
+static bool ops_listed(const char *const *names, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return true;
+    return n == 0;
+}
+
+static void ops_unread_reply(struct query_job *q)
+{
+    const char *tokens[OPS_MAX_TOKENS], *names[OPS_MAX_CHANNELS];
+    int ntokens = request_strings(q->request, "token", tokens, OPS_MAX_TOKENS);
+    int n = request_strings(q->request, "channels", names, OPS_MAX_CHANNELS);
+    const char *user = q->params[1];
+    struct json_object *obj = ops_reply_object("unread", q->id, NULL), *channels = json_object_new_object();
+    long long total = 0;
+    for (int i = 0; i < PQntuples(q->result); i++) {
+        const char *name = PQgetvalue(q->result, i, 0);
+        /* A channel the caller may not read (any more) is not told of, not even its name. */
+        if (!ops_listed(names, n, name) || ops_rule(q->client, name, user, tokens, (size_t)ntokens) != AUTH_OK)
+            continue;
+        struct json_object *one = json_object_new_object();
+        long long unread = strtoll(PQgetvalue(q->result, i, 3), NULL, 10);
+        json_object_object_add(one, "last_seq", json_object_new_int64(strtoll(PQgetvalue(q->result, i, 1), NULL, 10)));
+        json_object_object_add(one, "read_seq", json_object_new_int64(strtoll(PQgetvalue(q->result, i, 2), NULL, 10)));
+        json_object_object_add(one, "unread", json_object_new_int64(unread));
+        json_object_object_add(channels, name, one);
+        total += unread;
+    }
+    json_object_object_add(obj, "user", json_object_new_string(user));
+    json_object_object_add(obj, "channels", channels);
+    json_object_object_add(obj, "total", json_object_new_int64(total));
+    ops_send(q->client, "unread", obj);
+}
+
+/* {"op":"unread","channels":[..]} the user's unread counts (of those channels): GET /push/unread. */
+static void ops_unread(struct client *c, struct json_object *req, struct json_object *id)
+{
+    const char *tokens[OPS_MAX_TOKENS], *names[OPS_MAX_CHANNELS];
+    int ntokens = ops_tokens(c, req, id, NULL, tokens);
+    char user[VALIDATE_USER_MAX + 1];
+    if (ntokens < 0 || !ops_reader(c, req, id, NULL, tokens, (size_t)ntokens, user))
+        return;
+    int n = request_strings(req, "channels", names, OPS_MAX_CHANNELS);
+    for (int i = 0; i < n; i++) {
+        if (!validate_channel(names[i])) {
+            client_send_error(c, id, 400, "channels: must be " VALIDATE_CHANNEL_RULE, NULL);
+            return;
+        }
+    }
+    if (n < 0) {
+        client_send_error(c, id, 400, "channels: must be an array of at most 64 channels", NULL);
+        return;
+    }
+    if (!ops_admit(c, id, NULL, sizeof(struct query_job)))
+        return;
+    struct query_job *q = query_new(c, id, "", &message_unread_sql, ops_unread_reply);
+    q->request = json_object_get(req);
+    q->params[0] = xstrdup(c->hello.app_name);
+    q->params[1] = xstrdup(user);
+    ops_submit(c, q, sizeof(struct query_job));
+}
+
 static const struct {
     const char *name;
     void (*handle)(struct client *c, struct json_object *req, struct json_object *id);
@@ -377,6 +580,8 @@ static const struct {
     { "publish", ops_publish },
     { "history", ops_history },
     { "presence", ops_presence },
+    { "read", ops_read },
+    { "unread", ops_unread },
 };
 
 void ops_handle(struct client *c, const char *text, size_t len)

@@ -10,6 +10,10 @@
  *       -> {"op":"history","id":4,"channel":"news","messages":[{"channel","seq","content","time"}]}
  *   {"op":"presence","channel":"news","token":..,"id":5}
  *       -> {"op":"presence","id":5,"channel":"news","clients":2,"users":["alice"]}
+ *   {"op":"read","channel":"user-alice","seq":7,"token":..,"id":6}    (or "seqs":[3,5])
+ *       -> {"op":"read","id":6,"channel":"user-alice","user":"alice","seq":7} ("marked":N)
+ *   {"op":"unread","channels":["user-alice"],"token":..,"id":7}
+ *       -> {"op":"unread","id":7,"user":"alice","channels":{..},"total":N}
  *
  * Anything wrong gives {"op":"error","id":..,"code":..,"content":".."} and the connection
  * stays open. "id" is echoed as given (any JSON value). */

@@ -32,12 +32,9 @@ const char *request_string(struct json_object *req, const char *name)
     return json_object_get_string(v);
 }
 
-int request_number(struct json_object *req, const char *name, long long min, long long max,
-                   long long *out)
+/* A whole number in [min, max], a JSON integer or its text: 1 (*out set), or -1. */
+static int request_value_number(struct json_object *v, long long min, long long max, long long *out)
 {
-    struct json_object *v;
-    if (!json_object_object_get_ex(req, name, &v) || json_object_is_type(v, json_type_null))
-        return 0;
     if (json_object_is_type(v, json_type_int)) {
         errno = 0;
         long long n = json_object_get_int64(v);
@@ -49,6 +46,53 @@ int request_number(struct json_object *req, const char *name, long long min, lon
     if (json_object_is_type(v, json_type_string))
         return validate_int(json_object_get_string(v), min, max, out) ? 1 : -1;
     return -1;
+}
+
+int request_number(struct json_object *req, const char *name, long long min, long long max,
+                   long long *out)
+{
+    struct json_object *v;
+    if (!json_object_object_get_ex(req, name, &v) || json_object_is_type(v, json_type_null))
+        return 0;
+    return request_value_number(v, min, max, out);
+}
+
+int request_numbers(struct json_object *req, const char *name, long long min, long long max,
+                    long long *out, size_t cap)
+{
+    struct json_object *v;
+    if (!json_object_object_get_ex(req, name, &v) || json_object_is_type(v, json_type_null))
+        return 0;
+    if (!json_object_is_type(v, json_type_array))
+        return -1;
+    size_t n = json_object_array_length(v);
+    if (n == 0 || n > cap)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (request_value_number(json_object_array_get_idx(v, i), min, max, &out[i]) < 0)
+            return -1;
+    return (int)n;
+}
+
+int request_strings(struct json_object *req, const char *name, const char **out, size_t cap)
+{
+    struct json_object *v;
+    if (!json_object_object_get_ex(req, name, &v) || json_object_is_type(v, json_type_null))
+        return 0;
+    if (json_object_is_type(v, json_type_string)) {
+        out[0] = json_object_get_string(v);
+        return cap > 0 ? 1 : -1;
+    }
+    if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > cap)
+        return -1;
+    size_t n = json_object_array_length(v);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *item = json_object_array_get_idx(v, i);
+        if (!json_object_is_type(item, json_type_string))
+            return -1;
+        out[i] = json_object_get_string(item);
+    }
+    return (int)n;
 }
 
 const char *request_channel(struct json_object *req, const char **err)
