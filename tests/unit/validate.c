@@ -96,6 +96,11 @@ int main(void)
        !validate_channel_needs_token("presence-news"), "so do their presence channels, presence-news not");
     is_str(validate_channel_user("user-bob"), "bob", "user channel owner");
     ok(validate_channel_user("news") == NULL, "no owner for other channels");
+    is_str(validate_channel_read_events("read-user-bob"), "user-bob", "read-user-bob is read as user-bob");
+    ok(validate_channel_read_events("read-user-") == NULL && validate_channel_read_events("read-news") == NULL &&
+       validate_channel_read_events("user-bob") == NULL, "no other channel is a user's read events");
+    ok(validate_channel_needs_token("read-user-bob") && !validate_channel_needs_token("read-news"),
+       "read-user-bob needs a token, read-news not");
 
     long long n = 0;
     ok(validate_int("42", 0, 100, &n) && n == 42, "42 in range");
