@@ -409,6 +409,9 @@ function Connection(options) {
         return;
     }
     this._start(0);
+    if (typeof options.onRead === "function") {
+        this.subscribeReads({ token: options.readToken, onRead: options.onRead });
+    }
 }
 
 Connection.prototype._supports = function (name) {
@@ -785,24 +788,93 @@ Connection.prototype.hereNow = function (options) {
 };
 
 /* Read marks of the connection's user (or options.user): markRead({channel, seq}) marks the
- * channel read up to seq, markRead({channel, seqs: [..]}) those messages (POST /push/read); unread({channel | channels}) answers the unread
- * counts, of those channels only when given (GET /push/unread). With the subscribe key the
- * token of "user-<id>" goes in options.token (or the subscription's). */
+ * channel read up to seq, markRead({channel, seqs: [..]}) those messages (POST /push/read, or
+ * the WebSocket op read); unread({channel | channels}) answers the unread counts, of those
+ * channels only when given (GET /push/unread, or the op unread). With the subscribe key the
+ * token of "user-<id>" goes in options.token (or the subscription's). Over a WebSocket a
+ * request the socket could not answer goes over HTTP (both are idempotent). */
+Connection.prototype._readRequest = function (op, options, params) {
+    var user = options.user || this.user, sub = this.subs["user-" + user];
+    var token = options.token || (sub && sub.token) || null;
+    var done = reportTo(options.onSuccess, options.onFailed), socket = this._socket(), self = this;
+    var path = op === "read" ? "/push/read" : "/push/unread";
+    params.user = user;
+    params.token = token;
+    function overHttp(finish) {
+        var query = {}, key;
+        for (key in params) {
+            if (owns(params, key) && params[key] !== null && params[key] !== undefined) {
+                query[key] = isArray(params[key]) ? params[key].join(",") : params[key];
+            }
+        }
+        if (op === "unread" && query.channels !== undefined) {
+            query.channel = query.channels || null;
+            delete query.channels;
+        }
+        self._http(op === "read" ? "POST" : "GET", path, query, finish);
+    }
+    if (!socket) {
+        overHttp(done);
+        return;
+    }
+    var request = { op: op }, tokens = [], key;
+    for (key in params) {
+        if (owns(params, key) && key !== "token" && params[key] !== null && params[key] !== undefined) {
+            request[key] = params[key];
+        }
+    }
+    if (token) {
+        tokens.push(token);
+    }
+    if (this.token && this.token !== token) {
+        tokens.push(this.token);
+    }
+    if (tokens.length) {
+        request.token = tokens;
+    }
+    socket.request(request, done, overHttp);
+};
+
 Connection.prototype.markRead = function (options) {
-    var sub = this.subs["user-" + (options.user || this.user)];
-    this._http("POST", "/push/read", { user: options.user || this.user, channel: options.channel, seq: options.seq,
-                                       seqs: isArray(options.seqs) ? options.seqs.join(",") : options.seqs,
-                                       token: options.token || (sub && sub.token) || null },
-               reportTo(options.onSuccess, options.onFailed));
+    var params = { channel: options.channel };
+    if (options.seqs !== undefined && options.seqs !== null) {
+        params.seqs = isArray(options.seqs) ? options.seqs : String(options.seqs).split(",");
+        for (var i = 0; i < params.seqs.length; i++) {
+            params.seqs[i] = Number(params.seqs[i]);
+        }
+    } else {
+        params.seq = options.seq;
+    }
+    this._readRequest("read", options, params);
 };
 
 Connection.prototype.unread = function (options) {
     var channels = options.channels || (options.channel ? [options.channel] : []);
-    var sub = this.subs["user-" + (options.user || this.user)];
-    this._http("GET", "/push/unread", { user: options.user || this.user,
-                                        channel: isArray(channels) ? channels.join(",") || null : channels,
-                                        token: options.token || (sub && sub.token) || null },
-               reportTo(options.onSuccess, options.onFailed));
+    this._readRequest("unread", options, { channels: isArray(channels) ? channels : [channels] });
+};
+
+/* What the user reads anywhere (any tab, any transport) as events: subscribes to
+ * "read-user-<id>" (with options.token, the token of "user-<id>", or the connection's JWT)
+ * and calls options.onRead({user, channel, read_seq, seqs, unread, time}) for each. */
+Connection.prototype.subscribeReads = function (options) {
+    var user = options.user || this.user;
+    if (!user) {
+        call(options.onFailed, { code: 400, content: "user: missing (connect with user, or give options.user)" });
+        return;
+    }
+    var sub = this.subs["user-" + user];
+    this.subscribe({
+        channel: "read-user-" + user,
+        token: options.token || (sub && sub.token) || this.token,
+        onMessage: function (m) {
+            var event = parseJSON(m.content);
+            if (event && event.action === "read") {
+                call(options.onRead, event);
+            }
+        },
+        onSuccess: options.onSuccess,
+        onFailed: options.onFailed
+    });
 };
 
 Connection.prototype.disconnect = function () {
@@ -1003,6 +1075,8 @@ WebSocketTransport.prototype._failPending = function (error) {
                                    after: waiting.message.after,
                                    onSuccess: retryDone(waiting.done, false),
                                    onFailed: retryDone(waiting.done, true) });
+                } else if (typeof waiting.idempotent === "function") {
+                    waiting.idempotent(waiting.done);
                 } else if (waiting.idempotent && waiting.message.op === "presence") {
                     conn._http("GET", "/push/presence", { channel: waiting.message.channel, user: conn.user },
                                presenceDone(waiting.done, waiting.message.channel));
