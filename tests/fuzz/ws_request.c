@@ -8,7 +8,8 @@
 #include <json-c/json.h>
 #include <stdint.h>
 
-static const char *const ops_names[] = { "subscribe", "unsubscribe", "publish", "history", "presence" };
+static const char *const ops_names[] = { "subscribe", "unsubscribe", "publish", "history", "presence", "read",
+                                         "unread" };
 
 /* A number member within [min, max]: present means *out set in bounds, absent leaves it. */
 static void check_number(struct json_object *req, const char *name, long long min, long long max)
@@ -20,6 +21,32 @@ static void check_number(struct json_object *req, const char *name, long long mi
         fuzz_assert(out >= min && out <= max);
     else
         fuzz_assert(out == -7);
+    struct json_object *v;
+    if (!json_object_object_get_ex(req, name, &v))
+        fuzz_assert(rc == 0);
+}
+
+/* An array member of numbers within [min, max]: 1..cap of them, each in bounds, or -1/0. */
+static void check_numbers(struct json_object *req, const char *name, long long min, long long max, size_t cap)
+{
+    long long out[4];
+    int rc = request_numbers(req, name, min, max, out, cap);
+    fuzz_assert(rc >= -1 && rc <= (int)cap);
+    for (int i = 0; i < rc; i++)
+        fuzz_assert(out[i] >= min && out[i] <= max);
+    struct json_object *v;
+    if (!json_object_object_get_ex(req, name, &v))
+        fuzz_assert(rc == 0);
+}
+
+/* A string or array of strings member: at most cap, each a string of the object. */
+static void check_strings(struct json_object *req, const char *name, size_t cap)
+{
+    const char *out[4];
+    int rc = request_strings(req, name, out, cap);
+    fuzz_assert(rc >= -1 && rc <= (int)cap);
+    for (int i = 0; i < rc; i++)
+        fuzz_assert(out[i] != NULL);
     struct json_object *v;
     if (!json_object_object_get_ex(req, name, &v))
         fuzz_assert(rc == 0);
@@ -63,6 +90,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_number(req, "limit", 1, 1000);
     check_number(req, "before", 0, INT64_MAX);
     check_number(req, "after", 0, INT64_MAX);
+    check_numbers(req, "seqs", 1, INT64_MAX, 4);
+    check_strings(req, "channels", 4);
+    check_strings(req, "token", 4);
     json_object_put(req);
     free(text);
     return 0;
