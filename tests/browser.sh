@@ -52,7 +52,7 @@ printf 'window.PUSH_DEMO = { appkey: "%s", host: "" };\n' "$PUBLISH_KEY" >"$PUSH
 # A page's JWT: alice may publish to private-page-* (the publish key alone may not).
 PAGE_TOKEN=$("$top_builddir/cli/pushctl" token --jwt --app demo --sub alice --publish 'private-page-*' --ttl 3600) ||
     stack_failed "pushctl token --jwt"
-export BASE PUBLISH_KEY SUBSCRIBE_KEY SECRET LIGHTTPD_PID CHROMIUM PAGE_TOKEN
+export BASE PUBLISH_KEY SUBSCRIBE_KEY SECRET SERVER_KEY LIGHTTPD_PID CHROMIUM PAGE_TOKEN
 export PUSH_ARTIFACTS="${PUSH_ARTIFACTS:-$top_builddir/tests/artifacts}"
 mkdir -p "$PUSH_ARTIFACTS" "$T/browser"
 export PUSH_BROWSER_TMP="$T/browser"

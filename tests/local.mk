@@ -59,8 +59,9 @@ EXTRA_DIST += tests/ws-lib.sh tests/ws_client.py
 
 # The browser client: ES3 parse and freshness of push.min.js, push.js's rules in node with
 # fakes, and push.js with the demo page in Chromium against the whole stack (needs npm ci).
-BROWSER_TESTS = tests/es3.js tests/browser/client-logic.js tests/browser.sh tests/goeasy-browser.sh
-EXTRA_DIST += tests/browser/push.test.js tests/browser/goeasy.test.js tests/browser/stack.js tests/browser/minify.js package.json \
+BROWSER_TESTS = tests/es3.js tests/browser/client-logic.js tests/browser.sh tests/goeasy-browser.sh \
+	tests/notes-browser.sh
+EXTRA_DIST += tests/browser/push.test.js tests/browser/goeasy.test.js tests/browser/notes.test.js tests/browser/stack.js tests/browser/minify.js package.json \
 	package-lock.json
 
 # libFuzzer targets (clang, ASan+UBSan) for the parsers, validators, tokens, the JSONP
@@ -71,4 +72,4 @@ EXTRA_DIST += tests/fuzz
 TESTS += $(UNIT_TESTS) $(FUZZ_TESTS) $(SQL_TESTS) $(SQL_SHELL_TESTS) $(API_TESTS) $(POLL_TESTS) $(LIMIT_TESTS) \
 	$(WS_TESTS) $(BROWSER_TESTS)
 EXTRA_DIST += $(FUZZ_TESTS) $(SQL_TESTS) $(SQL_SHELL_TESTS) $(API_TESTS) $(POLL_TESTS) $(LIMIT_TESTS) $(WS_TESTS) \
-	tests/es3.js tests/browser/client-logic.js tests/browser.sh tests/goeasy-browser.sh
+	tests/es3.js tests/browser/client-logic.js tests/browser.sh tests/goeasy-browser.sh tests/notes-browser.sh
