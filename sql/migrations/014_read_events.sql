@@ -25,7 +25,10 @@ DECLARE
     v_unread bigint;
     v_event jsonb;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM push.channel t WHERE t.app_id = p_app_id AND t.name = v_target) THEN
+    -- The channel's row lock first: a concurrent read of the same user commits before this
+    -- one counts, so the last event carries the count after both.
+    PERFORM 1 FROM push.channel t WHERE t.app_id = p_app_id AND t.name = v_target FOR UPDATE;
+    IF NOT FOUND THEN
         RETURN;
     END IF;
     SELECT c.name INTO v_channel FROM push.channel c WHERE c.id = p_channel_id;
