@@ -2,12 +2,13 @@
 # tests/read-events.sh: what one connection of a user reads reaches the user's other
 # connections as an event on read-user-<id> (sql/migrations/014_read_events.sql), on long-poll,
 # WebSocket and SSE, and never another user's; the WebSocket ops read and unread answer what
-# POST /push/read and GET /push/unread answer, with the same authorization.
+# POST /push/read and GET /push/unread answer, with the same authorization. Two sidecars stand
+# for two nodes.
 . "$(dirname "$0")/ws-lib.sh"
 ws_require
 command -v lighttpd >/dev/null || skip_all "lighttpd not installed"
 [ -x "$top_builddir/fcgi/push-api" ] || skip_all "fcgi/push-api not built"
-tap_plan 22
+tap_plan 23
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 create_app reads "'{}'"
@@ -21,12 +22,16 @@ publish user-bob b1 b2
 publish private-x x1 x2
 start_ws || { echo "Bail out! push-ws did not start"; exit 1; }
 PUSH_WS_PORT=$WS_PORT start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
+# A second sidecar: another node, which hears of reads only through PostgreSQL.
+WS_URL1=$WS_URL WS_PORT1=$WS_PORT
+WS_PORT= start_ws || { echo "Bail out! the second push-ws did not start"; exit 1; }
+WS_URL2=$WS_URL WS_URL=$WS_URL1 WS_PORT=$WS_PORT1
 
-$PY - "$BASE" "$WS_URL" "127.0.0.1" "$WS_PORT" "$SUBSCRIBE_KEY" "$PUBLISH_KEY" "$ALICE" "$BOB" "$ALICE_X" \
+$PY - "$BASE" "$WS_URL" "$WS_URL2" "127.0.0.1" "$WS_PORT" "$SUBSCRIBE_KEY" "$PUBLISH_KEY" "$ALICE" "$BOB" "$ALICE_X" \
     >"$T/checks" 2>"$T/py.err" <<'PY'
-import asyncio, http.client, json, sys, threading, urllib.parse, urllib.request
-from ws_client import connect, recv, request, send, subscribe, until
-base, ws_url, host, port, key, pub_key, alice, bob, alice_x = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), *sys.argv[5:]
+import asyncio, json, sys, threading, urllib.parse, urllib.request
+from ws_client import SseStream, connect, recv, request, send, subscribe, until
+base, ws_url, ws_url2, host, port, key, pub_key, alice, bob, alice_x = *sys.argv[1:5], int(sys.argv[5]), *sys.argv[6:]
 
 def check(cond, text):
     print(("ok" if cond else "not ok") + "\t" + text, flush=True)
@@ -81,45 +86,21 @@ r = post("/push/publish", appkey=pub_key, channel="read-user-alice", content="{}
 check(r["code"] == 403, "the publish key cannot publish fake read events: 403")
 
 # ---- WebSocket and SSE.
-class Stream:
-    def __init__(self, query):
-        self.conn = http.client.HTTPConnection(host, port, timeout=1)
-        self.conn.request("GET", "/push/sse?" + query)
-        self.resp = self.conn.getresponse()
-
-    def events(self, want, timeout=20):
-        import time
-        got, event, deadline = [], {}, time.monotonic() + timeout
-        while len(got) < want and time.monotonic() < deadline:
-            try:
-                line = self.resp.readline()
-            except (TimeoutError, OSError):
-                continue
-            if not line:
-                break
-            line = line.decode().rstrip("\n")
-            if line == "":
-                if "data" in event and event.get("event", "message") == "message":
-                    got.append(json.loads(event["data"]))
-                if event.get("event") == "subscribed":
-                    got.append({"subscribed": True})
-                event = {}
-            elif not line.startswith(":"):
-                name, _, value = line.partition(": ")
-                event[name] = value
-        return got
-
 async def main():
     q = "/push/ws?appkey=" + key
     tab_a = await connect(ws_url + q + "&user=alice")
     tab_b = await connect(ws_url + q + "&user=alice")
     bob_tab = await connect(ws_url + q + "&user=bob")
+    tab_c = await connect(ws_url2 + q + "&user=alice")
     r = await subscribe(tab_a, "read-user-alice", token=alice)
-    check(r and r.get("op") == "subscribed", "WebSocket: alice's tab A subscribes to read-user-alice")
+    r2 = await subscribe(tab_c, "read-user-alice", token=alice)
+    check(r and r.get("op") == "subscribed" and r2 and r2.get("op") == "subscribed",
+          "WebSocket: alice's tab A, and tab C on the second sidecar, subscribe to read-user-alice")
     r = await subscribe(bob_tab, "read-user-bob", token=bob)
     check(r and r.get("op") == "subscribed", "bob's tab subscribes to read-user-bob")
-    sse = Stream(urllib.parse.urlencode({"appkey": key, "channel": "read-user-alice", "token": alice}))
-    check(sse.events(1, timeout=10) == [{"subscribed": True}], "SSE: alice's stream of read-user-alice is subscribed")
+    sse = SseStream((host, port), urllib.parse.urlencode({"appkey": key, "channel": "read-user-alice", "token": alice}))
+    sse.events(0, timeout=20, subscribed=1)
+    check(sse.resp.status == 200 and len(sse.subscribed) == 1, "SSE: alice's stream of read-user-alice is subscribed")
 
     r = await request(tab_b, {"op": "read", "id": 1, "channel": "user-alice", "seq": 3, "token": alice})
     check(r == {"op": "read", "id": 1, "channel": "user-alice", "user": "alice", "seq": 3},
@@ -128,8 +109,11 @@ async def main():
     e = json.loads(frames[-1]["content"]) if frames else {}
     check((e.get("channel"), e.get("read_seq"), e.get("unread")) == ("user-alice", 3, 0),
           "tab A gets the event of tab B's read: read to 3, 0 unread")
-    got = sse.events(1)
-    check([(m["channel"], json.loads(m["content"])["read_seq"]) for m in got] == [("read-user-alice", 3)],
+    frames = await until(tab_c, lambda f: f.get("op") == "message" and f.get("channel") == "read-user-alice", 20)
+    e = json.loads(frames[-1]["content"]) if frames else {}
+    check((e.get("channel"), e.get("read_seq")) == ("user-alice", 3), "tab C on the other sidecar gets it too")
+    got = sse.events(1, timeout=20)
+    check([(m["channel"], json.loads(m["content"])["read_seq"]) for _, m in got] == [("read-user-alice", 3)],
           "the SSE stream gets it too")
 
     # The reply and the event race (one comes from the job, one through NOTIFY): take both.
@@ -168,7 +152,8 @@ async def main():
     r2 = await request(tab_b, {"op": "read", "id": 10, "channel": "user-alice", "seqs": [], "token": alice})
     check(r and r2 and r["code"] == 400 and r["content"].startswith("seq: missing")
           and r2["code"] == 400 and r2["content"].startswith("seqs: must be"), "no seq, or empty seqs: 400")
-    await tab_a.close(); await tab_b.close(); await bob_tab.close()
+    for ws in (tab_a, tab_b, tab_c, bob_tab):
+        await ws.close()
 
 asyncio.run(main())
 PY

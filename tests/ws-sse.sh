@@ -18,6 +18,7 @@ fi
 
 $PY - "127.0.0.1" "$WS_PORT" "$SUBSCRIBE_KEY" "$PUBLISH_KEY" "$PSQL" "$TOKEN" "$BASE" >"$T/checks" 2>"$T/py.err" <<'PY'
 import http.client, json, subprocess, sys, time, urllib.parse
+from ws_client import SseStream
 host, port, key, pub_key, psql, token, base = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
 
 def check(cond, text):
@@ -27,35 +28,8 @@ def publish(channel, *contents):
     sql = "".join("SELECT push.publish('%s', '%s', '%s');\n" % (pub_key, channel, c) for c in contents)
     subprocess.run(psql.split(), input=sql.encode(), check=True, stdout=subprocess.DEVNULL)
 
-class Stream:
-    """One SSE request; events() parses what arrives."""
-    def __init__(self, query, headers=None, where=(host, port)):
-        self.conn = http.client.HTTPConnection(*where, timeout=1)
-        self.conn.request("GET", "/push/sse?" + query, headers=headers or {})
-        self.resp = self.conn.getresponse()
-
-    def events(self, want, timeout=10):
-        """Up to want message events (others skipped) as (id, data) pairs."""
-        got, event, deadline = [], {}, time.monotonic() + timeout
-        while len(got) < want and time.monotonic() < deadline:
-            try:
-                line = self.resp.readline()
-            except (TimeoutError, OSError):
-                continue
-            if not line:
-                break
-            line = line.decode().rstrip("\n")
-            if line == "":
-                if "data" in event and event.get("event", "message") == "message":
-                    got.append((event.get("id"), json.loads(event["data"])))
-                event = {}
-            elif not line.startswith(":"):
-                name, _, value = line.partition(": ")
-                event[name] = value
-        return got
-
-    def close(self):
-        self.conn.close()
+def Stream(query, headers=None, where=(host, port)):
+    return SseStream(where, query, headers)
 
 def cursor(text):
     return dict((c, int(s)) for c, s in (p.split(":") for p in text.split(",")))

@@ -21,6 +21,44 @@ async def connect(url, origin=None, **kw):
                                     max_queue=100000, close_timeout=2, open_timeout=10, **kw)
 
 
+class SseStream:
+    """One GET /push/sse request to where (host, port); events() reads what arrives."""
+
+    def __init__(self, where, query, headers=None):
+        import http.client
+        self.conn = http.client.HTTPConnection(*where, timeout=1)
+        self.conn.request("GET", "/push/sse?" + query, headers=headers or {})
+        self.resp = self.conn.getresponse()
+        self.subscribed = []   # the data of each "event: subscribed" read so far
+
+    def events(self, want, timeout=10, subscribed=0):
+        """Up to want message events (others skipped; subscribed ones noted) as (id, data) pairs,
+        read until there are want of them and subscribed subscribed events in all, or timeout."""
+        got, event, deadline = [], {}, time.monotonic() + timeout
+        while (len(got) < want or len(self.subscribed) < subscribed) and time.monotonic() < deadline:
+            try:
+                line = self.resp.readline()
+            except (TimeoutError, OSError):
+                continue
+            if not line:
+                break
+            line = line.decode().rstrip("\n")
+            if line == "":
+                kind = event.get("event", "message")
+                if "data" in event and kind == "message":
+                    got.append((event.get("id"), json.loads(event["data"])))
+                elif kind == "subscribed":
+                    self.subscribed.append(event.get("data"))
+                event = {}
+            elif not line.startswith(":"):
+                name, _, value = line.partition(": ")
+                event[name] = value
+        return got
+
+    def close(self):
+        self.conn.close()
+
+
 async def send(ws, obj):
     await ws.send(obj if isinstance(obj, str) else json.dumps(obj))
 
