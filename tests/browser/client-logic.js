@@ -306,4 +306,41 @@ function collector() {
   ok(held && held.params().channel === 'open' && held.params().since === 'open:1', 'the others go on polling', held && held.params());
 }
 
+// ---- read marks over the WebSocket, HTTP when it drops them; read events ----
+{
+  const b = makeBrowser();
+  const push = b.Push.connect({ appkey: 'K', user: 'alice', transports: ['websocket', 'xhr'] });
+  const events = [];
+  push.subscribeReads({ token: 'T-alice', onRead: (e) => events.push(e) });
+  const s1 = b.lastSocket();
+  s1.open();
+  const sub = s1.ops('subscribe')[0];
+  ok(sub && sub.channel === 'read-user-alice' && sub.token === 'T-alice', 'subscribeReads subscribes to read-user-<user> with its token', sub);
+  s1.receive({ op: 'subscribed', channel: 'read-user-alice', seq: 0, gap: false, id: sub.id });
+  s1.receive({ op: 'message', channel: 'read-user-alice', seq: 1, time: 1,
+    content: JSON.stringify({ action: 'read', user: 'alice', channel: 'user-alice', read_seq: 0, seqs: [2], unread: 4 }) });
+  s1.receive({ op: 'message', channel: 'read-user-alice', seq: 2, time: 1, content: 'not an event' });
+  is(events.map((e) => `${e.channel}:${e.seqs}:${e.unread}`), ['user-alice:2:4'], 'onRead gets each read event, parsed');
+
+  let marked = null;
+  push.markRead({ channel: 'user-alice', seqs: [3, 5], token: 'T-alice', onSuccess: (r) => { marked = r; } });
+  const read = s1.ops('read')[0];
+  is(read && [read.channel, read.seqs, read.token, read.user], ['user-alice', [3, 5], ['T-alice'], 'alice'],
+    'markRead on a WebSocket is the op read, with seqs, the token and the user');
+  s1.receive({ op: 'read', id: read.id, channel: 'user-alice', user: 'alice', marked: 2 });
+  ok(marked && marked.marked === 2 && marked.code === 200, 'its reply reaches onSuccess', marked);
+
+  let counts = null;
+  push.unread({ channels: ['user-alice'], token: 'T-alice', onSuccess: (r) => { counts = r; } });
+  const unread = s1.ops('unread')[0];
+  ok(unread && unread.channels[0] === 'user-alice' && unread.user === 'alice', 'unread is the op unread', unread);
+  s1.drop(1006);
+  b.tick(0);
+  const overHttp = b.pending().find((r) => /\/push\/unread/.test(r.url));
+  ok(overHttp && overHttp.params().channel === 'user-alice' && overHttp.params().token === 'T-alice' &&
+    overHttp.params().user === 'alice', 'a socket that drops it: the same request goes over HTTP', overHttp && overHttp.params());
+  overHttp.reply(200, { code: 200, content: 'OK', user: 'alice', channels: { 'user-alice': { unread: 1 } }, total: 1 });
+  ok(counts && counts.total === 1, 'and answers onSuccess', counts);
+}
+
 require('../tap.js').done();
