@@ -52,7 +52,7 @@ tests_poll_load_LDADD = $(JSONC_LIBS)
 
 # The WebSocket and SSE sidecar, with a C load client for the 5,000-subscriber test.
 check_PROGRAMS += tests/ws-load
-WS_TESTS = tests/ws-basic.sh tests/ws-resume.sh tests/ws-sse.sh tests/ws-slow.sh tests/ws-limits.sh \
+WS_TESTS = tests/ws-basic.sh tests/idempotent.sh tests/ws-resume.sh tests/ws-sse.sh tests/ws-slow.sh tests/ws-limits.sh \
 	tests/ws-restart.sh tests/ws-pg-restart.sh tests/ws-workers.sh tests/ws-load.sh tests/ws-faults.sh \
 	tests/ws-abuse.sh tests/ws-address.sh
 EXTRA_DIST += tests/ws-lib.sh tests/ws_client.py
