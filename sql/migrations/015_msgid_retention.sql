@@ -384,7 +384,8 @@ RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     v_origin text;
-    v_retention record;
+    v_age interval;
+    v_messages int;
 BEGIN
     FOREACH v_origin IN ARRAY coalesce(p_origins, '{}') LOOP
         IF v_origin IS NULL OR v_origin !~ '^[a-z][a-z0-9+.-]*://[^/[:space:]]+$' THEN
@@ -398,15 +399,15 @@ BEGIN
         PERFORM push.fail(400, 'publish_rate: must be 0 (unlimited) or more');
     END IF;
     IF p_retention IS NOT NULL THEN
-        v_retention := push.retention_parse(p_retention);
+        SELECT r.age, r.messages INTO v_age, v_messages FROM push.retention_parse(p_retention) r;
     END IF;
     UPDATE push.app a
     SET origins = coalesce(p_origins, a.origins), client_publish = coalesce(p_client_publish, a.client_publish),
         max_message_bytes = coalesce(p_max_message_bytes, a.max_message_bytes),
         publish_rate = coalesce(p_publish_rate, a.publish_rate),
         claimed_users = coalesce(p_claimed_users, a.claimed_users),
-        retention = CASE WHEN p_retention IS NULL THEN a.retention ELSE v_retention.age END,
-        retention_messages = CASE WHEN p_retention IS NULL THEN a.retention_messages ELSE v_retention.messages END
+        retention = CASE WHEN p_retention IS NULL THEN a.retention ELSE v_age END,
+        retention_messages = CASE WHEN p_retention IS NULL THEN a.retention_messages ELSE v_messages END
     WHERE a.name = p_name;
     IF NOT FOUND THEN
         PERFORM push.fail(404, format('name: no app named %s', p_name));
