@@ -109,35 +109,36 @@ static int api_check_publisher(struct endpoint *ep)
     return is_get ? endpoint_check_jsonp_origin(ep, true) : 0;
 }
 
-/* The optional sender of a publish, single or batch: VALIDATE_USER_RULE, a string
- * in a JSON body. Sets *out (NULL when absent, borrowed). Returns 0 or -1 with a 400 reply. */
-static int api_sender_param(struct endpoint *ep, const char **out)
+/* An optional text parameter of a publish: when present it passes valid, and in a JSON body
+ * it is a string. Sets *out (NULL when absent, borrowed). Returns 0 or -1 with a 400 reply
+ * "<name>: must be <rule>". */
+static int api_optional_param(struct endpoint *ep, const char *name, bool (*valid)(const char *),
+                              const char *rule, const char **out)
 {
     struct json_object *member = NULL;
-    const char *sender = params_get(&ep->req->params, "sender");
+    const char *value = params_get(&ep->req->params, name);
     bool json_not_string = ep->req->params.json &&
-                           json_object_object_get_ex(ep->req->params.json, "sender", &member) &&
+                           json_object_object_get_ex(ep->req->params.json, name, &member) &&
                            member && !json_object_is_type(member, json_type_string);
-    if (json_not_string || (sender && !validate_user(sender)))
-        return endpoint_error(ep, 400, "sender: must be " VALIDATE_USER_RULE);
-    *out = sender;
+    if (json_not_string || (value && !valid(value))) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "%s: must be %s", name, rule);
+        return endpoint_error(ep, 400, msg);
+    }
+    *out = value;
     return 0;
 }
 
-/* The optional message id of a single publish (idempotent publishing): VALIDATE_MSGID_RULE,
- * a string in a JSON body. Sets *out (NULL when absent, borrowed). Returns 0 or -1 with a 400
- * reply. */
+/* The sender of a publish, single or batch. */
+static int api_sender_param(struct endpoint *ep, const char **out)
+{
+    return api_optional_param(ep, "sender", validate_user, VALIDATE_USER_RULE, out);
+}
+
+/* The message id of a single publish (idempotent publishing; a batch's are per message). */
 static int api_msgid_param(struct endpoint *ep, const char **out)
 {
-    struct json_object *member = NULL;
-    const char *msgid = params_get(&ep->req->params, "msgid");
-    bool json_not_string = ep->req->params.json &&
-                           json_object_object_get_ex(ep->req->params.json, "msgid", &member) &&
-                           member && !json_object_is_type(member, json_type_string);
-    if (json_not_string || (msgid && !validate_msgid(msgid)))
-        return endpoint_error(ep, 400, "msgid: must be " VALIDATE_MSGID_RULE);
-    *out = msgid;
-    return 0;
+    return api_optional_param(ep, "msgid", validate_msgid, VALIDATE_MSGID_RULE, out);
 }
 
 static void api_publish_batch(struct endpoint *ep, struct json_object *messages)
