@@ -668,8 +668,8 @@ static int cmd_prune(struct pushctl *c)
     PGresult *res = run(c, "SELECT push.prune($1::interval), push.presence_expire()", 1, params);
     if (!db_ok(res))
         return fail_result(res, "prune");
-    printf("pruned %s messages older than %s and %s stale presence rows\n", PQgetvalue(res, 0, 0), params[0],
-           PQgetvalue(res, 0, 1));
+    printf("pruned %s messages past their app's retention (else older than %s) and %s stale presence rows\n",
+           PQgetvalue(res, 0, 0), params[0], PQgetvalue(res, 0, 1));
     PQclear(res);
     return 0;
 }
