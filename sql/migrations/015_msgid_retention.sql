@@ -80,7 +80,7 @@ BEGIN
                      m.seq AS old_seq, (extract(epoch FROM m.created_at) * 1000)::bigint AS old_ms
               FROM unnest(p_app_ids, p_channels, p_msgids) WITH ORDINALITY AS u(a, n, msgid, ord)
               LEFT JOIN push.channel c ON u.msgid IS NOT NULL AND c.app_id = u.a AND c.name = u.n
-              LEFT JOIN push.message m ON m.channel_id = c.id AND m.msgid = u.msgid) x;
+              LEFT JOIN push.message m ON m.channel_id = c.id AND m.msgid = u.msgid AND m.msgid IS NOT NULL) x;
     END IF;
 
     WITH bumped AS (
@@ -425,6 +425,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_count bigint;
     v_more bigint;
+    v_app record;
 BEGIN
     IF p_retention IS NULL OR p_retention < interval '0' THEN
         PERFORM push.fail(400, 'retention: must be zero or more');
@@ -432,20 +433,31 @@ BEGIN
     IF p_idle IS NULL OR p_idle < interval '0' THEN
         PERFORM push.fail(400, 'idle: must be zero or more');
     END IF;
+    -- Each statement has one fixed bound, so the created_at index (and for counts the primary
+    -- key's seq range per channel) finds what goes.
     DELETE FROM push.message m
     USING push.channel c, push.app a
-    WHERE c.id = m.channel_id AND a.id = c.app_id
-      AND m.created_at < now() - coalesce(a.retention, p_retention);
+    WHERE m.created_at < now() - p_retention AND c.id = m.channel_id AND a.id = c.app_id AND a.retention IS NULL;
     GET DIAGNOSTICS v_count = ROW_COUNT;
-    DELETE FROM push.message m
-    USING push.channel c, push.app a
-    WHERE c.id = m.channel_id AND a.id = c.app_id AND a.retention_messages IS NOT NULL
-      AND m.seq <= c.last_seq - a.retention_messages;
-    GET DIAGNOSTICS v_more = ROW_COUNT;
+    FOR v_app IN SELECT a.id, a.retention, a.retention_messages FROM push.app a
+                 WHERE a.retention IS NOT NULL OR a.retention_messages IS NOT NULL ORDER BY a.id LOOP
+        IF v_app.retention IS NOT NULL THEN
+            DELETE FROM push.message m USING push.channel c
+            WHERE m.created_at < now() - v_app.retention AND c.id = m.channel_id AND c.app_id = v_app.id;
+            GET DIAGNOSTICS v_more = ROW_COUNT;
+            v_count := v_count + v_more;
+        END IF;
+        IF v_app.retention_messages IS NOT NULL THEN
+            DELETE FROM push.message m USING push.channel c
+            WHERE c.app_id = v_app.id AND m.channel_id = c.id AND m.seq <= c.last_seq - v_app.retention_messages;
+            GET DIAGNOSTICS v_more = ROW_COUNT;
+            v_count := v_count + v_more;
+        END IF;
+    END LOOP;
     DELETE FROM push.channel c
     WHERE c.last_seq = 0 AND c.updated_at < now() - p_idle
       AND NOT EXISTS (SELECT 1 FROM push.presence p WHERE p.channel_id = c.id AND p.seen_at >= now() - p_idle);
-    RETURN v_count + v_more;
+    RETURN v_count;
 END $$;
 COMMENT ON FUNCTION push.prune(interval, interval) IS
     'deletes messages past their app''s retention (age: the app''s or else p_retention; count: the app''s '
