@@ -29,6 +29,8 @@ enum {
     PUSHCTL_GIVEN_CLIENT_PUBLISH = 2,
     PUSHCTL_GIVEN_MAX_BYTES = 4,
     PUSHCTL_GIVEN_RATE = 8,
+    PUSHCTL_GIVEN_CLAIMED_USERS = 16,
+    PUSHCTL_GIVEN_RETENTION = 32,
 };
 
 struct pushctl {
@@ -38,12 +40,13 @@ struct pushctl {
     const char *user;      /* --user U */
     const char *since;     /* --since N */
     const char *sender;    /* --sender S */
-    const char *retention; /* --retention INTERVAL */
+    const char *retention; /* --retention: prune's INTERVAL, or an app's retention */
+    const char *msgid;     /* publish --msgid ID */
     const char *sql_dir;   /* --sql-dir DIR */
     const char *format;    /* --format text|env */
     long long ttl, limit, max_bytes, rate;
     bool client_publish;
-    bool claimed_users;    /* app create --claimed-users */
+    bool claimed_users;    /* app create / update --claimed-users [on|off] */
     unsigned given;        /* PUSHCTL_GIVEN_*: the app settings named on the command line */
     bool yes;              /* --yes: app delete really deletes */
     const char *origins[16];
@@ -65,18 +68,23 @@ static void usage(void)
            "Commands:\n"
            "  migrate                         apply sql/migrations not yet applied\n"
            "  app create NAME [--origin URL]... [--client-publish] [--max-bytes N] [--rate N]\n"
-           "                 [--claimed-users]  (pages may name their user without a token)\n"
+           "                 [--claimed-users [on|off]]  (pages may name their user without a token)\n"
+           "                 [--retention RETENTION]\n"
            "                                  create an app; prints its three keys once\n"
+           "                                  RETENTION: 'default' (prune's), an interval ('30 days'),\n"
+           "                                  'N messages' (per channel) or both: '30 days, 1000 messages'\n"
            "  app rotate-keys NAME [--role subscribe|publish|server]... [--overlap INTERVAL]\n"
            "                                  new keys (default: every role); the old ones work\n"
            "                                  for the overlap (default '1 day'; '0': stop now)\n"
            "  app list                        list apps\n"
            "  app show NAME                   one app's settings (never its keys)\n"
            "  app update NAME [--origin URL]... [--no-origins] [--client-publish] [--no-client-publish]\n"
-           "        [--max-bytes N] [--rate N]  change those settings; keys and secret stay\n"
+           "        [--max-bytes N] [--rate N] [--claimed-users on|off] [--retention RETENTION]\n"
+           "                                  change those settings; keys and secret stay\n"
            "  app delete NAME --yes           delete an app with all its channels and messages\n"
-           "  publish CHANNEL CONTENT --key KEY [--sender S]\n"
-           "                                  publish a message (KEY defaults to $PUSH_PUBLISH_KEY)\n"
+           "  publish CHANNEL CONTENT --key KEY [--sender S] [--msgid ID]\n"
+           "                                  publish a message (KEY defaults to $PUSH_PUBLISH_KEY);\n"
+           "                                  again with the same ID: the first one's seq, nothing new\n"
            "  history CHANNEL --app NAME [--limit N]\n"
            "                                  print the latest messages, oldest first\n"
            "  tail CHANNEL --app NAME [--since N]\n"
@@ -85,7 +93,9 @@ static void usage(void)
            "                                  make a subscribe token (default ttl 3600)\n"
            "  token --jwt --app NAME [--sub U] [--channel C|PREFIX*]... [--publish C|PREFIX*]...\n"
            "        [--ttl SECONDS] [--info JSON]  make a JWT (HS256) for those channels\n"
-           "  prune [--retention INTERVAL]    delete messages older than INTERVAL (default '7 days')\n"
+           "  prune [--retention INTERVAL]    delete messages past their app's retention: older than\n"
+           "                                  the app's age (else INTERVAL, default '7 days'), or more\n"
+           "                                  than its N messages behind their channel's head\n"
            "  stats [--app NAME]              per-channel statistics\n\n"
            "Options: --format env prints app create's keys as shell variables;\n"
            "--sql-dir DIR (or $PUSH_SQL_DIR) holds the migrations (default %s/sql/migrations).\n"
@@ -272,10 +282,14 @@ static int cmd_app_create(struct pushctl *c, const char *name)
     snprintf(max_bytes, sizeof(max_bytes), "%lld", c->max_bytes);
     snprintf(rate, sizeof(rate), "%lld", c->rate);
     const char *params[] = { name, buf_str(&origins), c->client_publish ? "true" : "false",
-                             max_bytes, rate, c->claimed_users ? "true" : "false" };
-    PGresult *res = run(c, "SELECT app_id, publish_key, subscribe_key, secret, server_key "
-                           "FROM push.app_create($1, $2::text[], $3::bool, $4::int, $5::int, $6::bool)",
-                        6, params);
+                             max_bytes, rate, c->claimed_users ? "true" : "false",
+                             c->given & PUSHCTL_GIVEN_RETENTION ? c->retention : NULL };
+    /* One statement: a refused retention leaves no app behind. */
+    PGresult *res = run(c, "SELECT a.app_id, a.publish_key, a.subscribe_key, a.secret, a.server_key "
+                           "FROM push.app_create($1, $2::text[], $3::bool, $4::int, $5::int, $6::bool) a "
+                           "LEFT JOIN LATERAL (SELECT push.app_update($1, p_retention => $7) "
+                           "WHERE $7::text IS NOT NULL AND a.app_id IS NOT NULL) r ON true",
+                        7, params);
     buf_free(&origins);
     if (!db_ok(res))
         return fail_result(res, "app create");
@@ -354,7 +368,10 @@ static int cmd_app_show(struct pushctl *c, const char *name)
 {
     const char *params[] = { name };
     PGresult *res = run(c, "SELECT a.id, a.name, a.origins, a.client_publish, a.claimed_users, "
-                           "a.max_message_bytes, a.publish_rate, a.created_at, "
+                           "a.max_message_bytes, a.publish_rate, "
+                           "concat_ws(', ', a.retention::text, a.retention_messages || ' messages', "
+                           "CASE WHEN a.retention IS NULL THEN 'age: prune''s default' END) AS retention, "
+                           "a.created_at, "
                            "(SELECT count(*) FROM push.channel ch WHERE ch.app_id = a.id) AS channels "
                            "FROM push.app a WHERE a.name = $1", 1, params);
     if (!db_ok(res))
@@ -401,8 +418,11 @@ static int cmd_app_update(struct pushctl *c, const char *name)
     const char *params[] = { name, c->given & PUSHCTL_GIVEN_ORIGINS ? buf_str(&origins) : NULL,
                              c->given & PUSHCTL_GIVEN_CLIENT_PUBLISH ? (c->client_publish ? "true" : "false") : NULL,
                              c->given & PUSHCTL_GIVEN_MAX_BYTES ? max_bytes : NULL,
-                             c->given & PUSHCTL_GIVEN_RATE ? rate : NULL };
-    PGresult *res = run(c, "SELECT push.app_update($1, $2::text[], $3::bool, $4::int, $5::int)", 5, params);
+                             c->given & PUSHCTL_GIVEN_RATE ? rate : NULL,
+                             c->given & PUSHCTL_GIVEN_CLAIMED_USERS ? (c->claimed_users ? "true" : "false") : NULL,
+                             c->given & PUSHCTL_GIVEN_RETENTION ? c->retention : NULL };
+    PGresult *res = run(c, "SELECT push.app_update($1, $2::text[], $3::bool, $4::int, $5::int, $6::bool, $7)",
+                        7, params);
     buf_free(&origins);
     if (!db_ok(res))
         return fail_result(res, "app update");
@@ -434,8 +454,8 @@ static int cmd_publish(struct pushctl *c, const char *channel, const char *conte
         fprintf(stderr, "pushctl: publish: --key or $PUSH_PUBLISH_KEY is required\n");
         return 2;
     }
-    const char *params[] = { key, channel, content, c->sender };
-    PGresult *res = run(c, "SELECT push.publish($1, $2, $3, $4)", 4, params);
+    const char *params[] = { key, channel, content, c->sender, c->msgid };
+    PGresult *res = run(c, "SELECT push.publish($1, $2, $3, $4, $5)", 5, params);
     if (!db_ok(res))
         return fail_result(res, "publish");
     printf("%s:%s\n", channel, PQgetvalue(res, 0, 0));
@@ -648,8 +668,8 @@ static int cmd_prune(struct pushctl *c)
     PGresult *res = run(c, "SELECT push.prune($1::interval), push.presence_expire()", 1, params);
     if (!db_ok(res))
         return fail_result(res, "prune");
-    printf("pruned %s messages older than %s and %s stale presence rows\n", PQgetvalue(res, 0, 0), params[0],
-           PQgetvalue(res, 0, 1));
+    printf("pruned %s messages past their app's retention (else older than %s) and %s stale presence rows\n",
+           PQgetvalue(res, 0, 0), params[0], PQgetvalue(res, 0, 1));
     PQclear(res);
     return 0;
 }
@@ -699,7 +719,8 @@ int main(int argc, char **argv)
         { "publish", required_argument, NULL, 'P' },
         { "info", required_argument, NULL, 'I' },
         { "role", required_argument, NULL, 'G' },
-        { "claimed-users", no_argument, NULL, 'L' },
+        { "claimed-users", optional_argument, NULL, 'L' },
+        { "msgid", required_argument, NULL, 'M' },
         { "overlap", required_argument, NULL, 'W' },
         { NULL, 0, NULL, 0 },
     };
@@ -722,14 +743,27 @@ int main(int argc, char **argv)
         case 'u': c.user = optarg; break;
         case 's': c.since = optarg; break;
         case 'S': c.sender = optarg; break;
-        case 'R': c.retention = optarg; break;
+        case 'R': c.retention = optarg; c.given |= PUSHCTL_GIVEN_RETENTION; break;
+        case 'M': c.msgid = optarg; break;
         case 'd': c.sql_dir = optarg; break;
         case 'f': c.format = optarg; break;
         case 'p': c.client_publish = true; c.given |= PUSHCTL_GIVEN_CLIENT_PUBLISH; break;
         case 'q': c.client_publish = false; c.given |= PUSHCTL_GIVEN_CLIENT_PUBLISH; break;
         case 'O': c.norigins = 0; c.given |= PUSHCTL_GIVEN_ORIGINS; break;
         case 'Y': c.yes = true; break;
-        case 'L': c.claimed_users = true; break;
+        case 'L': {
+            /* --claimed-users alone is on; --claimed-users on|off (or =on|off) says which. */
+            const char *value = optarg;
+            if (!value && optind < argc && (strcmp(argv[optind], "on") == 0 || strcmp(argv[optind], "off") == 0))
+                value = argv[optind++];
+            if (value && strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
+                fprintf(stderr, "pushctl: --claimed-users must be on or off\n");
+                return 2;
+            }
+            c.claimed_users = !value || strcmp(value, "on") == 0;
+            c.given |= PUSHCTL_GIVEN_CLAIMED_USERS;
+            break;
+        }
         case 't': if (!parse_number("ttl", optarg, 100000000, &c.ttl)) return 2; break;
         case 'l': if (!parse_number("limit", optarg, 1000000, &c.limit)) return 2; break;
         case 'm':

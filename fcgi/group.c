@@ -21,9 +21,9 @@ struct group {
 
 static const struct db_statement group_publish_sql = {
     "group_publish",
-    "SELECT g.i, g.seq, g.status, g.error, (extract(epoch from now()) * 1000)::bigint"
-    " FROM push.publish_group($1, $2, $3, $4) g",
-    4,
+    "SELECT g.i, g.seq, g.status, g.error, g.time_ms, g.duplicate"
+    " FROM push.publish_group($1, $2, $3, $4, $5) g",
+    5,
 };
 
 static void group_fail(struct group_message *batch, size_t n)
@@ -38,16 +38,17 @@ static void group_fail(struct group_message *batch, size_t n)
  * the lock; the messages are this caller's until it marks them done. */
 static void group_commit(struct group *g, struct group_message *batch, size_t n)
 {
-    struct buf keys = BUF_INIT, channels = BUF_INIT, contents = BUF_INIT, senders = BUF_INIT;
+    struct buf keys = BUF_INIT, channels = BUF_INIT, contents = BUF_INIT, senders = BUF_INIT, msgids = BUF_INIT;
     struct group_message *m = batch;
     for (size_t i = 0; i < n; i++, m = m->next) {
         db_array_add(&keys, m->key);
         db_array_add(&channels, m->channel);
         db_array_add(&contents, m->content);
         db_array_add(&senders, m->sender ? m->sender : ""); /* "" is no sender */
+        db_array_add(&msgids, m->msgid);
     }
     const char *params[] = { db_array_end(&keys), db_array_end(&channels), db_array_end(&contents),
-                             db_array_end(&senders) };
+                             db_array_end(&senders), db_array_end(&msgids) };
     struct db_conn *conn = db_pool_acquire(g->pool);
     PGresult *res = conn ? db_exec(conn, &group_publish_sql, params) : NULL;
     if (!res || !db_ok(res) || PQntuples(res) != (int)n) {
@@ -63,6 +64,7 @@ static void group_commit(struct group *g, struct group_message *batch, size_t n)
         if (m->status == 200) {
             m->seq = strtoll(PQgetvalue(res, (int)i, 1), NULL, 10);
             m->time_ms = strtoll(PQgetvalue(res, (int)i, 4), NULL, 10);
+            m->duplicate = PQgetvalue(res, (int)i, 5)[0] == 't';
         } else {
             snprintf(m->error, sizeof(m->error), "%s", PQgetvalue(res, (int)i, 3));
         }
@@ -74,6 +76,7 @@ out:
     buf_free(&channels);
     buf_free(&contents);
     buf_free(&senders);
+    buf_free(&msgids);
 }
 
 /* The committer: takes what has gathered (at most GROUP_MAX, the oldest first), writes it,

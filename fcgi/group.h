@@ -21,11 +21,14 @@ struct group_message {
     const char *channel;       /* borrowed */
     const char *content;       /* borrowed */
     const char *sender;        /* borrowed, or NULL */
+    const char *msgid;         /* borrowed, or NULL: the publisher's message id */
     /* Results, set by group_publish. */
     int status;                /* 200 stored; else the HTTP status of the refusal (503: the
                                 * transaction failed, nothing of it was stored) */
     int64_t seq;               /* when 200 */
-    int64_t time_ms;           /* when 200: the transaction's time, Unix ms */
+    int64_t time_ms;           /* when 200: the message's time, Unix ms */
+    bool duplicate;            /* when 200: msgid named a message already stored; seq and
+                                * time_ms are that message's, nothing new was stored */
     char error[256];           /* when not 200: the text for the client */
     /* Private to group.c. */
     bool done;

@@ -23,11 +23,13 @@ static struct limiter *api_publish_limiter;
 
 static const struct db_statement api_batch_sql = {
     "api_batch",
-    "SELECT b.channel, b.seq, (extract(epoch from now()) * 1000)::bigint FROM push.publish_batch($1,"
+    "SELECT b.channel, b.seq, (extract(epoch from now()) * 1000)::bigint, b.duplicate, b.time_ms"
+    " FROM push.publish_batch($1,"
     " ARRAY(SELECT v FROM json_array_elements_text($2::json) WITH ORDINALITY AS e(v, i) ORDER BY i),"
     " ARRAY(SELECT v FROM json_array_elements_text($3::json) WITH ORDINALITY AS e(v, i) ORDER BY i),"
-    " $4) AS b",
-    4,
+    " $4,"
+    " ARRAY(SELECT v FROM json_array_elements_text($5::json) WITH ORDINALITY AS e(v, i) ORDER BY i)) AS b",
+    5,
 };
 
 static const struct db_statement api_status_sql = {
@@ -90,19 +92,36 @@ static int api_check_publisher(struct endpoint *ep)
     return is_get ? endpoint_check_jsonp_origin(ep, true) : 0;
 }
 
-/* The optional sender of a publish, single or batch: VALIDATE_USER_RULE, a string
- * in a JSON body. Sets *out (NULL when absent, borrowed). Returns 0 or -1 with a 400 reply. */
-static int api_sender_param(struct endpoint *ep, const char **out)
+/* An optional text parameter of a publish: when present it passes valid, and in a JSON body
+ * it is a string. Sets *out (NULL when absent, borrowed). Returns 0 or -1 with a 400 reply
+ * "<name>: must be <rule>". */
+static int api_optional_param(struct endpoint *ep, const char *name, bool (*valid)(const char *),
+                              const char *rule, const char **out)
 {
     struct json_object *member = NULL;
-    const char *sender = params_get(&ep->req->params, "sender");
+    const char *value = params_get(&ep->req->params, name);
     bool json_not_string = ep->req->params.json &&
-                           json_object_object_get_ex(ep->req->params.json, "sender", &member) &&
+                           json_object_object_get_ex(ep->req->params.json, name, &member) &&
                            member && !json_object_is_type(member, json_type_string);
-    if (json_not_string || (sender && !validate_user(sender)))
-        return endpoint_error(ep, 400, "sender: must be " VALIDATE_USER_RULE);
-    *out = sender;
+    if (json_not_string || (value && !valid(value))) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "%s: must be %s", name, rule);
+        return endpoint_error(ep, 400, msg);
+    }
+    *out = value;
     return 0;
+}
+
+/* The sender of a publish, single or batch. */
+static int api_sender_param(struct endpoint *ep, const char **out)
+{
+    return api_optional_param(ep, "sender", validate_user, VALIDATE_USER_RULE, out);
+}
+
+/* The message id of a single publish (idempotent publishing; a batch's are per message). */
+static int api_msgid_param(struct endpoint *ep, const char **out)
+{
+    return api_optional_param(ep, "msgid", validate_msgid, VALIDATE_MSGID_RULE, out);
 }
 
 static void api_publish_batch(struct endpoint *ep, struct json_object *messages)
@@ -110,18 +129,29 @@ static void api_publish_batch(struct endpoint *ep, struct json_object *messages)
     const char *sender = NULL;
     if (api_sender_param(ep, &sender) < 0)
         return;
+    if (json_object_object_get_ex(ep->req->params.json, "msgid", NULL)) {
+        endpoint_error(ep, 400, "msgid: in a batch each message has its own (messages[i].msgid)");
+        return;
+    }
     if (!json_object_is_type(messages, json_type_array) || json_object_array_length(messages) == 0 ||
         json_object_array_length(messages) > API_BATCH_MAX) {
         endpoint_error(ep, 400, "messages: must be an array of 1 to 1000 {channel, content} objects");
         return;
     }
     size_t n = json_object_array_length(messages);
-    struct json_object *channels = json_object_new_array(), *contents = json_object_new_array();
+    struct json_object *channels = json_object_new_array(), *contents = json_object_new_array(),
+                       *msgids = json_object_new_array();
     char label[64], msg[200];
     for (size_t i = 0; i < n; i++) {
-        struct json_object *m = json_object_array_get_idx(messages, i), *ch = NULL, *co = NULL;
+        struct json_object *m = json_object_array_get_idx(messages, i), *ch = NULL, *co = NULL, *id = NULL;
         json_object_object_get_ex(m, "channel", &ch);
         json_object_object_get_ex(m, "content", &co);
+        bool has_id = json_object_object_get_ex(m, "msgid", &id);
+        if (has_id && (!json_object_is_type(id, json_type_string) || !validate_msgid(json_object_get_string(id)))) {
+            snprintf(msg, sizeof(msg), "messages[%zu].msgid: must be " VALIDATE_MSGID_RULE, i);
+            endpoint_error(ep, 400, msg);
+            goto out;
+        }
         if (!json_object_is_type(ch, json_type_string) || !validate_channel(json_object_get_string(ch))) {
             snprintf(msg, sizeof(msg), "messages[%zu].channel: must be " VALIDATE_CHANNEL_RULE, i);
             endpoint_error(ep, 400, msg);
@@ -144,10 +174,12 @@ static void api_publish_batch(struct endpoint *ep, struct json_object *messages)
         }
         json_object_array_add(channels, json_object_get(ch));
         json_object_array_add(contents, co);
+        json_object_array_add(msgids, has_id ? json_object_get(id) : NULL);
     }
     const char *params[] = { params_get(&ep->req->params, "appkey"),
                              json_object_to_json_string_ext(channels, JSON_C_TO_STRING_PLAIN),
-                             json_object_to_json_string_ext(contents, JSON_C_TO_STRING_PLAIN), sender };
+                             json_object_to_json_string_ext(contents, JSON_C_TO_STRING_PLAIN), sender,
+                             json_object_to_json_string_ext(msgids, JSON_C_TO_STRING_PLAIN) };
     PGresult *res = db_exec(ep->db, &api_batch_sql, params);
     if (!db_ok(res)) {
         endpoint_fail_db(ep, res);
@@ -158,6 +190,11 @@ static void api_publish_batch(struct endpoint *ep, struct json_object *messages)
         struct json_object *r = json_object_new_object();
         json_object_object_add(r, "channel", json_object_new_string(PQgetvalue(res, i, 0)));
         json_object_object_add(r, "seq", json_object_new_int64(strtoll(PQgetvalue(res, i, 1), NULL, 10)));
+        /* A duplicate answers the message first stored with its msgid, and that one's time. */
+        if (PQgetvalue(res, i, 3)[0] == 't') {
+            json_object_object_add(r, "time", json_object_new_int64(strtoll(PQgetvalue(res, i, 4), NULL, 10)));
+            json_object_object_add(r, "duplicate", json_object_new_boolean(1));
+        }
         json_object_array_add(results, r);
     }
     if (PQntuples(res) > 0)
@@ -168,6 +205,7 @@ static void api_publish_batch(struct endpoint *ep, struct json_object *messages)
 out:
     json_object_put(channels);
     json_object_put(contents);
+    json_object_put(msgids);
 }
 
 /* A single publish waits for its group's transaction (group.h) without holding a connection. */
@@ -196,12 +234,12 @@ static void api_publish(struct request *req, struct reply *reply)
     if (api_check_content(&ep, "content", content ? content->value : "", content ? content->value_len : 0,
                           content != NULL) < 0)
         goto out;
-    const char *sender = NULL;
-    if (api_sender_param(&ep, &sender) < 0)
+    const char *sender = NULL, *msgid = NULL;
+    if (api_sender_param(&ep, &sender) < 0 || api_msgid_param(&ep, &msgid) < 0)
         goto out;
     endpoint_close(&ep);
     struct group_message m = { .key = params_get(&req->params, "appkey"), .channel = channel,
-                               .content = content->value, .sender = sender };
+                               .content = content->value, .sender = sender, .msgid = msgid };
     group_publish(api_group, &m);
     if (m.status != 200) {
         endpoint_error(&ep, m.status, m.error);
@@ -211,6 +249,8 @@ static void api_publish(struct request *req, struct reply *reply)
     json_object_object_add(obj, "channel", json_object_new_string(channel));
     json_object_object_add(obj, "seq", json_object_new_int64(m.seq));
     json_object_object_add(obj, "time", json_object_new_int64(m.time_ms));
+    if (m.duplicate)
+        json_object_object_add(obj, "duplicate", json_object_new_boolean(1));
     reply_json(reply, obj, req->callback);
 out:
     endpoint_close(&ep);

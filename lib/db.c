@@ -265,6 +265,10 @@ const char *db_error_text(const PGresult *res, int status)
 
 void db_array_add(struct buf *array, const char *item)
 {
+    if (!item) {
+        buf_puts(array, array->len ? ",NULL" : "{NULL");
+        return;
+    }
     buf_puts(array, array->len ? ",\"" : "{\"");
     for (const char *s = item; *s; s++) {
         if (*s == '"' || *s == '\\')

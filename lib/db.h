@@ -72,8 +72,9 @@ int db_status(const PGresult *res, PGconn *pg);
 const char *db_error_text(const PGresult *res, int status);
 
 /* The one writer of PostgreSQL array literals for text[] and bigint[] parameters:
- * db_array_add appends one element (quoted, with '"' and '\\' escaped), db_array_end closes
- * the literal ("{}" when nothing was added) and returns it, borrowed from array. */
+ * db_array_add appends one element (quoted, with '"' and '\\' escaped; a NULL item is SQL
+ * NULL), db_array_end closes the literal ("{}" when nothing was added) and returns it,
+ * borrowed from array. */
 void db_array_add(struct buf *array, const char *item);
 const char *db_array_end(struct buf *array);
 

@@ -42,8 +42,9 @@ bool message_notice_next(const char **cursor, int64_t *channel_id, int64_t *seq)
 
 const struct db_statement message_publish_sql = {
     "message_publish",
-    "SELECT push.publish($1, $2, $3, $4), (extract(epoch from now()) * 1000)::bigint",
-    4,
+    "SELECT g.seq, g.time_ms, g.duplicate, g.status, g.error FROM push.publish_group(ARRAY[$1::text],"
+    " ARRAY[$2::text], ARRAY[$3::text], ARRAY[coalesce($4::text, '')], ARRAY[$5::text]) g",
+    5,
 };
 
 const struct db_statement message_after_sql = {

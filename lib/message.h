@@ -20,7 +20,9 @@ struct json_object *message_object(const char *op, const char *channel, int64_t 
  * *cursor past it. Returns true with the item; false at the end or at a malformed item. */
 bool message_notice_next(const char **cursor, int64_t *channel_id, int64_t *seq);
 
-/* $1 key, $2 channel, $3 content, $4 sender -> (seq, time ms). */
+/* One publish as a group of one: $1 key, $2 channel, $3 content, $4 sender (or NULL), $5 msgid
+ * (or NULL) -> (seq, time ms, duplicate, status, error); a refusal is a row with status (400,
+ * 401, 403, 413, 429) and error, not a failed statement. */
 extern const struct db_statement message_publish_sql;
 
 /* $1 channel id, $2 after seq, $3 limit -> (seq, content, time ms) ascending by seq: the rows

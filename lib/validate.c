@@ -75,6 +75,18 @@ bool validate_user(const char *id)
     return id && name_valid(id, VALIDATE_USER_MAX, "_.=@-");
 }
 
+bool validate_msgid(const char *id)
+{
+    if (!id)
+        return false;
+    size_t n = 0;
+    for (; id[n]; n++) {
+        if ((unsigned char)id[n] < 0x21 || (unsigned char)id[n] > 0x7E || n >= VALIDATE_MSGID_MAX)
+            return false;
+    }
+    return n > 0;
+}
+
 bool validate_callback(const char *name)
 {
     if (!name)

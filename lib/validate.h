@@ -8,6 +8,7 @@
 #define VALIDATE_CHANNEL_MAX 128
 #define VALIDATE_USER_MAX 64
 #define VALIDATE_CALLBACK_MAX 64
+#define VALIDATE_MSGID_MAX 64
 
 /* Names in any script: well-formed UTF-8; of ASCII only letters, digits and the punctuation
  * below (never the cursor's ',' and ':'); above ASCII anything but controls, separators,
@@ -20,6 +21,9 @@
 bool validate_channel(const char *name);
 /* A user id or client id: VALIDATE_USER_RULE. */
 bool validate_user(const char *id);
+/* A publisher's message id (idempotent publishing; push.msgid_valid in SQL). */
+#define VALIDATE_MSGID_RULE "1-64 characters of printable ASCII without spaces"
+bool validate_msgid(const char *id);
 /* ^[A-Za-z_$][A-Za-z0-9_$.]{0,63}$ */
 bool validate_callback(const char *name);
 /* Well-formed UTF-8 without NUL: no overlong forms, surrogates or code points above U+10FFFF. */

@@ -21,7 +21,7 @@ SQL_TESTS = tests/sql/schema.sql tests/sql/app.sql tests/sql/channel.sql tests/s
 	tests/sql/batch.sql tests/sql/history.sql tests/sql/read.sql tests/sql/presence.sql \
 	tests/sql/token.sql tests/sql/jwt.sql tests/sql/example.sql tests/sql/privileges.sql \
 	tests/sql/group.sql tests/sql/names.sql tests/sql/presence-events.sql tests/sql/unread-kept.sql \
-	tests/sql/read-each.sql tests/sql/read-events.sql
+	tests/sql/read-each.sql tests/sql/read-events.sql tests/sql/msgid.sql tests/sql/retention.sql
 SQL_SHELL_TESTS = tests/sql/migrate-twice.sh tests/sql/concurrency.sh tests/sql/notify.sh \
 	tests/sql/read-events-concurrency.sh
 
@@ -53,7 +53,7 @@ tests_poll_load_LDADD = $(JSONC_LIBS)
 
 # The WebSocket and SSE sidecar, with a C load client for the 5,000-subscriber test.
 check_PROGRAMS += tests/ws-load
-WS_TESTS = tests/ws-basic.sh tests/ws-resume.sh tests/ws-sse.sh tests/ws-slow.sh tests/ws-limits.sh \
+WS_TESTS = tests/ws-basic.sh tests/idempotent.sh tests/ws-resume.sh tests/ws-sse.sh tests/ws-slow.sh tests/ws-limits.sh \
 	tests/ws-restart.sh tests/ws-pg-restart.sh tests/ws-workers.sh tests/ws-load.sh tests/ws-faults.sh \
 	tests/ws-abuse.sh tests/ws-address.sh
 EXTRA_DIST += tests/ws-lib.sh tests/ws_client.py

@@ -3,7 +3,7 @@
 # push-api makes of an update at once (the app cache hears of it).
 . "$(dirname "$0")/lib.sh"
 command -v lighttpd >/dev/null || skip_all "lighttpd not installed"
-tap_plan 15
+tap_plan 32
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
 CTL=$top_builddir/cli/pushctl
@@ -36,6 +36,65 @@ is "$?:$(cat "$T/err")" "1:pushctl: app update: origins: not an origin is not an
 "$CTL" app update nosuch --rate 1 >/dev/null 2>"$T/err"
 is "$?:$(cat "$T/err")" "1:pushctl: app update: name: no app named nosuch" "an unknown app: exit 1"
 
+# --claimed-users on|off: push-api believes a page's user= without a token only while on.
+eval "$("$CTL" app create club --format env | sed 's/^PUSH_/CLUB_/')"
+claimed_users() { $PSQL -c "SELECT claimed_users FROM push.app WHERE name = 'club'"; }
+# poll_users CHANNEL: the users presence shows on CHANNEL after a poll there naming mallory.
+poll_users() {
+    local users=
+    http GET "$BASE/push/poll?appkey=$CLUB_SUBSCRIBE_KEY&channel=$1&timeout=0&client=tab-1&user=mallory" >/dev/null
+    for _ in $(seq 50); do
+        users=$(http GET "$BASE/push/presence?appkey=$CLUB_SERVER_KEY&channel=$1" | sed 's/^[0-9]* //' |
+                json 'j["channels"]["'"$1"'"]["clients"], j["channels"]["'"$1"'"]["users"]')
+        [[ "$users" == "1 "* ]] && break
+        sleep 0.1
+    done
+    echo "$users"
+}
+out=$("$CTL" app update club --claimed-users on)
+is "$?:$out:$(claimed_users)" "0:app club updated:t" "app update --claimed-users on"
+like "$("$CTL" app show club)" 'claimed_users +t' "app show says so"
+is "$(poll_users hall-on)" "1 ['mallory']" "push-api now counts a claimed user as named"
+"$CTL" app update club --claimed-users off >/dev/null
+is "$(claimed_users)" f "app update --claimed-users off"
+is "$(poll_users hall-off)" "1 []" "push-api counts a claimed user as anonymous again"
+"$CTL" app update club --claimed-users=on >/dev/null
+is "$(claimed_users)" t "--claimed-users=on works too"
+"$CTL" app update club --claimed-users=maybe >/dev/null 2>"$T/err"
+is "$?:$(cat "$T/err"):$(claimed_users)" "2:pushctl: --claimed-users must be on or off:t" \
+   "--claimed-users=maybe: exit 2 with the rule, nothing changed"
+
+# Retention per app, applied by pushctl prune.
+retention() { $PSQL -c "SELECT coalesce(retention::text, '-') || '|' || coalesce(retention_messages::text, '-')
+                        FROM push.app WHERE name = '$1'"; }
+eval "$("$CTL" app create capped --retention '2 hours, 3 messages' --format env | sed 's/^PUSH_/CAPPED_/')"
+is "$(retention capped)" "02:00:00|3" "app create --retention '2 hours, 3 messages'"
+like "$("$CTL" app show capped)" 'retention +02:00:00, 3 messages' "app show shows the retention"
+"$CTL" app update capped --retention '1 day' >/dev/null
+is "$(retention capped)" "1 day|-" "app update --retention '1 day' (no count)"
+"$CTL" app update capped --retention '3 messages' >/dev/null
+is "$(retention capped)" "-|3" "app update --retention '3 messages' (prune's default age)"
+like "$("$CTL" app show capped)" "retention +3 messages, age: prune's default" "app show says whose age applies"
+"$CTL" app update capped --retention 'forever' >/dev/null 2>"$T/err"
+like "$?:$(cat "$T/err")" "^1:pushctl: app update: retention: must be 'default'" "an unreadable retention: exit 1 with the rule"
+"$CTL" app create broken --retention '-3 messages' >/dev/null 2>"$T/err"
+is "$?:$($PSQL -c "SELECT count(*) FROM push.app WHERE name = 'broken'")" "1:0" \
+   "app create with a bad retention: exit 1 and no app"
+for i in 1 2 3 4 5; do
+    for k in "$CAPPED_PUBLISH_KEY" "$CLUB_PUBLISH_KEY"; do
+        http POST "$BASE/push/publish" -d appkey="$k" -d channel=log -d content="m$i" >/dev/null
+    done
+done
+$PSQL -c "UPDATE push.message SET created_at = now() - interval '2 days' WHERE seq = 1" >/dev/null
+out=$("$CTL" prune --retention '1 day')
+like "$?:$out" "^0:pruned 3 messages" "pushctl prune: 3 messages pruned"
+kept() { $PSQL -c "SELECT string_agg(m.seq::text, ',' ORDER BY m.seq) FROM push.message m
+                   JOIN push.channel c ON c.id = m.channel_id JOIN push.app a ON a.id = c.app_id
+                   WHERE a.name = '$1' AND c.name = 'log'"; }
+is "$(kept capped):$(kept club)" "3,4,5:2,3,4,5" "capped keeps its 3 newest; club lost only what passed prune's day"
+"$CTL" app update capped --retention default >/dev/null
+is "$(retention capped)" "-|-" "app update --retention default clears it"
+
 # delete: everything the app holds goes, other apps stay.
 eval "$("$CTL" app create other --format env | sed 's/^PUSH_/OTHER_/')"
 for k in "$PUSH_PUBLISH_KEY" "$OTHER_PUBLISH_KEY"; do
@@ -47,7 +106,7 @@ like "$?:$(cat "$T/err")" '^2:pushctl: app delete: this deletes shop' "app delet
 out=$("$CTL" app delete shop --yes)
 is "$?:$out" "0:app shop deleted with 1 channels" "app delete --yes"
 is "$($PSQL -c "SELECT count(*) FROM push.app WHERE name = 'shop'")|$($PSQL -c "SELECT count(*) FROM push.read_mark")|$($PSQL -c "SELECT count(*) FROM push.message")" \
-    "0|0|1" "its channels, messages and read marks are gone; the other app's message stays"
+    "0|0|8" "its channels, messages and read marks are gone; the other apps' messages stay"
 r=$(http POST "$BASE/push/publish" -d appkey="$PUSH_PUBLISH_KEY" -d channel=news -d content=x)
 is "${r%% *}" 401 "its keys are unknown to push-api at once"
 "$CTL" app delete shop --yes >/dev/null 2>"$T/err"

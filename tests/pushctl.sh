@@ -2,7 +2,7 @@
 # tests/pushctl.sh: the operator's tool against a real database: migrate, apps, publish,
 # history, tail, tokens, prune, stats, and clear errors.
 . "$(dirname "$0")/lib.sh"
-tap_plan 36
+tap_plan 39
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 CTL=$top_builddir/cli/pushctl
 
@@ -73,6 +73,12 @@ is "$tok" "$($PSQL -c "SELECT push.token(id, 'user-alice', $exp, 'alice') FROM p
 $PSQL -c "UPDATE push.message SET created_at = now() - interval '10 days' WHERE seq = 1" >/dev/null
 like "$("$CTL" prune --retention '7 days')" '^pruned 1 messages' "prune deletes what is older than the retention"
 like "$("$CTL" stats --app shop)" $'shop\tnews\t3\t2' "stats: last_seq 3, 2 kept"
+is "$("$CTL" publish retried first --key "$key" --msgid job-9):$("$CTL" publish retried again --key "$key" --msgid job-9)" \
+   "retried:1:retried:1" "publish --msgid twice: the retry prints the first message's seq"
+is "$($PSQL -c "SELECT count(*) FROM push.message WHERE msgid = 'job-9'")" 1 "and the message is stored once"
+"$CTL" publish retried x --key "$key" --msgid 'job 9' >/dev/null 2>"$T/err"
+is "$?:$(cat "$T/err")" "1:pushctl: publish: msgid: must be 1-64 characters of printable ASCII without spaces" \
+   "a bad msgid fails with the rule"
 # Stored text with terminal controls: escaped on a terminal (script gives pushctl a pty), raw in a pipe
 $PSQL -c "SELECT push.publish('$key', 'esc', E'red \\x1b[31m bell \\x07 csi \\u009b tab\\tend caf\\u00e9', E'ev\\x1bil')" >/dev/null
 out=$(script -qec "'$CTL' history esc --app shop" /dev/null | tr -d '\r')

@@ -238,11 +238,19 @@ static void ops_unsubscribe(struct client *c, struct json_object *req, struct js
     ops_send(c, "unsubscribed", ops_reply_object("unsubscribed", id, channel));
 }
 
+/* message_publish_sql answers a refusal as a row (status, error), like a group publish. */
 static void ops_publish_reply(struct query_job *q)
 {
+    int status = atoi(PQgetvalue(q->result, 0, 3));
+    if (status != 200) {
+        client_send_error(q->client, q->id, status, PQgetvalue(q->result, 0, 4), q->channel);
+        return;
+    }
     struct json_object *obj = ops_reply_object("ok", q->id, q->channel);
     json_object_object_add(obj, "seq", json_object_new_int64(strtoll(PQgetvalue(q->result, 0, 0), NULL, 10)));
     json_object_object_add(obj, "time", json_object_new_int64(strtoll(PQgetvalue(q->result, 0, 1), NULL, 10)));
+    if (PQgetvalue(q->result, 0, 2)[0] == 't')
+        json_object_object_add(obj, "duplicate", json_object_new_boolean(1));
     ops_send(q->client, "ok", obj);
 }
 
@@ -262,6 +270,15 @@ static void ops_publish(struct client *c, struct json_object *req, struct json_o
         client_send_error(c, id, 400, "content: missing (a string)", channel);
         return;
     }
+    struct json_object *m;
+    const char *msgid = NULL;
+    if (json_object_object_get_ex(req, "msgid", &m)) {
+        msgid = json_object_is_type(m, json_type_string) ? json_object_get_string(m) : NULL;
+        if (!validate_msgid(msgid)) {
+            client_send_error(c, id, 400, "msgid: must be " VALIDATE_MSGID_RULE, channel);
+            return;
+        }
+    }
     const char *content = json_object_get_string(v);
     size_t len = (size_t)json_object_get_string_len(v);
     if (len == 0) {
@@ -279,6 +296,7 @@ static void ops_publish(struct client *c, struct json_object *req, struct json_o
     q->params[1] = xstrdup(channel);
     q->params[2] = xstrdup(content);
     q->params[3] = c->hello.user[0] ? xstrdup(c->hello.user) : NULL;
+    q->params[4] = msgid ? xstrdup(msgid) : NULL;
     ops_submit(c, q, sizeof(struct query_job) + len);
 }
 

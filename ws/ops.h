@@ -4,8 +4,9 @@
  *       -> {"op":"subscribed","channel":"news","seq":<head>,"gap":false,"id":1}, then the
  *          messages after since (replayed, then live), or after the head without since
  *   {"op":"unsubscribe","channel":"news","id":2} -> {"op":"unsubscribed","channel":"news","id":2}
- *   {"op":"publish","channel":"news","content":"..","id":3}  (publish key only)
- *       -> {"op":"ok","id":3,"channel":"news","seq":43,"time":<ms>}
+ *   {"op":"publish","channel":"news","content":"..","msgid":"m-1","id":3}  (publish key only;
+ *       msgid optional) -> {"op":"ok","id":3,"channel":"news","seq":43,"time":<ms>}, with
+ *       "duplicate":true and the first message's seq and time when the channel holds msgid
  *   {"op":"history","channel":"news","limit":20,"before":..,"after":..,"token":..,"id":4}
  *       -> {"op":"history","id":4,"channel":"news","messages":[{"channel","seq","content","time"}]}
  *   {"op":"presence","channel":"news","token":..,"id":5}

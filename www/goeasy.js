@@ -242,6 +242,7 @@ Client.prototype.publish = function (options, done) {
     this.push.publish({
         channel: options.channel,
         message: message,
+        msgid: options.msgid,
         onSuccess: function () { call(done, null); },
         onFailed: function (error) { call(done, errorOf(error)); }
     });

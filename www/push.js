@@ -701,6 +701,11 @@ Connection.prototype.publish = function (options) {
     if (options.token) {
         request.token = options.token;
     }
+    /* The publisher's id for the message: publishing again with it (a retry after a failure)
+     * answers the first message's seq with duplicate: true and stores nothing. */
+    if (options.msgid) {
+        request.msgid = String(options.msgid);
+    }
     if (socket) {
         request.op = "publish";
         socket.request(request, done, false);

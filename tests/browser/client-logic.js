@@ -157,6 +157,12 @@ function collector() {
   push.publish({ channel: 'news', message: 'x', onFailed: (e) => { refused = e; } });
   s2.receive({ op: 'error', id: s2.ops('publish')[1].id, code: 403, content: 'no' });
   ok(refused && refused.code === 403, 'publish onFailed gets the error', refused);
+  let retried = null;
+  push.publish({ channel: 'news', message: 'y', msgid: 'order-17', onSuccess: (r) => { retried = r; } });
+  const withId = s2.ops('publish')[2];
+  ok(withId && withId.msgid === 'order-17', 'publish sends its msgid over the socket', withId);
+  s2.receive({ op: 'ok', id: withId.id, seq: 12, duplicate: true });
+  ok(retried && retried.seq === 12 && retried.duplicate === true, 'onSuccess sees a duplicate as such', retried);
 
   push.unsubscribe({ channel: 'news' });
   is(s2.ops('unsubscribe').map((m) => m.channel), ['news'], 'unsubscribe is sent');
@@ -268,6 +274,8 @@ function collector() {
     'publish goes as a JSONP GET', pub.src);
   b.jsonp(pub, { code: 200, content: 'OK', channel: 'news', seq: 4 });
   ok(published && published.seq === 4, 'and reports the seq');
+  push.publish({ channel: 'news', message: 'again', msgid: 'page-1' });
+  is(new URL(b.scripts[b.scripts.length - 1].src).searchParams.get('msgid'), 'page-1', 'a JSONP publish carries msgid');
   let failedWith = null;
   push.history({ channel: 'news', onSuccess: () => {}, onFailed: (e) => { failedWith = e; } });
   b.jsonp(b.scripts[b.scripts.length - 1], { code: 403, content: 'token: missing' });

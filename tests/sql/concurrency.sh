@@ -4,7 +4,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
 use_test_database
 sql() { $PUSH_TEST_PSQL -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-tap_plan 12
+tap_plan 16
 
 publishers=8
 per_publisher=500
@@ -17,12 +17,12 @@ cleanup() { sql -c "DELETE FROM push.app WHERE name = '$app'" >/dev/null 2>&1; }
 trap 'cleanup; tap_cleanup' EXIT
 read -r app_id key <<<"$(sql -F ' ' -c "SELECT app_id, publish_key FROM push.app_create('$app')")"
 
-# run_all NAME COUNT: runs $T/NAME1.sql .. $T/NAME<COUNT>.sql at once, one psql session each;
-# prints how many failed.
+# run_all NAME COUNT: runs $T/NAME1.sql .. $T/NAME<COUNT>.sql at once, one psql session each,
+# the output of each in $T/NAME<i>.out; prints how many failed.
 run_all() {
     local name=$1 count=$2 i failed=0 pids=()
     for ((i = 1; i <= count; i++)); do
-        sql -f "$T/$name$i.sql" >/dev/null 2>"$T/$name$i.err" &
+        sql -f "$T/$name$i.sql" >"$T/$name$i.out" 2>"$T/$name$i.err" &
         pids+=($!)
     done
     for i in "${pids[@]}"; do
@@ -69,4 +69,30 @@ for channel in x y z; do
                   WHERE c.app_id = $app_id AND c.name = '$channel' GROUP BY c.last_seq")" \
         "$expected 1..$expected $expected" "batch channel $channel has seqs 1..$expected, each once"
 done
+
+# Retrying publishers: every session publishes the same msgids, half of them one by one, half as
+# groups of two requests with the same msgid, in opposite orders; each msgid is stored once and
+# every answer for it names that one seq.
+retriers=6
+msgids=200
+for ((r = 1; r <= retriers; r++)); do
+    for ((j = 1; j <= msgids; j++)); do
+        if ((r % 2)); then k=$j; else k=$((msgids + 1 - j)); fi
+        if ((r % 3)); then
+            echo "SELECT 'm$k', push.publish('$key', 'once', '$r:$k', NULL, 'm$k');"
+        else
+            echo "SELECT DISTINCT 'm$k', seq FROM push.publish_group(ARRAY['$key','$key'], '{once,once}',
+                  '{$r:$k,$r:$k}', '{NULL,NULL}', '{m$k,m$k}');"
+        fi
+    done >"$T/retrier$r.sql"
+done
+is "$(run_all retrier $retriers)" 0 "$retriers sessions publishing the same $msgids msgids all succeed"
+cat "$T"/retrier*.err | head -5 | sed 's/^/# /'
+in_once="FROM push.message m JOIN push.channel c ON c.id = m.channel_id WHERE c.app_id = $app_id AND c.name = 'once'"
+is "$(sql -c "SELECT count(*) || ' ' || count(DISTINCT m.msgid) || ' ' || min(m.seq) || '..' || max(m.seq) $in_once")" \
+    "$msgids $msgids 1..$msgids" "each msgid was stored once, seqs 1..$msgids"
+is "$(cat "$T"/retrier*.out | sort -u | wc -l)" "$msgids" "every session got the same seq for each msgid"
+is "$(cat "$T"/retrier*.out | sort -u | sed 's/|/ /' | while read -r id seq; do
+          sql -c "SELECT m.msgid $in_once AND m.seq = $seq"; done | grep -c '^m')" "$msgids" \
+    "and that seq is the message stored with it"
 tap_done

@@ -44,13 +44,13 @@ SELECT ok(NOT (SELECT rolsuper FROM pg_roles WHERE oid = (SELECT nspowner FROM p
 SELECT set_eq(
     $$SELECT p.oid::regprocedure::text FROM pg_proc p
       WHERE p.pronamespace = 'push'::regnamespace AND has_function_privilege('push_service', p.oid, 'EXECUTE')$$,
-    ARRAY['push.key_lookup(text)', 'push.publish(text,text,text,text)', 'push.publish_batch(text,text[],text[],text)',
+    ARRAY['push.key_lookup(text)', 'push.publish(text,text,text,text,text)', 'push.publish_batch(text,text[],text[],text,text[])',
           'push.channel_open(integer,text[])', 'push.mark_read(text,text,text,bigint)',
           'push.presence_touch(integer,text[],text,text,jsonb)', 'push.presence_leave(integer,text[],text)',
           'push.here_now(integer,text[],interval)', 'push.message_after(bigint,bigint,integer)',
           'push.message_history(integer,text,bigint,bigint,integer)', 'push.catch_up(bigint[],bigint[],integer)',
           'push.channel_head(bigint)', 'push.unread_of(text,text)', 'push.schema_version_current()',
-          'push.publish_group(text[],text[],text[],text[])',
+          'push.publish_group(text[],text[],text[],text[],text[])',
           'push.mark_read_each(text,text,text,bigint[])'],
     'push_service may execute exactly the functions push-api, push-poll and push-ws call');
 SELECT is_empty(

@@ -35,6 +35,11 @@ static const struct { const char *name; int valid; } callbacks[] = {
     { "<script>", 0 }, { "a;b", 0 }, { "a[0]", 0 },
 };
 
+static const struct { const char *id; int valid; } msgids[] = {
+    { "m1", 1 }, { "0f8fad5b-d9cb-469f-a165-70867728950e", 1 }, { "a:b,c/d=e", 1 }, { "!~", 1 },
+    { "", 0 }, { "a b", 0 }, { "a\tb", 0 }, { "caf\xc3\xa9", 0 }, { "a\x7f", 0 },
+};
+
 static const struct { const char *bytes; size_t len; int valid; const char *what; } texts[] = {
     { "hello", 5, 1, "ASCII" },
     { "caf\xc3\xa9", 5, 1, "two-byte form" },
@@ -71,6 +76,16 @@ int main(void)
     ok(!validate_callback(long_name), "callback of 65 bytes rejected");
     long_name[64] = '\0';
     ok(validate_callback(long_name), "callback of 64 bytes valid");
+
+    for (size_t i = 0; i < sizeof(msgids) / sizeof(msgids[0]); i++)
+        ok(validate_msgid(msgids[i].id) == msgids[i].valid, "msgid \"%s\" %s", msgids[i].id,
+           msgids[i].valid ? "valid" : "rejected");
+    memset(long_name, 'm', 65);
+    long_name[65] = '\0';
+    ok(!validate_msgid(long_name), "msgid of 65 bytes rejected");
+    long_name[64] = '\0';
+    ok(validate_msgid(long_name), "msgid of 64 bytes valid");
+    ok(!validate_msgid(NULL), "NULL msgid rejected");
 
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
         ok(validate_utf8(texts[i].bytes, texts[i].len) == texts[i].valid, "UTF-8 %s %s",
