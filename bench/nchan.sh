@@ -30,6 +30,10 @@ http {
       nchan_subscriber longpoll;
       nchan_channel_id \$1;
     }
+    location ~ ^/ws/([\w.-]+)\$ {
+      nchan_subscriber websocket;
+      nchan_channel_id \$1;
+    }
     location ~ ^/pub/([\w.-]+)\$ {
       nchan_publisher;
       nchan_channel_id \$1;

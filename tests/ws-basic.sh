@@ -4,7 +4,7 @@
 # handshake, tokens, limits, history, presence, metrics, SIGTERM, and the lighttpd proxy.
 . "$(dirname "$0")/ws-lib.sh"
 ws_require
-tap_plan 48
+tap_plan 49
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 create_app shop "'{https://shop.example}'"
@@ -146,6 +146,16 @@ async def main():
     except Exception:
         pass
     check(big.close_code == 1009, "a message over ws_max_frame closes with 1009 (got %s)" % big.close_code)
+    # A client message longer than lws's receive piece arrives in many pieces and is taken whole.
+    reader = await w.connect(url + "/push/ws?appkey=" + sub_key)
+    await w.subscribe(reader, "whole")
+    writer = await w.connect(url + "/push/ws?appkey=" + pub_key)
+    r = await w.request(writer, {"op": "publish", "channel": "whole", "content": "y" * 40000, "id": 40})
+    got = await w.messages(reader, "whole", 1)
+    check(r and r["op"] == "ok" and len(got) == 1 and got[0]["content"] == "y" * 40000,
+          "a 40,000-byte publish over the WebSocket is taken in pieces and delivered whole")
+    await reader.close()
+    await writer.close()
 
     print("ready", flush=True)
     # Wait for SIGTERM from the shell: every client should see 1001.

@@ -1,13 +1,16 @@
 /* ws-load.c: a WebSocket load client for the push-ws tests and benchmarks: many connections
  * from one source address, each subscribing to one channel from now and checking that every
  * message arrives exactly once and in order; prints "ready" once all are subscribed, then
- * one summary line with the fan-out latency (receive time - the message's time). */
+ * one summary line with the fan-out latency (receive time - the message's time). With CHANNEL
+ * "-" it is an Nchan WebSocket subscriber instead (the channel is in PATH, no subscribe op):
+ * each text frame is a message whose content carries "seq":N (from 1) and "time":MS. */
 #define _GNU_SOURCE /* memmem */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,9 +95,14 @@ static long long json_number(const char *text, size_t len, const char *key)
     return p ? strtoll(p + strlen(key), NULL, 10) : -1;
 }
 
+static bool load_nchan(void)
+{
+    return strcmp(load.channel, "-") == 0;
+}
+
 static void conn_text(struct conn *c, const char *text, size_t len)
 {
-    if (memmem(text, len, "\"op\":\"message\"", 14)) {
+    if (load_nchan() || memmem(text, len, "\"op\":\"message\"", 14)) {
         long long seq = json_number(text, len, "\"seq\":");
         long long sent = json_number(text, len, "\"time\":");
         if (seq < c->next) {
@@ -197,10 +205,19 @@ static void conn_read(struct conn *c)
             memmove(c->in, end + 4, rest);
             c->len = rest;
             load.connecting--;
-            c->state = CONN_SUBSCRIBING;
-            char sub[200];
-            int len = snprintf(sub, sizeof(sub), "{\"op\":\"subscribe\",\"channel\":\"%s\"}", load.channel);
-            conn_send(c, 1, sub, (size_t)len);
+            if (load_nchan()) {
+                c->next = 1;
+                c->state = CONN_OPEN;
+                if (++load.subscribed == load.clients) {
+                    printf("ready\n");
+                    fflush(stdout);
+                }
+            } else {
+                c->state = CONN_SUBSCRIBING;
+                char sub[200];
+                int len = snprintf(sub, sizeof(sub), "{\"op\":\"subscribe\",\"channel\":\"%s\"}", load.channel);
+                conn_send(c, 1, sub, (size_t)len);
+            }
         }
         conn_frames(c);
         if (c->state == CONN_DONE || c->state == CONN_FAILED)

@@ -16,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Bytes written per writable event before other connections get their turn. */
-#define CLIENT_WRITE_BYTES 32768
 /* Seconds a closing client may take to accept its close frame. */
 #define CLIENT_CLOSE_GRACE 3
 

@@ -24,6 +24,9 @@ enum client_kind {
 };
 
 /* What the handshake established (query string, headers, the app behind appkey). */
+/* Bytes written per writable event before other connections get their turn. */
+#define CLIENT_WRITE_BYTES 32768
+
 struct client_hello {
     int app_id;
     enum app_role role;                     /* of the key it connected with */

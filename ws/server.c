@@ -38,8 +38,10 @@
 #define SERVER_LOOKUP_TIMEOUT_MS 1000
 /* Seconds between reconnects of the lookup connection while the database is down. */
 #define SERVER_LOOKUP_RETRY 2.0
-/* A client message is received in pieces of this size (lws allocates it per connection). */
-#define SERVER_RX_CHUNK 4096
+/* A client message is received in pieces of this size, reassembled in the client's rx buffer
+ * (lws allocates it per connection, so it is most of an idle subscriber's memory: client ops
+ * are short). */
+#define SERVER_RX_CHUNK 1024
 /* Bytes of request line and headers lws keeps per HTTP request (its default is 4096). */
 #define SERVER_HEADER_BYTES 16384
 /* Descriptors kept free of client connections besides db_pool (libpq, the listener, lws's
@@ -371,10 +373,7 @@ static int server_receive(struct client *c, struct lws *wsi, const void *in, siz
         client_send_error(c, NULL, 400, "binary messages are not accepted: send JSON text", NULL);
     else
         ops_handle(c, buf_str(&c->rx), c->rx.len);
-    if (c->rx.cap > SERVER_RX_CHUNK)
-        buf_free(&c->rx);
-    else
-        buf_reset(&c->rx);
+    buf_free(&c->rx); /* ops are rare: an idle subscriber keeps no buffer */
     return 0;
 }
 
@@ -492,7 +491,9 @@ static int server_handle(struct server *server, struct lws *wsi, enum lws_callba
 }
 
 static const struct lws_protocols server_protocols[] = {
-    { "push", server_callback, sizeof(struct session), SERVER_RX_CHUNK, 0, NULL, 0 },
+    /* lws sends at most tx_packet_size (else rx_buffer_size) bytes per write: one batch of
+     * frames (client_write) goes out in one. */
+    { "push", server_callback, sizeof(struct session), SERVER_RX_CHUNK, 0, NULL, CLIENT_WRITE_BYTES },
     { NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
