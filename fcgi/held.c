@@ -2,6 +2,7 @@
  * admission caps. */
 #include "held.h"
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>
@@ -40,13 +41,6 @@ static struct {
     size_t count;
     struct held_address *addresses[HELD_ADDRESS_BUCKETS];
 } held = { .lock = PTHREAD_MUTEX_INITIALIZER, .epoll_fd = -1, .wake_fd = -1 };
-
-int64_t held_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The deadline heap; called with the lock held. */
 
@@ -270,7 +264,7 @@ static void *held_run(void *arg)
         pthread_mutex_lock(&held.lock);
         int wait_ms = HELD_MAX_WAIT_MS;
         if (held.heap_count > 0) {
-            int64_t left = held.heap[0]->deadline_ms - held_now_ms();
+            int64_t left = held.heap[0]->deadline_ms - clock_ms();
             wait_ms = left < 0 ? 0 : left < HELD_MAX_WAIT_MS ? (int)left : HELD_MAX_WAIT_MS;
         }
         pthread_mutex_unlock(&held.lock);
@@ -299,7 +293,7 @@ static void *held_run(void *arg)
                 held_list_add(&gone, r);
             }
         }
-        int64_t now = held_now_ms();
+        int64_t now = clock_ms();
         while (held.heap_count > 0 && held.heap[0]->deadline_ms <= now) {
             struct held_request *r = held.heap[0];
             heap_remove(r);

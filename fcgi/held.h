@@ -16,7 +16,7 @@ struct held_address;
  * (the caller's own wake, the deadline, a hang-up, shutdown) claims it and answers it. */
 struct held_request {
     struct gateway_held *gw;      /* owned by whoever claims the request */
-    int64_t deadline_ms;          /* CLOCK_MONOTONIC milliseconds */
+    int64_t deadline_ms;          /* clock_ms() */
     /* Below: the set's own. */
     atomic_bool claimed;
     size_t heap_index;            /* in the deadline heap, or SIZE_MAX */
@@ -52,8 +52,5 @@ bool held_claim(struct held_request *r) __attribute__((warn_unused_result));
 /* Claims every held request and hands each to on_deadline (shutdown answers them now); from
  * then on held_add refuses with HELD_FULL. */
 void held_expire_all(void);
-
-/* Milliseconds on CLOCK_MONOTONIC. */
-int64_t held_now_ms(void);
 
 #endif

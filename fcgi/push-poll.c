@@ -2,6 +2,7 @@
  * pending, else holds the request as a descriptor (no thread) until a message arrives through
  * the process's one LISTEN/NOTIFY poller, the timeout passes or the client goes away. */
 #include "auth.h"
+#include "clock.h"
 #include "cursor.h"
 #include "endpoint.h"
 #include "feed.h"
@@ -465,7 +466,7 @@ static void poll_link(struct poll_request *pr)
 static void poll_quiet_add(struct poll_request *pr)
 {
     pr->quiet = true;
-    pr->held_ms = held_now_ms();
+    pr->held_ms = clock_ms();
     pr->quiet_next = NULL;
     pr->quiet_prev = poll_quiet_tail;
     if (poll_quiet_tail)
@@ -623,7 +624,7 @@ static int poll_hold(struct poll_request *pr, struct request *req, struct reply 
         return -1;
     endpoint_close(&pr->ep);
     pr->held.gw = gw;
-    pr->held.deadline_ms = held_now_ms() + pr->timeout * 1000;
+    pr->held.deadline_ms = clock_ms() + pr->timeout * 1000;
     pthread_mutex_lock(&poll_lock);
     poll_link(pr);
     enum held_result held = held_add(&pr->held);
@@ -695,7 +696,7 @@ done:
  * descriptor is still open, and the headers go before its answer. */
 static void poll_stream_quiet(void)
 {
-    int64_t now = held_now_ms();
+    int64_t now = clock_ms();
     pthread_mutex_lock(&poll_lock);
     while (poll_quiet_head && now - poll_quiet_head->held_ms >= POLL_QUIET_MS) {
         struct poll_request *pr = poll_quiet_head;

@@ -48,10 +48,11 @@ API_TESTS += tests/abuse-api.sh
 
 # The long-poll load client (hold, abandon, follow), also bench/poll.sh's.
 check_PROGRAMS += tests/poll-load
-tests_poll_load_LDADD = $(JSONC_LIBS)
+tests_poll_load_LDADD = lib/libpush.a $(JSONC_LIBS)
 
 # The WebSocket and SSE sidecar, with a C load client for the 5,000-subscriber test.
 check_PROGRAMS += tests/ws-load
+tests_ws_load_LDADD = lib/libpush.a
 WS_TESTS = tests/ws-basic.sh tests/ws-resume.sh tests/ws-sse.sh tests/ws-slow.sh tests/ws-limits.sh \
 	tests/ws-restart.sh tests/ws-pg-restart.sh tests/ws-workers.sh tests/ws-load.sh tests/ws-faults.sh \
 	tests/ws-abuse.sh tests/ws-address.sh
