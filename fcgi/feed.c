@@ -152,23 +152,9 @@ void feeds_put(struct feed *f)
     pthread_mutex_unlock(&feeds.lock);
 }
 
-void feeds_sweep(time_t now, int idle_seconds)
+/* Stops watching the feeds of the list gone and frees them. */
+static void feeds_release(struct feed *gone)
 {
-    struct feed *gone = NULL;
-    pthread_mutex_lock(&feeds.lock);
-    for (size_t b = 0; b < FEED_BUCKETS; b++) {
-        for (struct feed **link = &feeds.buckets[b]; *link;) {
-            struct feed *f = *link;
-            if (f->refs == 0 && f->idle_since + idle_seconds <= now) {
-                *link = f->next;
-                f->next = gone;
-                gone = f;
-            } else {
-                link = &f->next;
-            }
-        }
-    }
-    pthread_mutex_unlock(&feeds.lock);
     while (gone) {
         struct feed *f = gone;
         gone = f->next;
@@ -179,6 +165,40 @@ void feeds_sweep(time_t now, int idle_seconds)
         free(f->ring);
         free(f);
     }
+}
+
+/* Takes the feeds nobody uses out of the table (every feed with all): those idle since
+ * before deadline. Returns them as a list. */
+static struct feed *feeds_take(bool all, time_t deadline)
+{
+    struct feed *gone = NULL;
+    pthread_mutex_lock(&feeds.lock);
+    for (size_t b = 0; b < FEED_BUCKETS; b++) {
+        for (struct feed **link = &feeds.buckets[b]; *link;) {
+            struct feed *f = *link;
+            if (all || (f->refs == 0 && f->idle_since <= deadline)) {
+                if (f->refs != 0)
+                    log_warn("feed %s: freed with %d requests using it", f->name, f->refs);
+                *link = f->next;
+                f->next = gone;
+                gone = f;
+            } else {
+                link = &f->next;
+            }
+        }
+    }
+    pthread_mutex_unlock(&feeds.lock);
+    return gone;
+}
+
+void feeds_sweep(time_t now, int idle_seconds)
+{
+    feeds_release(feeds_take(false, now - idle_seconds));
+}
+
+void feeds_free(void)
+{
+    feeds_release(feeds_take(true, 0));
 }
 
 int64_t feed_id(const struct feed *f)

@@ -42,6 +42,9 @@ void feeds_put(struct feed *f);
 /* Frees feeds nobody has used for idle_seconds; they stop being watched. */
 void feeds_sweep(time_t now, int idle_seconds);
 
+/* Shutdown, once no request uses a feed: frees every feed (they stop being watched). */
+void feeds_free(void);
+
 int64_t feed_id(const struct feed *f);
 int64_t feed_head(struct feed *f);
 

@@ -37,7 +37,8 @@ enum held_result {
     HELD_ADDRESS_FULL,   /* this address holds max_per_address already */
 };
 
-/* Starts the watcher thread. max_total and max_per_address bound held_add. Returns 0 or -1. */
+/* Starts the watcher thread (held_stop stops it). max_total and max_per_address bound
+ * held_add. Returns 0 or -1. */
 int held_start(const struct held_callbacks *callbacks, size_t max_total, size_t max_per_address)
     __attribute__((warn_unused_result));
 
@@ -52,5 +53,9 @@ bool held_claim(struct held_request *r) __attribute__((warn_unused_result));
 /* Claims every held request and hands each to on_deadline (shutdown answers them now); from
  * then on held_add refuses with HELD_FULL. */
 void held_expire_all(void);
+
+/* Shutdown, once no thread adds or claims any more: held_expire_all, then stops the watcher
+ * thread (its callbacks in progress finish first) and frees the set. */
+void held_stop(void);
 
 #endif

@@ -80,6 +80,10 @@ struct poll_request {
 };
 
 static struct poller *poll_poller;
+/* The maintenance thread; poll_finish stops it. */
+static pthread_t poll_maintainer;
+static bool poll_maintaining;
+static atomic_bool poll_maintain_quit;
 /* Guards every feed's waiting list and the waiting links of held requests. */
 static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Held requests whose headers are not sent yet, oldest first; guarded by poll_lock. */
@@ -714,7 +718,7 @@ static void poll_stream_quiet(void)
 static void *poll_maintain(void *arg)
 {
     (void)arg;
-    for (unsigned tick = 1;; tick++) {
+    for (unsigned tick = 1; !atomic_load(&poll_maintain_quit); tick++) {
         struct timespec quarter = { 0, 250 * 1000 * 1000 };
         nanosleep(&quarter, NULL);
         poll_stream_quiet();
@@ -742,13 +746,12 @@ static int poll_start(const struct config *cfg)
         return -1;
     if (poller_start(poll_poller) < 0)
         return -1;
-    pthread_t thread;
-    int rc = pthread_create(&thread, NULL, poll_maintain, NULL);
+    int rc = pthread_create(&poll_maintainer, NULL, poll_maintain, NULL);
     if (rc != 0) {
         log_error("poll: cannot start the maintenance thread: %s", strerror(rc));
         return -1;
     }
-    pthread_detach(thread);
+    poll_maintaining = true;
     return 0;
 }
 
@@ -758,6 +761,24 @@ static void poll_stop(void)
     held_expire_all();
     if (touch_flush(endpoint_pool()) < 0)
         log_debug("poll: presence flush failed");
+}
+
+/* With no request left: the threads stop in order (maintenance, the held set's watcher, the
+ * poller's listener), then the feeds, the poller and the pool are freed. */
+static void poll_finish(void)
+{
+    if (poll_maintaining) {
+        atomic_store(&poll_maintain_quit, true);
+        pthread_join(poll_maintainer, NULL);
+        poll_maintaining = false;
+    }
+    held_stop();
+    if (touch_flush(endpoint_pool()) < 0)
+        log_debug("poll: presence flush failed");
+    feeds_free();
+    poller_free(poll_poller);
+    poll_poller = NULL;
+    endpoint_shutdown();
 }
 
 static const struct gateway_route poll_routes[] = {
@@ -774,6 +795,7 @@ int main(int argc, char **argv)
         0,
         poll_start,
         poll_stop,
+        poll_finish,
     };
     /* Held polls cost no thread: a few threads parse and place requests; they share two
      * connections for the cold path (channels never seen, old cursors). App changes are
