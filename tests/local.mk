@@ -15,6 +15,10 @@ tests_unit_config_LDADD = $(PUSH_LIBS)
 tests_unit_message_LDADD = $(PUSH_LIBS)
 tests_unit_limiter_LDADD = $(PUSH_LIBS)
 EXTRA_tests_unit_limiter_DEPENDENCIES = fcgi/limiter.c
+# They are the only tests without an extension: under AddressSanitizer they run with
+# LeakSanitizer on whatever ASAN_OPTIONS says (the servers of the other tests are killed, not
+# shut down, so scripts/test turns it off for the rest). A leak fails the test.
+LOG_COMPILER = env ASAN_OPTIONS="$${ASAN_OPTIONS:+$$ASAN_OPTIONS:}detect_leaks=1:exitcode=23"
 
 # SQL: pgTAP files, each against a freshly migrated private database, and shell tests.
 SQL_TESTS = tests/sql/schema.sql tests/sql/app.sql tests/sql/channel.sql tests/sql/publish.sql \
