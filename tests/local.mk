@@ -68,6 +68,25 @@ BROWSER_TESTS = tests/es3.js tests/browser/client-logic.js tests/browser.sh test
 EXTRA_DIST += tests/browser/push.test.js tests/browser/goeasy.test.js tests/browser/stack.js tests/browser/minify.js package.json \
 	package-lock.json
 
+# ThreadSanitizer: the tests whose programs run threads against each other (the poller's
+# listener and its watchers, the held set's watcher, the gateway's workers, push-poll's
+# maintenance thread, the sidecar's database jobs), in a build configured with
+# --enable-sanitizers=thread (scripts/test makes build/tsan): `make check-tsan`. Every report
+# goes to a file under tsan-reports/ (a server's stderr is not its test's) and fails the run;
+# the first race also ends its process (halt_on_error), which fails its test.
+TSAN_TESTS = tests/poller.sh tests/poll-ring.sh tests/poll-abandon.sh tests/poll-lighttpd.sh \
+	tests/poll-many.sh tests/poller-silence.sh tests/ws-workers.sh tests/ws-pg-restart.sh
+TSAN_CHECK_OPTIONS = halt_on_error=1:exitcode=66:second_deadlock_stack=1:log_path=$(abs_top_builddir)/tsan-reports/tsan
+check-tsan:
+	@case '$(SAN_CFLAGS)' in *sanitize=thread*) ;; \
+	  *) echo "check-tsan: this build is not configured with --enable-sanitizers=thread" >&2; exit 2;; esac
+	@rm -rf tsan-reports && mkdir -m 1777 tsan-reports
+	@TSAN_OPTIONS='$(TSAN_CHECK_OPTIONS)' $(MAKE) $(AM_MAKEFLAGS) check TESTS='$(TSAN_TESTS)'; rc=$$?; \
+	if ls tsan-reports/tsan.* >/dev/null 2>&1; then \
+	  echo "check-tsan: ThreadSanitizer reported:" >&2; cat tsan-reports/tsan.* >&2; rc=1; fi; \
+	exit $$rc
+.PHONY: check-tsan
+
 # libFuzzer targets (clang, ASan+UBSan) for the parsers, validators, tokens, the JSONP
 # writer and the sidecar's WebSocket requests and SSE query: regression inputs, then PUSH_FUZZ_SECONDS (10) of fuzzing each.
 FUZZ_TESTS = tests/fuzz.sh
