@@ -335,7 +335,7 @@ static void *gateway_worker(void *arg)
             gateway_serving.busy++;
         pthread_mutex_unlock(&gateway_serving.lock);
         if (closed) {
-            /* Accepted while shutting down: closed unanswered, the web server retries it. */
+            /* Accepted while shutting down: closed unanswered (the web server sees it fail). */
             FCGX_Finish_r(fr);
             break;
         }
