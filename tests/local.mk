@@ -83,7 +83,8 @@ check-tsan:
 	@rm -rf tsan-reports && mkdir -m 1777 tsan-reports
 	@TSAN_OPTIONS='$(TSAN_CHECK_OPTIONS)' $(MAKE) $(AM_MAKEFLAGS) check TESTS='$(TSAN_TESTS)'; rc=$$?; \
 	if ls tsan-reports/tsan.* >/dev/null 2>&1; then \
-	  echo "check-tsan: ThreadSanitizer reported:" >&2; cat tsan-reports/tsan.* >&2; rc=1; fi; \
+	  echo "check-tsan: ThreadSanitizer wrote $$(ls tsan-reports | wc -l) reports in tsan-reports/; the first:" >&2; \
+	  cat tsan-reports/tsan.* | head -150 >&2; rc=1; fi; \
 	exit $$rc
 .PHONY: check-tsan
 
