@@ -2,6 +2,7 @@
  * messages fed by the poller. */
 #include "feed.h"
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 
 #include <pthread.h>
@@ -20,7 +21,7 @@ struct feed {
     size_t start, count;
     size_t bytes;                  /* content bytes in the ring */
     int refs;                      /* requests using it now */
-    time_t idle_since;             /* when refs last dropped to 0 */
+    double idle_since;             /* clock_seconds() when refs last dropped to 0 */
     struct poller_watcher watcher;
     void *waiting;                 /* the caller's list; guarded by the caller */
     struct feed *next;             /* hash chain */
@@ -148,7 +149,7 @@ void feeds_put(struct feed *f)
         return;
     pthread_mutex_lock(&feeds.lock);
     if (--f->refs == 0)
-        f->idle_since = time(NULL);
+        f->idle_since = clock_seconds();
     pthread_mutex_unlock(&feeds.lock);
 }
 
@@ -169,7 +170,7 @@ static void feeds_release(struct feed *gone)
 
 /* Takes the feeds nobody uses out of the table (every feed with all): those idle since
  * before deadline. Returns them as a list. */
-static struct feed *feeds_take(bool all, time_t deadline)
+static struct feed *feeds_take(bool all, double deadline)
 {
     struct feed *gone = NULL;
     pthread_mutex_lock(&feeds.lock);
@@ -191,7 +192,7 @@ static struct feed *feeds_take(bool all, time_t deadline)
     return gone;
 }
 
-void feeds_sweep(time_t now, int idle_seconds)
+void feeds_sweep(double now, int idle_seconds)
 {
     feeds_release(feeds_take(false, now - idle_seconds));
 }

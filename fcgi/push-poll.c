@@ -727,7 +727,7 @@ static void *poll_maintain(void *arg)
             continue;
         if (touch_flush(endpoint_pool()) < 0)
             log_debug("poll: presence flush failed");
-        feeds_sweep(time(NULL), POLL_FEED_IDLE);
+        feeds_sweep(clock_seconds(), POLL_FEED_IDLE);
     }
     return NULL;
 }
