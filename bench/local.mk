@@ -18,4 +18,5 @@ bench_fcgi_const_LDADD = $(FCGI_LIBS)
 bench: tests/poll-load bench/fcgi-const
 # bench/publish.sh: the publish load client (single and batch publishes, push and Nchan).
 check_PROGRAMS += bench/publish-load
+bench_publish_load_LDADD = lib/libpush.a
 bench: bench/publish-load

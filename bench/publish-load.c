@@ -2,6 +2,8 @@
  * keep-alive connections each with one publish in flight, spread over many channels, for some
  * seconds; prints one JSON line of results on stdout and one line for people on stderr. */
 #define _GNU_SOURCE /* memmem */
+#include "clock.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -48,13 +50,6 @@ static struct {
 static uint64_t next_channel, answered, messages, failed;
 static int64_t *latencies;
 static size_t nlatencies, cap_latencies;
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
-}
 
 static void die(const char *what)
 {
@@ -106,7 +101,7 @@ static void load_request(struct load_conn *c)
     c->out_len = (size_t)h;
     c->out_sent = 0;
     c->in_len = 0;
-    c->sent_at = now_ns();
+    c->sent_at = clock_ns();
 }
 
 static int load_connect(void)
@@ -198,7 +193,7 @@ int main(int argc, char **argv)
         if (epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev) < 0)
             die("epoll_ctl");
     }
-    int64_t start = now_ns(), stop = start + (int64_t)opt.seconds * NS;
+    int64_t start = clock_ns(), stop = start + (int64_t)opt.seconds * NS;
     int open = opt.connections;
     while (open > 0) {
         struct epoll_event evs[64];
@@ -245,7 +240,7 @@ int main(int argc, char **argv)
             }
             if (len == 0)
                 continue;
-            int64_t t = now_ns();
+            int64_t t = clock_ns();
             answered++;
             if (status >= 200 && status < 300)
                 messages += strcmp(opt.kind, "push") == 0 ? (uint64_t)opt.batch : 1;
@@ -266,7 +261,7 @@ int main(int argc, char **argv)
             epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
         }
     }
-    double elapsed = (double)(now_ns() - start) / NS;
+    double elapsed = (double)(clock_ns() - start) / NS;
     qsort(latencies, nlatencies, sizeof(*latencies), cmp_i64);
     double p50 = nlatencies ? (double)latencies[nlatencies / 2] / 1e6 : 0;
     double p99 = nlatencies ? (double)latencies[nlatencies * 99 / 100] / 1e6 : 0;

@@ -2,6 +2,7 @@
  * messages fed by the poller. */
 #include "feed.h"
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 
 #include <pthread.h>
@@ -20,7 +21,7 @@ struct feed {
     size_t start, count;
     size_t bytes;                  /* content bytes in the ring */
     int refs;                      /* requests using it now */
-    time_t idle_since;             /* when refs last dropped to 0 */
+    double idle_since;             /* clock_seconds() when refs last dropped to 0 */
     struct poller_watcher watcher;
     void *waiting;                 /* the caller's list; guarded by the caller */
     struct feed *next;             /* hash chain */
@@ -148,27 +149,13 @@ void feeds_put(struct feed *f)
         return;
     pthread_mutex_lock(&feeds.lock);
     if (--f->refs == 0)
-        f->idle_since = time(NULL);
+        f->idle_since = clock_seconds();
     pthread_mutex_unlock(&feeds.lock);
 }
 
-void feeds_sweep(time_t now, int idle_seconds)
+/* Stops watching the feeds of the list gone and frees them. */
+static void feeds_release(struct feed *gone)
 {
-    struct feed *gone = NULL;
-    pthread_mutex_lock(&feeds.lock);
-    for (size_t b = 0; b < FEED_BUCKETS; b++) {
-        for (struct feed **link = &feeds.buckets[b]; *link;) {
-            struct feed *f = *link;
-            if (f->refs == 0 && f->idle_since + idle_seconds <= now) {
-                *link = f->next;
-                f->next = gone;
-                gone = f;
-            } else {
-                link = &f->next;
-            }
-        }
-    }
-    pthread_mutex_unlock(&feeds.lock);
     while (gone) {
         struct feed *f = gone;
         gone = f->next;
@@ -179,6 +166,40 @@ void feeds_sweep(time_t now, int idle_seconds)
         free(f->ring);
         free(f);
     }
+}
+
+/* Takes the feeds nobody uses out of the table (every feed with all): those idle since
+ * before deadline. Returns them as a list. */
+static struct feed *feeds_take(bool all, double deadline)
+{
+    struct feed *gone = NULL;
+    pthread_mutex_lock(&feeds.lock);
+    for (size_t b = 0; b < FEED_BUCKETS; b++) {
+        for (struct feed **link = &feeds.buckets[b]; *link;) {
+            struct feed *f = *link;
+            if (all || (f->refs == 0 && f->idle_since <= deadline)) {
+                if (f->refs != 0)
+                    log_warn("feed %s: freed with %d requests using it", f->name, f->refs);
+                *link = f->next;
+                f->next = gone;
+                gone = f;
+            } else {
+                link = &f->next;
+            }
+        }
+    }
+    pthread_mutex_unlock(&feeds.lock);
+    return gone;
+}
+
+void feeds_sweep(double now, int idle_seconds)
+{
+    feeds_release(feeds_take(false, now - idle_seconds));
+}
+
+void feeds_free(void)
+{
+    feeds_release(feeds_take(true, 0));
 }
 
 int64_t feed_id(const struct feed *f)

@@ -7,7 +7,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "poller.h"
 #include "validate.h"
@@ -39,8 +38,12 @@ struct feed *feeds_add(int app_id, const char *name, int64_t id, int64_t head);
 /* Drops a reference. NULL is a no-op. */
 void feeds_put(struct feed *f);
 
-/* Frees feeds nobody has used for idle_seconds; they stop being watched. */
-void feeds_sweep(time_t now, int idle_seconds);
+/* Frees feeds nobody has used for idle_seconds before now (clock_seconds()); they stop
+ * being watched. */
+void feeds_sweep(double now, int idle_seconds);
+
+/* Shutdown, once no request uses a feed: frees every feed (they stop being watched). */
+void feeds_free(void);
 
 int64_t feed_id(const struct feed *f);
 int64_t feed_head(struct feed *f);

@@ -26,7 +26,13 @@ static const struct gateway_program *gateway_prog;
 static int gateway_socket;
 static pthread_mutex_t gateway_accept_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool gateway_shutdown;
-static atomic_int gateway_busy;
+/* Requests being served; once closed is set none starts (shutdown waits for busy to be 0). */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t idle;
+    int busy;
+    bool closed;
+} gateway_serving = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false };
 static gateway_preflight_handler gateway_preflight;
 
 void gateway_set_preflight(gateway_preflight_handler handler)
@@ -139,6 +145,9 @@ static void gateway_write_reply(FCGX_Request *fr, const struct reply *reply)
     if (strcmp(FCGX_GetParam("REQUEST_METHOD", fr->envp) ?: "GET", "HEAD") != 0)
         FCGX_PutStr(reply->body.data ? reply->body.data : "", (int)reply->body.len, fr->out);
 }
+
+/* Seconds shutdown waits for the requests in flight. */
+#define GATEWAY_STOP_WAIT 5
 
 /* A held request's answer must not wait on a stuck web server forever. */
 #define GATEWAY_HELD_SEND_TIMEOUT 10
@@ -320,7 +329,16 @@ static void *gateway_worker(void *arg)
         pthread_mutex_unlock(&gateway_accept_lock);
         if (rc < 0)
             break;
-        atomic_fetch_add(&gateway_busy, 1);
+        pthread_mutex_lock(&gateway_serving.lock);
+        bool closed = gateway_serving.closed;
+        if (!closed)
+            gateway_serving.busy++;
+        pthread_mutex_unlock(&gateway_serving.lock);
+        if (closed) {
+            /* Accepted while shutting down: closed unanswered (the web server sees it fail). */
+            FCGX_Finish_r(fr);
+            break;
+        }
         if (gateway_serve(fr)) {
             /* Held: the holder owns the descriptor; libfcgi's buffers go now. */
             FCGX_Free(fr, 0);
@@ -336,7 +354,10 @@ static void *gateway_worker(void *arg)
                 log_debug("FCGX_Detach: no connection");
             FCGX_Finish_r(fr);
         }
-        atomic_fetch_sub(&gateway_busy, 1);
+        pthread_mutex_lock(&gateway_serving.lock);
+        if (--gateway_serving.busy == 0)
+            pthread_cond_broadcast(&gateway_serving.idle);
+        pthread_mutex_unlock(&gateway_serving.lock);
     }
     if (fr) {
         FCGX_Free(fr, 1);
@@ -467,13 +488,28 @@ int gateway_main(const struct gateway_program *program, int argc, char **argv)
         sigsuspend(&wait_mask);
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     log_info("shutting down");
+    pthread_mutex_lock(&gateway_serving.lock);
+    gateway_serving.closed = true;
+    pthread_mutex_unlock(&gateway_serving.lock);
     if (program->stop)
         program->stop();
     /* Let requests in flight finish their reply (long-polls are woken by stop()). */
-    for (int i = 0; i < 50 && atomic_load(&gateway_busy) > 0; i++) {
-        struct timespec ts = { 0, 100 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
-    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += GATEWAY_STOP_WAIT;
+    pthread_mutex_lock(&gateway_serving.lock);
+    while (gateway_serving.busy > 0 &&
+           pthread_cond_timedwait(&gateway_serving.idle, &gateway_serving.lock, &until) == 0)
+        ;
+    int busy = gateway_serving.busy;
+    pthread_mutex_unlock(&gateway_serving.lock);
     FCGX_ShutdownPending();
+    if (busy > 0) {
+        log_warn("%d requests still running after %d s: exiting without freeing", busy, GATEWAY_STOP_WAIT);
+        return 0;
+    }
+    if (program->finish)
+        program->finish();
+    log_info("stopped");
     return 0;
 }

@@ -56,8 +56,13 @@ struct gateway_program {
     size_t thread_stack;           /* bytes per worker thread stack */
     /* Called once after the configuration is loaded, before serving; 0 or -1 (exit 1). */
     int (*start)(const struct config *cfg);
-    /* Called on SIGTERM/SIGINT before waiting for requests in flight to finish. */
+    /* Called on SIGTERM/SIGINT, once no new request starts, before waiting for requests in
+     * flight to finish (it answers held requests). May be NULL. */
     void (*stop)(void);
+    /* Called when no request is in flight any more and none will start: stops the program's
+     * threads and frees what start made. Not called when requests still run after the
+     * shutdown wait (the process then exits with them). May be NULL. */
+    void (*finish)(void);
 };
 
 /* Answers a CORS preflight (OPTIONS) for a known route: the program's app layer decides which
@@ -69,7 +74,8 @@ typedef void (*gateway_preflight_handler)(struct request *req, struct reply *rep
 void gateway_set_preflight(gateway_preflight_handler handler);
 
 /* Parses --help, --version, --config FILE, --socket PATH|HOST:PORT, --threads N; loads the
- * configuration; serves until SIGTERM/SIGINT. Without --socket it serves the socket a web
+ * configuration; serves until SIGTERM/SIGINT, then stops: program->stop, the requests in
+ * flight finish (5 s at most), program->finish. Without --socket it serves the socket a web
  * server passes on descriptor 0 (lighttpd, mod_fcgid). Returns the process exit status. */
 int gateway_main(const struct gateway_program *program, int argc, char **argv);
 

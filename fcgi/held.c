@@ -2,6 +2,7 @@
  * admission caps. */
 #include "held.h"
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>
@@ -29,7 +30,10 @@ static struct {
     pthread_mutex_t lock;            /* guards everything below but the callbacks */
     struct held_callbacks callbacks;
     size_t max_total, max_per_address;
-    bool stopping;
+    bool stopping;                   /* held_expire_all ran: held_add refuses */
+    bool quit;                       /* held_stop: the thread returns */
+    bool started;
+    pthread_t thread;
     int epoll_fd, wake_fd;
     struct held_request **heap;      /* by deadline */
     size_t heap_count, heap_cap;
@@ -40,13 +44,6 @@ static struct {
     size_t count;
     struct held_address *addresses[HELD_ADDRESS_BUCKETS];
 } held = { .lock = PTHREAD_MUTEX_INITIALIZER, .epoll_fd = -1, .wake_fd = -1 };
-
-int64_t held_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The deadline heap; called with the lock held. */
 
@@ -268,9 +265,13 @@ static void *held_run(void *arg)
     struct held_list due = { NULL, 0, 0 }, gone = { NULL, 0, 0 };
     for (;;) {
         pthread_mutex_lock(&held.lock);
+        if (held.quit) {
+            pthread_mutex_unlock(&held.lock);
+            break;
+        }
         int wait_ms = HELD_MAX_WAIT_MS;
         if (held.heap_count > 0) {
-            int64_t left = held.heap[0]->deadline_ms - held_now_ms();
+            int64_t left = held.heap[0]->deadline_ms - clock_ms();
             wait_ms = left < 0 ? 0 : left < HELD_MAX_WAIT_MS ? (int)left : HELD_MAX_WAIT_MS;
         }
         pthread_mutex_unlock(&held.lock);
@@ -299,7 +300,7 @@ static void *held_run(void *arg)
                 held_list_add(&gone, r);
             }
         }
-        int64_t now = held_now_ms();
+        int64_t now = clock_ms();
         while (held.heap_count > 0 && held.heap[0]->deadline_ms <= now) {
             struct held_request *r = held.heap[0];
             heap_remove(r);
@@ -315,6 +316,8 @@ static void *held_run(void *arg)
             held.callbacks.on_deadline(due.items[i]);
         gone.count = due.count = 0;
     }
+    free(gone.items);
+    free(due.items);
     return NULL;
 }
 
@@ -334,12 +337,44 @@ int held_start(const struct held_callbacks *callbacks, size_t max_total, size_t 
         log_error("held: epoll_ctl: %s", strerror(errno));
         return -1;
     }
-    pthread_t thread;
-    int rc = pthread_create(&thread, NULL, held_run, NULL);
+    int rc = pthread_create(&held.thread, NULL, held_run, NULL);
     if (rc != 0) {
         log_error("held: cannot start the watcher thread: %s", strerror(rc));
         return -1;
     }
-    pthread_detach(thread);
+    held.started = true;
     return 0;
+}
+
+void held_stop(void)
+{
+    held_expire_all();
+    if (held.started) {
+        pthread_mutex_lock(&held.lock);
+        held.quit = true;
+        pthread_mutex_unlock(&held.lock);
+        held_wake_thread();
+        pthread_join(held.thread, NULL);
+        held.started = false;
+    }
+    /* held_expire_all emptied the set: only the tables are left. */
+    for (size_t b = 0; b < HELD_ADDRESS_BUCKETS; b++) {
+        while (held.addresses[b]) {
+            struct held_address *a = held.addresses[b];
+            held.addresses[b] = a->next;
+            free(a);
+        }
+    }
+    free(held.heap);
+    free(held.slots);
+    free(held.generations);
+    free(held.free_slots);
+    held.heap = held.slots = NULL;
+    held.generations = held.free_slots = NULL;
+    held.heap_count = held.heap_cap = held.nslots = held.nfree = 0;
+    if (held.epoll_fd >= 0)
+        close(held.epoll_fd);
+    if (held.wake_fd >= 0)
+        close(held.wake_fd);
+    held.epoll_fd = held.wake_fd = -1;
 }

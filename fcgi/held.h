@@ -16,7 +16,7 @@ struct held_address;
  * (the caller's own wake, the deadline, a hang-up, shutdown) claims it and answers it. */
 struct held_request {
     struct gateway_held *gw;      /* owned by whoever claims the request */
-    int64_t deadline_ms;          /* CLOCK_MONOTONIC milliseconds */
+    int64_t deadline_ms;          /* clock_ms() */
     /* Below: the set's own. */
     atomic_bool claimed;
     size_t heap_index;            /* in the deadline heap, or SIZE_MAX */
@@ -37,7 +37,8 @@ enum held_result {
     HELD_ADDRESS_FULL,   /* this address holds max_per_address already */
 };
 
-/* Starts the watcher thread. max_total and max_per_address bound held_add. Returns 0 or -1. */
+/* Starts the watcher thread (held_stop stops it). max_total and max_per_address bound
+ * held_add. Returns 0 or -1. */
 int held_start(const struct held_callbacks *callbacks, size_t max_total, size_t max_per_address)
     __attribute__((warn_unused_result));
 
@@ -53,7 +54,8 @@ bool held_claim(struct held_request *r) __attribute__((warn_unused_result));
  * then on held_add refuses with HELD_FULL. */
 void held_expire_all(void);
 
-/* Milliseconds on CLOCK_MONOTONIC. */
-int64_t held_now_ms(void);
+/* Shutdown, once no thread adds or claims any more: held_expire_all, then stops the watcher
+ * thread (its callbacks in progress finish first) and frees the set. */
+void held_stop(void);
 
 #endif

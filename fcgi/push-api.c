@@ -541,6 +541,16 @@ static int api_start(const struct config *cfg)
     return api_group ? 0 : -1;
 }
 
+/* With no request left: the committer thread stops, then the pool closes. */
+static void api_finish(void)
+{
+    group_free(api_group);
+    api_group = NULL;
+    limiter_free(api_publish_limiter);
+    api_publish_limiter = NULL;
+    endpoint_shutdown();
+}
+
 static const struct gateway_route api_routes[] = {
     { "/push/publish", "GET,POST", api_publish },
     /* GoEasy's REST publish (1.x and 2.x): the same fields, the same {code, content} answer. */
@@ -563,6 +573,7 @@ int main(int argc, char **argv)
         256 * 1024,
         api_start,
         NULL,
+        api_finish,
     };
     /* A single publish holds its thread until its group commits: as many threads as
      * publishes should gather in one transaction. */

@@ -2,6 +2,7 @@
  * pending, else holds the request as a descriptor (no thread) until a message arrives through
  * the process's one LISTEN/NOTIFY poller, the timeout passes or the client goes away. */
 #include "auth.h"
+#include "clock.h"
 #include "cursor.h"
 #include "endpoint.h"
 #include "feed.h"
@@ -17,6 +18,7 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +81,10 @@ struct poll_request {
 };
 
 static struct poller *poll_poller;
+/* The maintenance thread; poll_finish stops it. */
+static pthread_t poll_maintainer;
+static bool poll_maintaining;
+static atomic_bool poll_maintain_quit;
 /* Guards every feed's waiting list and the waiting links of held requests. */
 static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Held requests whose headers are not sent yet, oldest first; guarded by poll_lock. */
@@ -465,7 +471,7 @@ static void poll_link(struct poll_request *pr)
 static void poll_quiet_add(struct poll_request *pr)
 {
     pr->quiet = true;
-    pr->held_ms = held_now_ms();
+    pr->held_ms = clock_ms();
     pr->quiet_next = NULL;
     pr->quiet_prev = poll_quiet_tail;
     if (poll_quiet_tail)
@@ -623,7 +629,7 @@ static int poll_hold(struct poll_request *pr, struct request *req, struct reply 
         return -1;
     endpoint_close(&pr->ep);
     pr->held.gw = gw;
-    pr->held.deadline_ms = held_now_ms() + pr->timeout * 1000;
+    pr->held.deadline_ms = clock_ms() + pr->timeout * 1000;
     pthread_mutex_lock(&poll_lock);
     poll_link(pr);
     enum held_result held = held_add(&pr->held);
@@ -695,7 +701,7 @@ done:
  * descriptor is still open, and the headers go before its answer. */
 static void poll_stream_quiet(void)
 {
-    int64_t now = held_now_ms();
+    int64_t now = clock_ms();
     pthread_mutex_lock(&poll_lock);
     while (poll_quiet_head && now - poll_quiet_head->held_ms >= POLL_QUIET_MS) {
         struct poll_request *pr = poll_quiet_head;
@@ -713,7 +719,7 @@ static void poll_stream_quiet(void)
 static void *poll_maintain(void *arg)
 {
     (void)arg;
-    for (unsigned tick = 1;; tick++) {
+    for (unsigned tick = 1; !atomic_load(&poll_maintain_quit); tick++) {
         struct timespec quarter = { 0, 250 * 1000 * 1000 };
         nanosleep(&quarter, NULL);
         poll_stream_quiet();
@@ -721,7 +727,7 @@ static void *poll_maintain(void *arg)
             continue;
         if (touch_flush(endpoint_pool()) < 0)
             log_debug("poll: presence flush failed");
-        feeds_sweep(time(NULL), POLL_FEED_IDLE);
+        feeds_sweep(clock_seconds(), POLL_FEED_IDLE);
     }
     return NULL;
 }
@@ -741,13 +747,12 @@ static int poll_start(const struct config *cfg)
         return -1;
     if (poller_start(poll_poller) < 0)
         return -1;
-    pthread_t thread;
-    int rc = pthread_create(&thread, NULL, poll_maintain, NULL);
+    int rc = pthread_create(&poll_maintainer, NULL, poll_maintain, NULL);
     if (rc != 0) {
         log_error("poll: cannot start the maintenance thread: %s", strerror(rc));
         return -1;
     }
-    pthread_detach(thread);
+    poll_maintaining = true;
     return 0;
 }
 
@@ -757,6 +762,24 @@ static void poll_stop(void)
     held_expire_all();
     if (touch_flush(endpoint_pool()) < 0)
         log_debug("poll: presence flush failed");
+}
+
+/* With no request left: the threads stop in order (maintenance, the held set's watcher, the
+ * poller's listener), then the feeds, the poller and the pool are freed. */
+static void poll_finish(void)
+{
+    if (poll_maintaining) {
+        atomic_store(&poll_maintain_quit, true);
+        pthread_join(poll_maintainer, NULL);
+        poll_maintaining = false;
+    }
+    held_stop();
+    if (touch_flush(endpoint_pool()) < 0)
+        log_debug("poll: presence flush failed");
+    feeds_free();
+    poller_free(poll_poller);
+    poll_poller = NULL;
+    endpoint_shutdown();
 }
 
 static const struct gateway_route poll_routes[] = {
@@ -773,6 +796,7 @@ int main(int argc, char **argv)
         0,
         poll_start,
         poll_stop,
+        poll_finish,
     };
     /* Held polls cost no thread: a few threads parse and place requests; they share two
      * connections for the cold path (channels never seen, old cursors). App changes are

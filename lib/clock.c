@@ -1,11 +1,21 @@
-/* clock.c: the one monotonic clock of the programs. */
+/* clock.c: the one monotonic clock of the programs (and of the test and bench clients). */
 #include "clock.h"
 
 #include <time.h>
 
-double clock_seconds(void)
+int64_t clock_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t clock_ms(void)
+{
+    return clock_ns() / 1000000;
+}
+
+double clock_seconds(void)
+{
+    return (double)clock_ns() / 1e9;
 }

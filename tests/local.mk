@@ -15,6 +15,10 @@ tests_unit_config_LDADD = $(PUSH_LIBS)
 tests_unit_message_LDADD = $(PUSH_LIBS)
 tests_unit_limiter_LDADD = $(PUSH_LIBS)
 EXTRA_tests_unit_limiter_DEPENDENCIES = fcgi/limiter.c
+# They are the only tests without an extension: under AddressSanitizer they run with
+# LeakSanitizer on whatever ASAN_OPTIONS says (the servers of the other tests are killed, not
+# shut down, so scripts/test turns it off for the rest). A leak fails the test.
+LOG_COMPILER = env ASAN_OPTIONS="$${ASAN_OPTIONS:+$$ASAN_OPTIONS:}detect_leaks=1:exitcode=23"
 
 # SQL: pgTAP files, each against a freshly migrated private database, and shell tests.
 SQL_TESTS = tests/sql/schema.sql tests/sql/app.sql tests/sql/channel.sql tests/sql/publish.sql \
@@ -49,10 +53,11 @@ API_TESTS += tests/abuse-api.sh
 
 # The long-poll load client (hold, abandon, follow), also bench/poll.sh's.
 check_PROGRAMS += tests/poll-load
-tests_poll_load_LDADD = $(JSONC_LIBS)
+tests_poll_load_LDADD = lib/libpush.a $(JSONC_LIBS)
 
 # The WebSocket and SSE sidecar, with a C load client for the 5,000-subscriber test.
 check_PROGRAMS += tests/ws-load
+tests_ws_load_LDADD = lib/libpush.a
 WS_TESTS = tests/ws-basic.sh tests/idempotent.sh tests/ws-resume.sh tests/ws-sse.sh tests/ws-slow.sh tests/ws-limits.sh \
 	tests/ws-restart.sh tests/ws-pg-restart.sh tests/ws-workers.sh tests/ws-load.sh tests/ws-faults.sh \
 	tests/ws-abuse.sh tests/ws-address.sh
@@ -64,6 +69,26 @@ BROWSER_TESTS = tests/es3.js tests/browser/client-logic.js tests/browser.sh test
 	tests/notes-browser.sh
 EXTRA_DIST += tests/browser/push.test.js tests/browser/goeasy.test.js tests/browser/notes.test.js tests/browser/stack.js tests/browser/minify.js package.json \
 	package-lock.json
+
+# ThreadSanitizer: the tests whose programs run threads against each other (the poller's
+# listener and its watchers, the held set's watcher, the gateway's workers, push-poll's
+# maintenance thread, the sidecar's database jobs), in a build configured with
+# --enable-sanitizers=thread (scripts/test makes build/tsan): `make check-tsan`. Every report
+# goes to a file under tsan-reports/ (a server's stderr is not its test's) and fails the run;
+# the first race also ends its process (halt_on_error), which fails its test.
+TSAN_TESTS = tests/poller.sh tests/poll-ring.sh tests/poll-abandon.sh tests/poll-lighttpd.sh \
+	tests/poll-many.sh tests/poller-silence.sh tests/ws-workers.sh tests/ws-pg-restart.sh
+TSAN_CHECK_OPTIONS = halt_on_error=1:exitcode=66:second_deadlock_stack=1:log_path=$(abs_top_builddir)/tsan-reports/tsan
+check-tsan:
+	@case '$(SAN_CFLAGS)' in *sanitize=thread*) ;; \
+	  *) echo "check-tsan: this build is not configured with --enable-sanitizers=thread" >&2; exit 2;; esac
+	@rm -rf tsan-reports && mkdir -m 1777 tsan-reports
+	@TSAN_OPTIONS='$(TSAN_CHECK_OPTIONS)' $(MAKE) $(AM_MAKEFLAGS) check TESTS='$(TSAN_TESTS)'; rc=$$?; \
+	if ls tsan-reports/tsan.* >/dev/null 2>&1; then \
+	  echo "check-tsan: ThreadSanitizer wrote $$(ls tsan-reports | wc -l) reports in tsan-reports/; the first:" >&2; \
+	  cat tsan-reports/tsan.* | head -150 >&2; rc=1; fi; \
+	exit $$rc
+.PHONY: check-tsan
 
 # libFuzzer targets (clang, ASan+UBSan) for the parsers, validators, tokens, the JSONP
 # writer and the sidecar's WebSocket requests and SSE query: regression inputs, then PUSH_FUZZ_SECONDS (10) of fuzzing each.

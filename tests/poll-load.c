@@ -2,6 +2,8 @@
  * loop holds, abandons or follows many polls spread over 127.0.0.x source addresses, then
  * prints one JSON line of results on stdout and one line for people on stderr. */
 #define _GNU_SOURCE /* memmem, strcasestr */
+#include "clock.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
@@ -63,13 +65,6 @@ static const char usage_text[] =
     "Prints one JSON line on stdout; exits 0 when it ran, 2 on a usage error.\n";
 
 /* ---- time ---- */
-
-static int64_t clock_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
-}
 
 /* ---- samples: latencies in microseconds ---- */
 

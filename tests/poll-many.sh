@@ -2,7 +2,7 @@
 # tests/poll-many.sh: one push-poll process with its default 4 threads holds 10,000 polls (or
 # as many as the open-files limit allows) on 1 LISTEN connection + its pool, one publish
 # answers all of them, the per-address cap refuses the excess with 429, and SIGTERM answers
-# every held poll at once.
+# every held poll at once, then push-poll stops its threads and frees the poller and the pool.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/poll-common.sh"
 
@@ -50,6 +50,7 @@ is "$(echo "$out" | json 'j["messages"].get(json.dumps(["hello all"]))')" "$N" "
 
 # The per-address cap: the excess of one address is refused with 429, others still wait.
 kill $POLL_PID; wait $POLL_PID 2>/dev/null
+is "$?" 0 "SIGTERM after the crowd: push-poll exits 0"
 PUSH_POLL_MAX_PER_ADDRESS=5 "$top_builddir/fcgi/push-poll" --socket "$SOCK.2" >"$T/push-poll.2.log" 2>&1 &
 POLL_PID=$!
 track_pid $POLL_PID
@@ -73,6 +74,13 @@ is "$(echo "$out" | json 'j["answered"], j["status"].get("200"), j["messages"].g
 ok "$(echo "$out" | json '0 if j["seconds"] < 30 else 1')" "and long before their 55 s timeout"
 for _ in $(seq 100); do kill -0 $POLL_PID 2>/dev/null || break; sleep 0.1; done
 kill -0 $POLL_PID 2>/dev/null
-ok $(( $? != 0 ? 0 : 1 )) "push-poll exited"
+ok $(( $? != 0 ? 0 : 1 )) "push-poll exited within 10 s of the answers"
+wait $POLL_PID 2>/dev/null
+is "$?" 0 "with status 0"
+# "stopped" is logged once the maintenance, held-set and listener threads are joined and
+# the feeds, the poller and the pool are freed (not when requests outlive the wait).
+grep -q 'stopped$' "$T/push-poll.2.log"
+ok $? "push-poll stopped its threads and freed the poller and the pool before exiting"
+grep -i 'still running' "$T/push-poll.2.log" >&2
 tap_plan "$tap_count"
 tap_done

@@ -5,6 +5,8 @@
  * "-" it is an Nchan WebSocket subscriber instead (the channel is in PATH, no subscribe op):
  * each text frame is a message whose content carries "seq":N (from 1) and "time":MS. */
 #define _GNU_SOURCE /* memmem */
+#include "clock.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -45,13 +47,6 @@ static struct {
     long long *latency;
     long long latency_count, latency_max;
 } load;
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static long long wall_ms(void)
 {
@@ -304,9 +299,9 @@ int main(int argc, char **argv)
     load.conns = calloc((size_t)load.clients, sizeof(*load.conns));
     load.latency = calloc(LOAD_LATENCY_BUCKETS, sizeof(*load.latency));
     load.epoll = epoll_create1(0);
-    double start = now_seconds(), deadline = start + load.timeout;
+    double start = clock_seconds(), deadline = start + load.timeout;
     struct epoll_event events[512];
-    while (load.done + load.failed < load.clients && now_seconds() < deadline) {
+    while (load.done + load.failed < load.clients && clock_seconds() < deadline) {
         while (load.started < load.clients && load.connecting < LOAD_MAX_CONNECTING)
             conn_start(&load.conns[load.started]);
         int n = epoll_wait(load.epoll, events, 512, 100);
@@ -322,7 +317,7 @@ int main(int argc, char **argv)
     printf("clients=%d subscribed=%d complete=%d failed=%d received=%lld expected=%lld lost=%lld "
            "duplicate=%lld disorder=%lld seconds=%.2f latency_ms_p50=%lld p99=%lld max=%lld\n",
            load.clients, load.subscribed, load.done, load.failed, load.received, expected, load.lost,
-           load.duplicate, load.disorder, now_seconds() - start, latency_percentile(0.5),
+           load.duplicate, load.disorder, clock_seconds() - start, latency_percentile(0.5),
            latency_percentile(0.99), load.latency_max);
     return load.received == expected && load.lost == 0 && load.duplicate == 0 && load.disorder == 0 ? 0 : 1;
 }

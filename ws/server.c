@@ -5,6 +5,7 @@
 #include "app.h"
 #include "channel.h"
 #include "client.h"
+#include "clock.h"
 #include "handshake.h"
 #include "jobs.h"
 #include "log.h"
@@ -69,13 +70,6 @@ static lws_sorted_usec_list_t server_tick_timer;
 static lws_sorted_usec_list_t server_stop_timer;
 static struct server *server_current;  /* the process's server, for the timers */
 
-static double server_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Connects the lookup connection on a database thread and hands it to the loop. */
 struct lookup_job {
     struct job job;
@@ -110,7 +104,7 @@ static void server_lookup_done(struct job *job)
     } else {
         if (j->pg)
             PQfinish(j->pg);
-        server->lookup_retry_at = server_now() + SERVER_LOOKUP_RETRY;
+        server->lookup_retry_at = clock_seconds() + SERVER_LOOKUP_RETRY;
     }
     free(j);
 }
@@ -122,7 +116,7 @@ struct db_conn *server_lookup_conn(struct server *server)
         db_conn_close(db);
     if (db->pg)
         return db;
-    if (!server->lookup_connecting && !server->stopping && server->jobs && server_now() >= server->lookup_retry_at) {
+    if (!server->lookup_connecting && !server->stopping && server->jobs && clock_seconds() >= server->lookup_retry_at) {
         struct lookup_job *j = xcalloc(1, sizeof(*j));
         j->job.run = server_lookup_run;
         j->job.done = server_lookup_done;
@@ -228,7 +222,7 @@ static int server_metrics(struct server *server, struct lws *wsi)
  * SERVER_FD_RECOUNT seconds, plus the connections accepted since (never less than the truth). */
 static long server_descriptors(struct server *server)
 {
-    double now = server_now();
+    double now = clock_seconds();
     if (now - server->fd_counted_at >= SERVER_FD_RECOUNT) {
         DIR *dir = opendir("/proc/self/fd");
         if (!dir)
