@@ -100,8 +100,12 @@ is "$(http POST "$BASE/push/publish" -d "appkey=$PUBLISH_KEY&channel=late&conten
     "push-api publishes for it"
 is "$(curl -s "$BASE/push/poll?appkey=$SUBSCRIBE_KEY&channel=late&since=late:0&timeout=1" | json '[m["content"] for m in j["messages"]]')" \
     "['fresh']" "push-poll answers a poll for it"
-curl -s -N --max-time 5 "$WS_HTTP/push/sse?appkey=$SUBSCRIBE_KEY&channel=late&since=late:0" >"$T/late.sse"
-like "$(grep '^data:' "$T/late.sse" | grep message | head -1)" '"content":"fresh"' "push-ws streams it over SSE"
+curl -s -N --max-time 30 "$WS_HTTP/push/sse?appkey=$SUBSCRIBE_KEY&channel=late&since=late:0" >"$T/late.sse" &
+late_sse=$!
+track_pid "$late_sse"
+wait_for grep -q '"content":"fresh"' "$T/late.sse"
+kill "$late_sse" 2>/dev/null
+like "$(grep '"op":"message"' "$T/late.sse")" '"content":"fresh"' "push-ws streams it over SSE"
 late_ws=$($PY - "$WS_URL/push/ws?appkey=$SUBSCRIBE_KEY" 2>&1 <<'PY'
 import asyncio, sys
 import ws_client as w
