@@ -80,7 +80,7 @@ def poll_follower(run, name):
             continue
         j = json.loads(body)
         for m in j["messages"]:
-            got.append((m["seq"], m["content"]))
+            got.append((m["seq"], m["content"], time.monotonic()))
             last = m["seq"]
         since = j["cursor"]
 
@@ -114,7 +114,7 @@ def sse_follower(run, name):
                         run.ready[name].set()
                     elif event is None:
                         m = json.loads(line[6:])
-                        got.append((m["seq"], m["content"]))
+                        got.append((m["seq"], m["content"], time.monotonic()))
                         last = m["seq"]
                 elif line == "":
                     event = None
@@ -145,7 +145,7 @@ def ws_follower(run, name):
                 while not run.done(last):
                     m = await w.recv(ws, 1)
                     if m and m.get("op") == "message":
-                        got.append((m["seq"], m["content"]))
+                        got.append((m["seq"], m["content"], time.monotonic()))
                         last = m["seq"]
             except Exception:
                 await asyncio.sleep(0.2)
@@ -264,6 +264,9 @@ def main():
     promoted = ev.get("promoted")
     after = [t for _, _, ack, t in acked if ack and promoted and t > promoted]
     first_after = round(after[0] - promoted, 2) if after else None
+    # Per transport: seconds from the promotion to the first message received after it.
+    resumed = {name: round(min([t for _, _, t in got if promoted and t > promoted], default=-1) - promoted, 2)
+               if promoted else None for name, got in run.got.items()}
     print(json.dumps({
         "published": len(acked), "acknowledged": sum(1 for a in acked if a[2]),
         "final": run.final, "contents": [a[0] for a in acked], "seqs": [a[1] for a in acked],
@@ -274,7 +277,8 @@ def main():
         "first_publish_after_promote_s": first_after,
         "last_failure_after_promote_s": round(last_failure - promoted, 2) if promoted and last_failure else None,
         "failures": run.failures,
-        "got": run.got, "reconnects": run.reconnects,
+        "delivery_resumed_s": resumed,
+        "got": {name: [(seq, content) for seq, content, _ in got] for name, got in run.got.items()}, "reconnects": run.reconnects,
         "alive": [n for n, t in zip(followers, threads) if t.is_alive()],
         "seconds": round(time.monotonic() - run.start, 1)}))
 

@@ -81,6 +81,11 @@ for transport in ws sse poll; do
     is "$(r "[c for _, c in j['got']['$transport']] == ['n%d' % n for n in j['contents']]")" True \
         "$transport: the contents as published"
 done
+for transport in ws sse poll; do
+    resumed=$(r "j['delivery_resumed_s']['$transport']")
+    ok "$($PY -c "print(0 if 0 <= $resumed <= $RECOVERY_LIMIT else 1)" 2>/dev/null || echo 1)" \
+        "$transport: delivery resumed within $RECOVERY_LIMIT s of the promotion ($resumed s)"
+done
 recovery=$(r 'j["first_publish_after_promote_s"]')
 like "$recovery" '^[0-9.]+$' "a publish is acknowledged after the promotion"
 ok "$($PY -c "print(0 if $recovery <= $RECOVERY_LIMIT else 1)" 2>/dev/null || echo 1)" \
@@ -88,7 +93,8 @@ ok "$($PY -c "print(0 if $recovery <= $RECOVERY_LIMIT else 1)" 2>/dev/null || ec
 diag "primary stopped at seq $(r 'j["seq_at_stop"]'), standby promoted $OUTAGE s later (pg_ctl promote took" \
     "$(r 'j["promote_s"]') s); publishing stopped for $(r 'j["outage_s"]') s in all;" \
     "first acknowledged publish $recovery s after the promotion, last failed one" \
-    "$(r 'j["last_failure_after_promote_s"]') s after it; failures $(r 'j["failures"]')"
+    "$(r 'j["last_failure_after_promote_s"]') s after it; failures $(r 'j["failures"]');" \
+    "first delivery after the promotion (s): $(r 'j["delivery_resumed_s"]')"
 diag "deliveries checked: $(r 'sum(len(v) for v in j["got"].values())') (seqs 1..$(r 'j["final"]') on ws, sse, poll);" \
     "subscriber reconnects $(r 'j["reconnects"]'); run took $(r 'j["seconds"]') s"
 wait_for two_listeners "$PSQL2"
