@@ -9,6 +9,8 @@ command -v lighttpd >/dev/null || skip_all "lighttpd not installed"
 command -v pg_basebackup >/dev/null || skip_all "pg_basebackup not installed"
 
 COUNT=300
+# Events waited for get this long: a busy machine under ASan is slow to start and reconnect.
+wait_long() { local _; for _ in $(seq 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
 OUTAGE=2          # seconds from the primary's stop to the promotion
 RECOVERY_LIMIT=20 # seconds from promotion to the first acknowledged publish, at most
 
@@ -43,19 +45,21 @@ PSQL2="psql -X -q -At -v ON_ERROR_STOP=1 -h $STANDBY_RUN -U postgres -d push"
 # Synchronous from now on: an acknowledged commit is on the standby too.
 $PSQL -c "ALTER SYSTEM SET synchronous_standby_names = 'standby'" -c "SELECT pg_reload_conf()" >/dev/null
 sync_standby() { [ "$($PSQL -c "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby'")" = sync ]; }
-wait_for sync_standby
+wait_long sync_standby
 ok $? "the standby streams from the primary, synchronously"
 is "$($PSQL2 -c "SELECT pg_is_in_recovery()")" t "the standby is read-only until promoted"
 
 # The programs know both servers and want the one that takes writes.
 export PUSH_DSN="host=$PRIMARY_RUN,$STANDBY_RUN dbname=push user=push_web target_session_attrs=read-write"
+# No liveness probe on a quiet listener meanwhile: the LISTEN connections are told by their query.
+export PUSH_LISTENER_IDLE=600
 start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
 start_ws || { echo "Bail out! push-ws did not start"; exit 1; }
 
 # listeners PSQL: the programs' LISTEN connections on one server.
 listeners() { $1 -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'push_web' AND query LIKE 'LISTEN%'" 2>/dev/null; }
 two_listeners() { [ "$(listeners "$1")" -ge 2 ]; }
-wait_for two_listeners "$PSQL"
+wait_long two_listeners "$PSQL"
 ok $? "push-poll's and push-ws's listeners are on the primary ($(listeners "$PSQL"))"
 
 STOP="runuser -u postgres -- $PG_BIN/pg_ctl -D $PRIMARY_DATA -m immediate -w stop"
@@ -97,7 +101,7 @@ diag "primary stopped at seq $(r 'j["seq_at_stop"]'), standby promoted $OUTAGE s
     "first delivery after the promotion (s): $(r 'j["delivery_resumed_s"]')"
 diag "deliveries checked: $(r 'sum(len(v) for v in j["got"].values())') (seqs 1..$(r 'j["final"]') on ws, sse, poll);" \
     "subscriber reconnects $(r 'j["reconnects"]'); run took $(r 'j["seconds"]') s"
-wait_for two_listeners "$PSQL2"
+wait_long two_listeners "$PSQL2"
 ok $? "push-poll's and push-ws's listeners are on the new primary ($(listeners "$PSQL2"))"
 
 # An app made on the new primary: each program looks its keys up there, on the first try.
@@ -109,7 +113,7 @@ is "$(curl -s "$BASE/push/poll?appkey=$SUBSCRIBE_KEY&channel=late&since=late:0&t
 curl -s -N --max-time 30 "$WS_HTTP/push/sse?appkey=$SUBSCRIBE_KEY&channel=late&since=late:0" >"$T/late.sse" &
 late_sse=$!
 track_pid "$late_sse"
-wait_for grep -q '"content":"fresh"' "$T/late.sse"
+wait_long grep -q '"content":"fresh"' "$T/late.sse"
 kill "$late_sse" 2>/dev/null
 like "$(grep '"op":"message"' "$T/late.sse")" '"content":"fresh"' "push-ws streams it over SSE"
 late_ws=$($PY - "$WS_URL/push/ws?appkey=$SUBSCRIBE_KEY" 2>&1 <<'PY'
