@@ -104,7 +104,11 @@ diag "deliveries checked: $(r 'sum(len(v) for v in j["got"].values())') (seqs 1.
 wait_long two_listeners "$PSQL2"
 ok $? "push-poll's and push-ws's listeners are on the new primary ($(listeners "$PSQL2"))"
 
-# An app made on the new primary: each program looks its keys up there, on the first try.
+# An app made on the new primary: each program looks its keys up there, on the first try
+# (push-ws once its lookup connection, dropped with the old primary, is up again).
+lookup_up() { [ "$(metric push_ws_lookup_connected)" = 1 ]; }
+wait_long lookup_up
+ok $? "push-ws's key lookup connection is up again"
 PSQL=$PSQL2 create_app after || { echo "Bail out! no app on the new primary"; exit 1; }
 is "$(http POST "$BASE/push/publish" -d "appkey=$PUBLISH_KEY&channel=late&content=fresh" | cut -d' ' -f1)" 200 \
     "push-api publishes for it"

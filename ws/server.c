@@ -414,7 +414,7 @@ static void server_tick(lws_sorted_usec_list_t *sul)
     server_usage_refresh(server, now);
     /* A lookup connection the database dropped (a restart, a failover) is replaced now, in
      * the background, rather than by the next handshake, which would get 503 meanwhile. */
-    (void)server_lookup_conn(server);
+    metrics_set(METRIC_LOOKUP_CONNECTED, server_lookup_conn(server) != NULL);
     if (server->accept_paused && server->listener) {
         server->accept_paused = false;
         lws_rx_flow_control(server->listener, 1);
