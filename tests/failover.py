@@ -5,10 +5,11 @@ meanwhile by a WebSocket, an SSE and a long-poll subscriber (stdlib and python3-
       API is push-api's and push-poll's web server (http://host:port), SIDECAR push-ws's.
       The subscribers follow CHANNEL from its oldest message, each resuming from its last seq
       when its connection goes. One publisher POSTs contents n1..nCOUNT one after the other;
-      after COUNT/2 acknowledged publishes it runs CMD --stop (the primary goes) and then
-      CMD --promote (the standby takes over) --outage seconds later, in the background, and goes on publishing. A
-      publish that is not acknowledged (an error status or no answer) may or may not have been
-      made: it is published again only when the channel's history says it was not.
+      after COUNT/2 acknowledged publishes it runs, in the background, --stop CMD (the primary
+      goes) and --outage seconds later --promote CMD (the standby takes over), and goes on
+      publishing. A publish that is not acknowledged (an error status or no answer) may or may
+      not have been made: it is published again only when the channel's history says it was
+      not.
       Prints "ready" once every subscriber is subscribed, then one JSON line with what each
       subscriber received and the timings of the failover.
 """
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import http.client
 import json
+import subprocess
 import sys
 import threading
 import time
@@ -183,7 +185,6 @@ def failover(run):
 
 
 def subprocess_run(cmd):
-    import subprocess
     r = subprocess.run(cmd, shell=True, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if r.returncode:
         print("%s: exit %d: %s" % (cmd, r.returncode, r.stdout.decode()[-300:]), file=sys.stderr)
