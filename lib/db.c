@@ -43,13 +43,15 @@ PGconn *db_connect(const char *dsn)
     return pg;
 }
 
-/* An idle connection has nothing to read unless the server has closed it (a restart sends
- * an error, then EOF): consume it so the status shows the loss before a query is lost. */
-static bool db_alive(PGconn *pg)
+/* At most this many reads of what an idle connection has pending (a notice, then EOF). */
+#define DB_IDLE_READS 8
+
+bool db_idle_alive(PGconn *pg)
 {
     struct pollfd pfd = { PQsocket(pg), POLLIN, 0 };
-    if (pfd.fd >= 0 && poll(&pfd, 1, 0) > 0 && !PQconsumeInput(pg))
-        return false;
+    for (int i = 0; i < DB_IDLE_READS && pfd.fd >= 0 && poll(&pfd, 1, 0) > 0; i++)
+        if (!PQconsumeInput(pg))
+            return false;
     return PQstatus(pg) == CONNECTION_OK;
 }
 
@@ -109,7 +111,7 @@ struct db_conn *db_pool_acquire(struct db_pool *pool)
     }
     pool->busy[slot] = true;
     struct db_conn *conn = &pool->conns[slot];
-    if (conn->pg && !db_alive(conn->pg))
+    if (conn->pg && !db_idle_alive(conn->pg))
         db_conn_close(conn);
     if (!conn->pg) {
         /* While the database is known down, fail fast instead of every request waiting. */
@@ -172,7 +174,13 @@ static PGresult *db_result_within(struct db_conn *conn)
             int n = wait > 0 ? poll(&p, 1, wait) : 0;
             if (n < 0 && errno == EINTR)
                 continue;
-            if (n <= 0 || !PQconsumeInput(conn->pg)) {
+            if (n > 0 && !PQconsumeInput(conn->pg)) {
+                log_warn("database connection lost: %s", PQerrorMessage(conn->pg));
+                PQclear(res);
+                db_conn_close(conn);
+                return NULL;
+            }
+            if (n <= 0) {
                 log_warn("no answer from the database within %d ms: closing the connection", conn->timeout_ms);
                 PQclear(res);
                 db_conn_close(conn);

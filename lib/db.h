@@ -40,6 +40,11 @@ struct db_pool {
  * 60 s. NULL on failure, with the libpq message logged. Caller PQfinish()es. */
 PGconn *db_connect(const char *dsn);
 
+/* Whether a connection with no query out is still up. An idle connection has nothing to read
+ * unless the server is going away (a shutdown or a failover sends a notice or an error, then
+ * EOF): what is pending is consumed so that the loss shows before a query is sent into it. */
+bool db_idle_alive(PGconn *pg);
+
 /* Returns 0, or -1 when size < 1. */
 int db_pool_init(struct db_pool *pool, const char *dsn, int size) __attribute__((warn_unused_result));
 void db_pool_free(struct db_pool *pool);

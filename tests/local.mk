@@ -63,6 +63,11 @@ WS_TESTS = tests/ws-basic.sh tests/idempotent.sh tests/ws-resume.sh tests/ws-sse
 	tests/ws-abuse.sh tests/ws-address.sh
 EXTRA_DIST += tests/ws-lib.sh tests/ws_client.py
 
+# Failover: the primary stops mid-stream and its synchronous standby is promoted; every
+# program follows it through a multi-host DSN and every transport loses nothing.
+WS_TESTS += tests/failover.sh
+EXTRA_DIST += tests/failover.py
+
 # The browser client: ES3 parse and freshness of push.min.js, push.js's rules in node with
 # fakes, and push.js with the demo page in Chromium against the whole stack (needs npm ci).
 BROWSER_TESTS = tests/es3.js tests/browser/client-logic.js tests/browser.sh tests/goeasy-browser.sh \

@@ -55,6 +55,8 @@ static const struct {
     [METRIC_NOTIFICATIONS] = { "push_ws_notifications_total", "counter", "NOTIFY messages received" },
     [METRIC_JOBS] = { "push_ws_jobs", "gauge", "database jobs queued or running" },
     [METRIC_QUEUED_BYTES] = { "push_ws_queued_bytes", "gauge", "bytes waiting in connections' output queues" },
+    [METRIC_LOOKUP_CONNECTED] = { "push_ws_lookup_connected", "gauge",
+                                  "workers whose key lookup connection to PostgreSQL is up" },
 };
 
 int metrics_init(int workers, size_t address_capacity)

@@ -20,6 +20,7 @@ enum metric {
     METRIC_NOTIFICATIONS,        /* copied from the poller */
     METRIC_JOBS,                 /* gauge: database jobs queued or running */
     METRIC_QUEUED_BYTES,         /* gauge: bytes in connections' output queues */
+    METRIC_LOOKUP_CONNECTED,     /* gauge: 1 while the key lookup connection is up */
     METRIC_COUNT,
 };
 

@@ -112,7 +112,7 @@ static void server_lookup_done(struct job *job)
 struct db_conn *server_lookup_conn(struct server *server)
 {
     struct db_conn *db = &server->lookup;
-    if (db->pg && PQstatus(db->pg) != CONNECTION_OK)
+    if (db->pg && !db_idle_alive(db->pg))
         db_conn_close(db);
     if (db->pg)
         return db;
@@ -405,6 +405,9 @@ static void server_tick(lws_sorted_usec_list_t *sul)
     presence_tick(server, now);
     server_poller_metrics(server);
     server_usage_refresh(server, now);
+    /* A lookup connection the database dropped (a restart, a failover) is replaced now, in
+     * the background, rather than by the next handshake, which would get 503 meanwhile. */
+    metrics_set(METRIC_LOOKUP_CONNECTED, server_lookup_conn(server) != NULL);
     if (server->accept_paused && server->listener) {
         server->accept_paused = false;
         lws_rx_flow_control(server->listener, 1);
