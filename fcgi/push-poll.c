@@ -7,6 +7,7 @@
 #include "feed.h"
 #include "gateway.h"
 #include "held.h"
+#include "kick.h"
 #include "log.h"
 #include "message.h"
 #include "poller.h"
@@ -76,6 +77,11 @@ struct poll_request {
     bool quiet;
     int64_t held_ms;
     struct poll_request *quiet_prev, *quiet_next;
+    /* Held for a user: in the users list (a kick answers it), guarded by poll_lock. */
+    int app_id;
+    char held_user[VALIDATE_USER_MAX + 1]; /* the request's user, or "" */
+    bool in_users;
+    struct poll_request *user_prev, *user_next;
 };
 
 static struct poller *poll_poller;
@@ -83,6 +89,8 @@ static struct poller *poll_poller;
 static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Held requests whose headers are not sent yet, oldest first; guarded by poll_lock. */
 static struct poll_request *poll_quiet_head, *poll_quiet_tail;
+/* Held requests of a user; guarded by poll_lock. */
+static struct poll_request *poll_users;
 
 static const struct db_statement poll_open_sql = {
     "poll_open",
@@ -372,7 +380,7 @@ static int poll_check_tokens(struct poll_request *pr)
     int ntokens = params_get_list(&ep->req->params, "token", &tokens, CURSOR_MAX_CHANNELS);
     int rc = 0;
     for (int i = 0; i < pr->nnames && rc == 0; i++) {
-        enum auth_result result = app_authorize(ep->app.role, ep->app.secret, false, pr->names[i], pr->user,
+        enum auth_result result = app_authorize(ep->app.id, ep->app.role, ep->app.secret, false, pr->names[i], pr->user,
                                                 (const char *const *)tokens, ntokens > 0 ? (size_t)ntokens : 0);
         if (result != AUTH_OK) {
             char text[300];
@@ -460,6 +468,14 @@ static void poll_link(struct poll_request *pr)
         *list = ch;
         ch->waiting = true;
     }
+    if (pr->held_user[0]) {
+        pr->user_prev = NULL;
+        pr->user_next = poll_users;
+        if (poll_users)
+            poll_users->user_prev = pr;
+        poll_users = pr;
+        pr->in_users = true;
+    }
 }
 
 static void poll_quiet_add(struct poll_request *pr)
@@ -493,6 +509,15 @@ static void poll_quiet_remove(struct poll_request *pr)
 static void poll_unlink(struct poll_request *pr)
 {
     poll_quiet_remove(pr);
+    if (pr->in_users) {
+        if (pr->user_prev)
+            pr->user_prev->user_next = pr->user_next;
+        else
+            poll_users = pr->user_next;
+        if (pr->user_next)
+            pr->user_next->user_prev = pr->user_prev;
+        pr->in_users = false;
+    }
     for (int i = 0; i < pr->nnames; i++) {
         struct poll_channel *ch = &pr->channels[i];
         if (!ch->waiting)
@@ -593,6 +618,38 @@ static void poll_on_new(struct feed *f)
     free(ready);
 }
 
+/* Poller callback (push_kick): records the kick and answers every poll the user holds with
+ * 401; the user's next poll with an old token is refused (app_authorize). */
+static void poll_on_kick(const char *payload)
+{
+    int app_id;
+    char user[VALIDATE_USER_MAX + 1];
+    if (!kick_notified(payload, &app_id, user, sizeof(user)))
+        return;
+    struct poll_request *kicked = NULL;
+    pthread_mutex_lock(&poll_lock);
+    struct poll_request *pr = poll_users;
+    while (pr) {
+        struct poll_request *next = pr->user_next;
+        if (pr->app_id == app_id && strcmp(pr->held_user, user) == 0 && held_claim(&pr->held)) {
+            poll_unlink(pr);
+            pr->user_next = kicked; /* reused: the request left the list */
+            kicked = pr;
+        }
+        pr = next;
+    }
+    pthread_mutex_unlock(&poll_lock);
+    while (kicked) {
+        pr = kicked;
+        kicked = pr->user_next;
+        struct gateway_held *gw = pr->held.gw;
+        reply_error(&gw->reply, 401, "kicked: this user was disconnected by the operator (pushctl kick); "
+                                     "sign in again for a new token", gw->callback[0] ? gw->callback : NULL);
+        gateway_answer(gw);
+        poll_request_free(pr);
+    }
+}
+
 static void poll_on_deadline(struct held_request *r)
 {
     struct poll_request *pr = (struct poll_request *)r;
@@ -677,6 +734,9 @@ static void poll_handle(struct request *req, struct reply *reply)
         touch_queue(pr->ep.app.id, pr->names, pr->nnames, presence_id, pr->user, pr->info);
     }
     /* The borrowed request strings are gone once the worker moves on; a held poll keeps no info. */
+    pr->app_id = pr->ep.app.id;
+    if (pr->user)
+        snprintf(pr->held_user, sizeof(pr->held_user), "%s", pr->user);
     pr->client = pr->user = NULL;
     free(pr->info);
     pr->info = NULL;
@@ -734,6 +794,7 @@ static int poll_start(const struct config *cfg)
     if (!poll_poller)
         return -1;
     poller_on_app_change(poll_poller, app_cache_clear);
+    poller_on_kick(poll_poller, poll_on_kick);
     poller_set_liveness(poll_poller, cfg->listener_idle, cfg->listener_timeout);
     feeds_init(poll_poller, (size_t)cfg->poll_ring, POLL_RING_BYTES, poll_on_new);
     static const struct held_callbacks callbacks = { poll_on_deadline, poll_on_hangup };

@@ -59,6 +59,7 @@ struct poller {
     size_t nnodes;
     struct poller_node *calling;   /* the node whose callback runs now, or NULL */
     void (*on_app_change)(void);   /* or NULL; set before start */
+    void (*on_kick)(const char *payload); /* or NULL; set before start */
     struct poller_stats stats;
 };
 
@@ -406,6 +407,17 @@ static int poller_connect(struct poller *p)
         /* Whatever changed while nobody listened is read again. */
         p->on_app_change();
     }
+    if (p->on_kick) {
+        res = PQexec(pg, "LISTEN push_kick");
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            log_warn("poller: LISTEN push_kick failed: %s", PQerrorMessage(pg));
+            PQclear(res);
+            PQfinish(pg);
+            return -1;
+        }
+        PQclear(res);
+        p->on_kick(NULL);
+    }
     p->listener = pg;
     return 0;
 }
@@ -427,6 +439,8 @@ static void poller_take_notifies(struct poller *p)
     while ((n = PQnotifies(p->listener)) != NULL) {
         if (strcmp(n->relname, "push_app") == 0)
             apps_changed = true;
+        else if (strcmp(n->relname, "push_kick") == 0)
+            p->on_kick(n->extra);
         else
             poller_note(p, n->extra);
         PQfreemem(n);
@@ -640,6 +654,11 @@ void poller_set_liveness(struct poller *p, int idle_seconds, int timeout_seconds
 {
     p->live_idle = idle_seconds > 0 ? idle_seconds : POLLER_LIVE_IDLE;
     p->live_timeout = timeout_seconds > 0 ? timeout_seconds : POLLER_LIVE_TIMEOUT;
+}
+
+void poller_on_kick(struct poller *p, void (*fn)(const char *payload))
+{
+    p->on_kick = fn;
 }
 
 void poller_on_app_change(struct poller *p, void (*fn)(void))

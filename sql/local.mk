@@ -16,6 +16,7 @@ dist_sqlmigrations_DATA = \
 	sql/migrations/010_channel_on_publish.sql \
 	sql/migrations/011_goeasy.sql \
 	sql/migrations/012_presence_channels.sql \
-	sql/migrations/013_presence_info.sql
+	sql/migrations/013_presence_info.sql \
+	sql/migrations/016_kick.sql
 sqlexamplesdir = $(pkgdatadir)/sql/examples
 dist_sqlexamples_DATA = sql/examples/order_notify.sql

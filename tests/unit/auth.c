@@ -95,7 +95,7 @@ static void jwt_cases(void)
 
     /* auth_jwt_make: a known vector (Python's hmac/base64 over the same JSON), and a round trip. */
     const char *channels[] = { "private-room", "chat-*" }, *publish[] = { "chat-*" };
-    token = auth_jwt_make("s3cret", "alice", channels, 2, publish, 1, 2000000000, "{\"name\": \"Alice\"}");
+    token = auth_jwt_make("s3cret", "alice", channels, 2, publish, 1, 2000000000, 0, "{\"name\": \"Alice\"}");
     is_str(token, JWT_VECTOR, "auth_jwt_make matches a JWT made in Python");
     struct auth_claims claims;
     ok(auth_jwt_decode("s3cret", token, 1000, &claims) == AUTH_OK, "auth_jwt_decode takes it");
@@ -107,7 +107,7 @@ static void jwt_cases(void)
     auth_claims_free(&claims);
     auth_claims_free(&claims);
     free(token);
-    ok(auth_jwt_make("s3cret", NULL, NULL, 0, NULL, 0, 1, "[1]") == NULL, "info must be an object");
+    ok(auth_jwt_make("s3cret", NULL, NULL, 0, NULL, 0, 1, 0, "[1]") == NULL, "info must be an object");
     /* The JWT tests/sql/jwt.sql expects from push.jwt(), which C must accept. */
     static const char sql_jwt[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
         "eyJleHAiOiAxNzAwMDAwMDAwLCAic3ViIjogImFsaWNlIiwgImluZm8iOiB7Im5hbWUiOiAiQWxpY2UifSwgInB1Ymxpc2giOiBbImNoYXQtKiJdLCAiY2hhbm5lbHMiOiBbInByaXZhdGUtcm9vbSIsICJjaGF0LSoiXX0."
