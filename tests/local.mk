@@ -21,7 +21,7 @@ SQL_TESTS = tests/sql/schema.sql tests/sql/app.sql tests/sql/channel.sql tests/s
 	tests/sql/batch.sql tests/sql/history.sql tests/sql/read.sql tests/sql/presence.sql \
 	tests/sql/token.sql tests/sql/jwt.sql tests/sql/example.sql tests/sql/privileges.sql \
 	tests/sql/group.sql tests/sql/names.sql tests/sql/presence-events.sql tests/sql/unread-kept.sql \
-	tests/sql/read-each.sql
+	tests/sql/read-each.sql tests/sql/kick.sql
 SQL_SHELL_TESTS = tests/sql/migrate-twice.sh tests/sql/concurrency.sh tests/sql/notify.sh
 
 # Programs, pushctl and push-api through lighttpd.
@@ -56,6 +56,9 @@ WS_TESTS = tests/ws-basic.sh tests/ws-resume.sh tests/ws-sse.sh tests/ws-slow.sh
 	tests/ws-restart.sh tests/ws-pg-restart.sh tests/ws-workers.sh tests/ws-load.sh tests/ws-faults.sh \
 	tests/ws-abuse.sh tests/ws-address.sh
 EXTRA_DIST += tests/ws-lib.sh tests/ws_client.py
+
+# pushctl kick across push-api, push-poll and the sidecar; presence marks claimed users.
+WS_TESTS += tests/kick.sh
 
 # The browser client: ES3 parse and freshness of push.min.js, push.js's rules in node with
 # fakes, and push.js with the demo page in Chromium against the whole stack (needs npm ci).
