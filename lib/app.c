@@ -184,15 +184,23 @@ bool app_origin_allowed(const struct app *app, const char *origin)
     return reply_origin_allowed(origin, app->origin_list, (size_t)app->norigins);
 }
 
-/* Whether token, given for user (a user-<id> channel's owner or the user the caller names; NULL:
- * none), was issued before a kick of its user: a JWT whose sub was kicked after its iat (without
- * iat: at any time), or a channel token made for a kicked user (it tells no issue time). */
-static bool app_token_revoked(int app_id, const char *secret, const char *token, const char *user, int64_t now)
+/* Whether token, given on channel for user (the connection's user; NULL: none), was issued
+ * before a kick of its user: a JWT whose sub was kicked after its iat (without iat: at any
+ * time), or an HMAC token that opens channel for a kicked user only (it tells no issue time):
+ * one for user-<id>, or one bound to the user. Any other token is judged for what it is. */
+static bool app_token_revoked(int app_id, const char *secret, const char *channel, const char *token,
+                              const char *user, int64_t now)
 {
     if (!token || !*token)
         return false;
-    if (!strchr(token, '.'))
-        return user && kick_time(app_id, user) > 0;
+    if (!strchr(token, '.')) {
+        const char *owner = validate_channel_user(channel);
+        if (owner)
+            user = owner;
+        if (!user || kick_time(app_id, user) == 0 || auth_token_verify(secret, channel, user, token, now) != AUTH_OK)
+            return false;
+        return owner || auth_token_verify(secret, channel, NULL, token, now) != AUTH_OK;
+    }
     struct auth_claims claims;
     if (auth_jwt_decode(secret, token, now, &claims) != AUTH_OK)
         return false; /* refused for what it is, not for a kick */
@@ -204,14 +212,15 @@ static bool app_token_revoked(int app_id, const char *secret, const char *token,
 
 /* The tokens no kick revoked (app_token_revoked), into kept (room for ntokens). Returns their
  * number; *revoked tells whether one was left out. An app without kicks keeps them all. */
-static size_t app_tokens_kept(int app_id, const char *secret, const char *user, const char *const *tokens,
-                              size_t ntokens, int64_t now, const char **kept, bool *revoked)
+static size_t app_tokens_kept(int app_id, const char *secret, const char *channel, const char *user,
+                              const char *const *tokens, size_t ntokens, int64_t now, const char **kept,
+                              bool *revoked)
 {
     size_t n = 0;
     bool check = kick_app_has(app_id);
     *revoked = false;
     for (size_t i = 0; i < ntokens; i++) {
-        if (check && app_token_revoked(app_id, secret, tokens[i], user, now))
+        if (check && app_token_revoked(app_id, secret, channel, tokens[i], user, now))
             *revoked = true;
         else
             kept[n++] = tokens[i];
@@ -234,9 +243,12 @@ int app_identify(const struct app *app, const char *user, const char *const *tok
         return 400;
     }
     time_t now = time(NULL);
+    char channel[VALIDATE_USER_MAX + 8] = "";
+    if (user)
+        snprintf(channel, sizeof(channel), "user-%s", user);
     const char **kept = xcalloc(ntokens ? ntokens : 1, sizeof(*kept));
     bool revoked = false;
-    ntokens = app_tokens_kept(app->id, app->secret, user, tokens, ntokens, now, kept, &revoked);
+    ntokens = app_tokens_kept(app->id, app->secret, channel, user, tokens, ntokens, now, kept, &revoked);
     tokens = kept;
     int status = 0;
     char sub[VALIDATE_USER_MAX + 2];
@@ -267,8 +279,6 @@ int app_identify(const struct app *app, const char *user, const char *const *tok
                 free(claimed_info);
         }
     } else if (user) {
-        char channel[VALIDATE_USER_MAX + 8];
-        snprintf(channel, sizeof(channel), "user-%s", user);
         if (app->role == APP_ROLE_SERVER ||
             auth_tokens_verify(app->secret, channel, user, tokens, ntokens, now) == AUTH_OK) {
             snprintf(out, outlen, "%s", user);
@@ -291,10 +301,9 @@ enum auth_result app_authorize(int app_id, enum app_role role, const char *secre
     if (role == APP_ROLE_SERVER || !validate_channel_needs_token(channel))
         return AUTH_OK;
     time_t now = time(NULL);
-    const char *owner = validate_channel_user(channel);
     const char **kept = xcalloc(ntokens ? ntokens : 1, sizeof(*kept));
     bool revoked = false;
-    size_t nkept = app_tokens_kept(app_id, secret, owner ? owner : user, tokens, ntokens, now, kept, &revoked);
+    size_t nkept = app_tokens_kept(app_id, secret, channel, user, tokens, ntokens, now, kept, &revoked);
     enum auth_result result = (publish ? auth_tokens_verify_publish : auth_tokens_verify)(secret, channel, user,
                                                                                          kept, nkept, now);
     free(kept);

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/ws-lib.sh"
 command -v lighttpd >/dev/null || skip_all "lighttpd not installed"
 ws_require
-tap_plan 49
+tap_plan 50
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
@@ -260,6 +260,9 @@ r=$(http GET "$BASE/push/history?appkey=$S&channel=user-bob&token=$BOB")
 is "${r%% *}" 200 "push-api: bob's token, older than alice's kick, still works"
 r=$(http GET "$BASE/push/history?appkey=$K&channel=user-alice")
 is "${r%% *}" 200 "the server key still reads alice's channel (backends are not kicked)"
+ROOM=$("$CTL" token private-room --app shop --ttl 600)
+r=$(http GET "$BASE/push/history?appkey=$S&channel=private-room&user=alice&token=$ROOM")
+is "${r%% *}" 200 "a channel token bound to nobody still opens its channel for a request naming alice"
 $PY - "$WS_URL" "$S" "$NEW" "$OLD" >"$T/checks" 2>"$T/py.err" <<'PY'
 import asyncio, sys
 import ws_client as w
