@@ -80,6 +80,7 @@ struct poll_request {
     /* Held for a user: in the users list (a kick answers it), guarded by poll_lock. */
     int app_id;
     char held_user[VALIDATE_USER_MAX + 1]; /* the request's user, or "" */
+    uint64_t kick_serial;          /* kick_serial() before its tokens were judged */
     bool in_users;
     struct poll_request *user_prev, *user_next;
 };
@@ -618,6 +619,16 @@ static void poll_on_new(struct feed *f)
     free(ready);
 }
 
+/* Answers a held request its user's kick claimed and unlinked with 401. Frees pr. */
+static void poll_answer_kicked(struct poll_request *pr)
+{
+    struct gateway_held *gw = pr->held.gw;
+    reply_error(&gw->reply, 401, "kicked: this user was disconnected by the operator (pushctl kick); "
+                                 "sign in again for a new token", gw->callback[0] ? gw->callback : NULL);
+    gateway_answer(gw);
+    poll_request_free(pr);
+}
+
 /* Poller callback (push_kick): records the kick and answers every poll the user holds with
  * 401; the user's next poll with an old token is refused (app_authorize). */
 static void poll_on_kick(const char *payload)
@@ -642,11 +653,7 @@ static void poll_on_kick(const char *payload)
     while (kicked) {
         pr = kicked;
         kicked = pr->user_next;
-        struct gateway_held *gw = pr->held.gw;
-        reply_error(&gw->reply, 401, "kicked: this user was disconnected by the operator (pushctl kick); "
-                                     "sign in again for a new token", gw->callback[0] ? gw->callback : NULL);
-        gateway_answer(gw);
-        poll_request_free(pr);
+        poll_answer_kicked(pr);
     }
 }
 
@@ -701,12 +708,18 @@ static int poll_hold(struct poll_request *pr, struct request *req, struct reply 
         return 0;
     }
     poll_quiet_add(pr);
+    /* Its user may have been kicked since its tokens were judged (poll_on_kick, which records
+     * the kick before it looks for held polls, found it not linked yet). */
+    bool kicked = pr->held_user[0] && kick_since(pr->app_id, pr->held_user, pr->kick_serial) &&
+                  held_claim(&pr->held);
     /* A message may have arrived between reading the ring and linking. */
-    bool now = poll_ready(pr) && held_claim(&pr->held);
-    if (now)
+    bool now = !kicked && poll_ready(pr) && held_claim(&pr->held);
+    if (kicked || now)
         poll_unlink(pr);
     pthread_mutex_unlock(&poll_lock);
-    if (now)
+    if (kicked)
+        poll_answer_kicked(pr);
+    else if (now)
         poll_answer(pr, NULL);
     return 0;
 }
@@ -723,6 +736,7 @@ static void poll_handle(struct request *req, struct reply *reply)
         pr->channels[i].name = pr->names[i];
     if (endpoint_open_app(&pr->ep, req, reply) < 0)
         goto done;
+    pr->kick_serial = kick_serial(); /* after the kicks were loaded, before the tokens are judged */
     if (poll_identify(pr) < 0 || poll_check_tokens(pr) < 0)
         goto done;
     if (poll_place_from_memory(pr) < 0 && poll_place_from_database(pr) < 0)

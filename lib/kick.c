@@ -17,6 +17,7 @@ struct kick_entry {
     struct kick_entry *next;
     int app_id;
     int64_t kicked_ms;
+    uint64_t serial;              /* kick_serial when kicked_ms last moved */
     char user[VALIDATE_USER_MAX + 1];
 };
 
@@ -26,6 +27,7 @@ static pthread_mutex_t kick_load_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kick_entry *kick_buckets[KICK_BUCKETS];
 static int *kick_apps;             /* the apps with a kick, kick_napps of them */
 static size_t kick_napps, kick_apps_cap;
+static uint64_t kick_serial_last;  /* counts the changes of the table; guarded by kick_lock */
 /* Loads asked for (kick_notified(NULL)) and the last one done: the table is stale while they differ. */
 static atomic_uint kick_wanted = 1, kick_loaded = 0;
 
@@ -49,14 +51,17 @@ static void kick_put(int app_id, const char *user, int64_t kicked_ms)
     struct kick_entry **head = &kick_buckets[kick_bucket(app_id, user)];
     for (struct kick_entry *e = *head; e; e = e->next) {
         if (e->app_id == app_id && strcmp(e->user, user) == 0) {
-            if (kicked_ms > e->kicked_ms)
+            if (kicked_ms > e->kicked_ms) {
                 e->kicked_ms = kicked_ms;
+                e->serial = ++kick_serial_last;
+            }
             return;
         }
     }
     struct kick_entry *e = xcalloc(1, sizeof(*e));
     e->app_id = app_id;
     e->kicked_ms = kicked_ms;
+    e->serial = ++kick_serial_last;
     snprintf(e->user, sizeof(e->user), "%s", user);
     e->next = *head;
     *head = e;
@@ -137,6 +142,25 @@ int64_t kick_time(int app_id, const char *user)
             ms = e->kicked_ms;
     pthread_mutex_unlock(&kick_lock);
     return ms;
+}
+
+uint64_t kick_serial(void)
+{
+    pthread_mutex_lock(&kick_lock);
+    uint64_t serial = kick_serial_last;
+    pthread_mutex_unlock(&kick_lock);
+    return serial;
+}
+
+bool kick_since(int app_id, const char *user, uint64_t serial)
+{
+    bool kicked = false;
+    pthread_mutex_lock(&kick_lock);
+    for (struct kick_entry *e = kick_buckets[kick_bucket(app_id, user)]; e; e = e->next)
+        if (e->app_id == app_id && strcmp(e->user, user) == 0)
+            kicked = e->serial > serial;
+    pthread_mutex_unlock(&kick_lock);
+    return kicked;
 }
 
 bool kick_app_has(int app_id)

@@ -28,6 +28,13 @@ int kick_refresh(struct db_conn *conn, int *status) __attribute__((warn_unused_r
 /* When user of app_id was last kicked (Unix milliseconds), or 0 when never. */
 int64_t kick_time(int app_id, const char *user);
 
+/* The table's change counter, read before judging a request's tokens: kick_since then tells
+ * whether its user was kicked while it was being served (a long-poll about to be held). */
+uint64_t kick_serial(void);
+
+/* Whether user of app_id was kicked (or kicked again) after serial was read. */
+bool kick_since(int app_id, const char *user, uint64_t serial);
+
 /* Whether some user of app_id was kicked (else tokens need no look at all). */
 bool kick_app_has(int app_id);
 
