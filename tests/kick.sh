@@ -7,7 +7,7 @@
 . "$(dirname "$0")/ws-lib.sh"
 command -v lighttpd >/dev/null || skip_all "lighttpd not installed"
 ws_require
-tap_plan 50
+tap_plan 51
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
@@ -53,6 +53,15 @@ is $? 2 "pushctl kick with a bad user id: exit 2"
 "$CTL" kick nowhere --user alice >/dev/null 2>"$T/err"
 is $? 1 "pushctl kick of an unknown app: exit 1"
 like "$(cat "$T/err")" "no app named nowhere" "and names it"
+# What every program hears: '<app_id> <kicked_ms> <user>' on push_kick, after commit.
+out=$($PSQL 2>&1 <<EOF_SQL
+LISTEN push_kick;
+SELECT push.user_kick('shop', 'zed');
+EOF_SQL
+)
+ms=$(printf '%s\n' "$out" | head -1)
+like "$out" "Asynchronous notification \"push_kick\" with payload \"$APP_ID $ms zed\"" \
+     "push.user_kick notifies push_kick with '<app_id> <kicked_ms> <user>'"
 
 # Presence in an app with claimed users: carol only claims her id, dave has a token, the server
 # key vouches for erin.
