@@ -34,7 +34,7 @@ int main(void)
 
     static const char *const bad[] = {
         "", "7", "7 1700000000000", "x 1700000000000 alice", "7 x alice", "7 1700000000000 a b",
-        "7 0 alice", "7 -5 alice", "7 1700000000000 " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "7 0 alice", "7 -5 alice", "7 1700000000000 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         ok(!kick_notified(bad[i], &app, user, sizeof(user)), "a payload of another form is ignored: '%s'", bad[i]);
