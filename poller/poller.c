@@ -381,43 +381,35 @@ static bool poller_wait(struct poller *p, int sock, double timeout)
     return n > 0 && sock >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR));
 }
 
+/* LISTENs on channel. Returns true, or false after saying why. */
+static bool poller_listen(PGconn *pg, const char *channel)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "LISTEN %s", channel);
+    PGresult *res = PQexec(pg, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        log_warn("poller: LISTEN %s failed: %s", channel, PQerrorMessage(pg));
+    PQclear(res);
+    return ok;
+}
+
 /* Opens the listener connection and LISTENs. Returns 0, or -1 (p->listener stays NULL). */
 static int poller_connect(struct poller *p)
 {
     PGconn *pg = db_connect(p->dsn);
     if (!pg)
         return -1;
-    PGresult *res = PQexec(pg, "LISTEN push_message");
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        log_warn("poller: LISTEN failed: %s", PQerrorMessage(pg));
-        PQclear(res);
+    if (!poller_listen(pg, "push_message") || (p->on_app_change && !poller_listen(pg, "push_app")) ||
+        (p->on_kick && !poller_listen(pg, "push_kick"))) {
         PQfinish(pg);
         return -1;
     }
-    PQclear(res);
-    if (p->on_app_change) {
-        res = PQexec(pg, "LISTEN push_app");
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            log_warn("poller: LISTEN push_app failed: %s", PQerrorMessage(pg));
-            PQclear(res);
-            PQfinish(pg);
-            return -1;
-        }
-        PQclear(res);
-        /* Whatever changed while nobody listened is read again. */
+    /* Whatever changed while nobody listened is read again. */
+    if (p->on_app_change)
         p->on_app_change();
-    }
-    if (p->on_kick) {
-        res = PQexec(pg, "LISTEN push_kick");
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            log_warn("poller: LISTEN push_kick failed: %s", PQerrorMessage(pg));
-            PQclear(res);
-            PQfinish(pg);
-            return -1;
-        }
-        PQclear(res);
+    if (p->on_kick)
         p->on_kick(NULL);
-    }
     p->listener = pg;
     return 0;
 }
