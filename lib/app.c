@@ -228,8 +228,6 @@ static size_t app_tokens_kept(int app_id, const char *secret, const char *channe
     return n;
 }
 
-#define APP_UNVERIFIED_INFO "{\"verified\":false}"
-
 int app_identify(const struct app *app, const char *user, const char *const *tokens, size_t ntokens,
                  char *out, size_t outlen, char **info, char *err, size_t errlen)
 {
@@ -286,7 +284,7 @@ int app_identify(const struct app *app, const char *user, const char *const *tok
             /* Only claimed: presence shows it so (SECURITY.md). */
             snprintf(out, outlen, "%s", user);
             if (info)
-                *info = xstrdup(APP_UNVERIFIED_INFO);
+                *info = xstrdup(APP_INFO_UNVERIFIED);
         }
     }
     free(kept);

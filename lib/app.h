@@ -64,13 +64,16 @@ enum auth_result app_authorize(int app_id, enum app_role role, const char *secre
 /* An error text for a refusal of app_authorize: its reason, and the channel after a token's. */
 void app_authorize_text(enum auth_result result, const char *channel, char *out, size_t outlen);
 
+/* The info presence keeps for a user who only claimed their id (app_identify). */
+#define APP_INFO_UNVERIFIED "{\"verified\":false}"
+
 /* Who a request or connection is, from its user parameter (NULL or "" when absent) and token
  * values: a valid JWT's sub (a user parameter that disagrees, or two subs, are refused);
  * else the user parameter when the server key is used, the app takes claimed users, or one
  * of the tokens opens that user's channel user-<id>; else nobody (anonymous). A token a kick
  * revoked (kick.h) is refused (403). Writes the user or "" into out (outlen >=
  * VALIDATE_USER_MAX + 1). With info, *info is the token's info claim (a copy the caller frees),
- * {"verified":false} for a user only claimed (no token, not the server key), or NULL.
+ * APP_INFO_UNVERIFIED for a user only claimed (no token, not the server key), or NULL.
  * Returns 0, or 400/403 with err (*info NULL). */
 int app_identify(const struct app *app, const char *user, const char *const *tokens, size_t ntokens,
                  char *out, size_t outlen, char **info, char *err, size_t errlen) __attribute__((warn_unused_result));

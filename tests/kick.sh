@@ -7,7 +7,7 @@
 . "$(dirname "$0")/ws-lib.sh"
 command -v lighttpd >/dev/null || skip_all "lighttpd not installed"
 ws_require
-tap_plan 51
+tap_plan 53
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
@@ -65,12 +65,14 @@ like "$out" "Asynchronous notification \"push_kick\" with payload \"$APP_ID $ms 
 
 # Presence in an app with claimed users: carol only claims her id, dave has a token, the server
 # key vouches for erin.
-DAVE=$(SECRET=$($PSQL -c "SELECT secret FROM push.app WHERE name = 'claims'") jwt_py "{\"sub\":\"dave\",\"exp\":$EXP}")
+CLAIMS_SECRET=$($PSQL -c "SELECT secret FROM push.app WHERE name = 'claims'")
+DAVE=$(SECRET=$CLAIMS_SECRET jwt_py "{\"sub\":\"dave\",\"exp\":$EXP}")
+CAROL=$(SECRET=$CLAIMS_SECRET jwt_py "{\"sub\":\"carol\",\"exp\":$EXP}")
 http GET "$BASE/push/poll?appkey=$CS&channel=hall&timeout=0&client=tab-p&user=paul" >/dev/null
-$PY - "$WS_URL" "$CS" "$CK" "$DAVE" "$BASE" >"$T/checks" 2>"$T/py.err" <<'PY'
+$PY - "$WS_URL" "$CS" "$CK" "$DAVE" "$BASE" "$CAROL" >"$T/checks" 2>"$T/py.err" <<'PY'
 import asyncio, json, subprocess, sys
 import ws_client as w
-url, key, server_key, dave, base = sys.argv[1:]
+url, key, server_key, dave, base, carol_token = sys.argv[1:]
 
 def check(cond, text):
     print(("ok" if cond else "not ok") + "\t" + text, flush=True)
@@ -114,6 +116,11 @@ async def main():
     check(event.get("userData") == {"verified": False}, "carol's join event carries userData {verified: false} (saw %s)" % event)
     hall = await eventually("hall", lambda s: "paul" in s["users"])
     check(hall["info"].get("paul") == {"verified": False}, "a claimed user of a long-poll is marked too (saw %s)" % hall["info"])
+    r = await w.subscribe(carol, "user-carol", token=carol_token)
+    check(r and r.get("op") == "subscribed", "carol opens user-carol with her token")
+    seen = await eventually("room", lambda s: "carol" not in s["info"])
+    check("carol" not in seen["info"] and "carol" in seen["users"],
+          "having shown her token, carol is no longer marked (saw %s)" % seen["info"])
     for ws in (carol, dave_ws, erin, events):
         await ws.close()
 

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 #include <libwebsockets.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -160,6 +161,12 @@ void handshake_presence_id(struct server *server, struct client_hello *hello)
 void handshake_vouch(struct server *server, struct client_hello *hello, const char *channel)
 {
     const char *owner = validate_channel_user(channel);
+    if (owner && strcmp(owner, hello->user) == 0 && hello->info && strcmp(hello->info, APP_INFO_UNVERIFIED) == 0) {
+        /* A claimed user proved to be who they said: presence no longer marks them. */
+        free(hello->info);
+        hello->info = NULL;
+        return;
+    }
     if (!owner || hello->user[0] || strcmp(owner, hello->named) != 0)
         return;
     snprintf(hello->user, sizeof(hello->user), "%s", owner);
