@@ -20,7 +20,8 @@ int main(void)
     is_int(kick_time(7, "alice"), 1700000000123, "alice of app 7 was kicked at that millisecond");
     ok(kick_app_has(7) && !kick_app_has(8), "app 7 has a kick, app 8 none");
     ok(kick_time(8, "alice") == 0 && kick_time(7, "bob") == 0, "alice of another app and bob are untouched");
-    ok(kick_since(7, "alice", before) && !kick_since(7, "bob", before), "kick_since: alice was kicked after the serial was read");
+    ok(kick_since(7, "alice", before) && !kick_since(7, "bob", before),
+       "kick_since: alice was kicked after the serial was read");
     uint64_t after = kick_serial();
     ok(!kick_since(7, "alice", after), "and not after the next one");
 
@@ -34,7 +35,8 @@ int main(void)
 
     static const char *const bad[] = {
         "", "7", "7 1700000000000", "x 1700000000000 alice", "7 x alice", "7 1700000000000 a b",
-        "7 0 alice", "7 -5 alice", "7 1700000000000 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "7 0 alice", "7 -5 alice",
+        "7 1700000000000 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 69 bytes */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         ok(!kick_notified(bad[i], &app, user, sizeof(user)), "a payload of another form is ignored: '%s'", bad[i]);
