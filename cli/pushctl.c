@@ -93,6 +93,9 @@ static void usage(void)
            "                                  make a subscribe token (default ttl 3600)\n"
            "  token --jwt --app NAME [--sub U] [--channel C|PREFIX*]... [--publish C|PREFIX*]...\n"
            "        [--ttl SECONDS] [--info JSON]  make a JWT (HS256) for those channels\n"
+           "  kick APP --user ID              close user ID's connections on every node and refuse\n"
+           "                                  their tokens issued before now (a claimed user only\n"
+           "                                  loses their connections)\n"
            "  prune [--retention INTERVAL]    delete messages past their app's retention: older than\n"
            "                                  the app's age (else INTERVAL, default '7 days'), or more\n"
            "                                  than its N messages behind their channel's head\n"
@@ -649,9 +652,12 @@ static int cmd_token_jwt(struct pushctl *c)
     PGresult *res = token_secret(c);
     if (!res)
         return 1;
-    int64_t expires = (int64_t)time(NULL) + (c->ttl ? c->ttl : 3600);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t expires = (int64_t)now.tv_sec + (c->ttl ? c->ttl : 3600);
+    int64_t issued_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
     char *token = auth_jwt_make(PQgetvalue(res, 0, 0), c->sub, c->channels, (size_t)c->nchannels,
-                                c->publish, (size_t)c->npublish, expires, c->info);
+                                c->publish, (size_t)c->npublish, expires, issued_ms, c->info);
     PQclear(res);
     if (!token) {
         fprintf(stderr, "pushctl: token: --info must be a JSON object of at most %d bytes\n", AUTH_JWT_INFO_MAX);
@@ -659,6 +665,27 @@ static int cmd_token_jwt(struct pushctl *c)
     }
     printf("%s\n", token);
     free(token);
+    return 0;
+}
+
+static int cmd_kick(struct pushctl *c, const char *app)
+{
+    if (!c->user) {
+        fprintf(stderr, "pushctl: kick: --user ID is required\n");
+        return 2;
+    }
+    if (!validate_user(c->user)) {
+        fprintf(stderr, "pushctl: kick: --user must be " VALIDATE_USER_RULE "\n");
+        return 2;
+    }
+    const char *params[] = { app, c->user };
+    PGresult *res = run(c, "SELECT push.user_kick($1, $2)", 2, params);
+    if (!db_ok(res))
+        return fail_result(res, "kick");
+    long long ms = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    printf("user %s of app %s kicked: connections closed, tokens issued before %lld.%03lld refused\n", c->user, app,
+           ms / 1000, ms % 1000);
     return 0;
 }
 
@@ -861,6 +888,8 @@ int main(int argc, char **argv)
         rc = cmd_token_jwt(&c);
     else if (strcmp(cmd, "token") == 0 && nargs == 2 && !c.jwt)
         rc = cmd_token(&c, args[1]);
+    else if (strcmp(cmd, "kick") == 0 && nargs == 2)
+        rc = cmd_kick(&c, args[1]);
     else if (strcmp(cmd, "prune") == 0 && nargs == 1)
         rc = cmd_prune(&c);
     else if (strcmp(cmd, "stats") == 0 && nargs == 1)

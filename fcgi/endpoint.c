@@ -2,6 +2,7 @@
  * appkey, the Origin check with CORS headers, and channel-token checks. */
 #include "endpoint.h"
 #include "auth.h"
+#include "kick.h"
 #include "log.h"
 #include "validate.h"
 
@@ -98,6 +99,16 @@ int endpoint_open_app(struct endpoint *ep, struct request *req, struct reply *re
                                                                          : "internal error");
         }
     }
+    /* Tokens are judged against the kicks: loaded at start and after the listener reconnected. */
+    if (kick_stale()) {
+        if (!endpoint_db(ep))
+            return -1;
+        int status = 500;
+        if (kick_refresh(ep->db, &status) < 0) {
+            endpoint_close(ep);
+            return endpoint_error(ep, status, status == 503 ? "database unavailable, retry later" : "internal error");
+        }
+    }
     if (!reply_cors(reply, req->origin, ep->app.origin_list, (size_t)ep->app.norigins)) {
         endpoint_close(ep);
         return endpoint_error(ep, 403, "origin: not allowed for this app");
@@ -159,7 +170,7 @@ static enum auth_result endpoint_authorize(struct endpoint *ep, bool publish, co
 {
     char **tokens = NULL;
     int ntokens = params_get_list(&ep->req->params, "token", &tokens, ENDPOINT_MAX_TOKENS);
-    enum auth_result result = app_authorize(ep->app.role, ep->app.secret, publish, channel, user,
+    enum auth_result result = app_authorize(ep->app.id, ep->app.role, ep->app.secret, publish, channel, user,
                                             (const char *const *)tokens, ntokens > 0 ? (size_t)ntokens : 0);
     params_list_free(tokens, ntokens > 0 ? ntokens : 0);
     return result;

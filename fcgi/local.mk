@@ -11,7 +11,7 @@ fcgi_libendpoint_a_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
 pkglibexec_PROGRAMS += fcgi/push-api
 fcgi_push_api_SOURCES = fcgi/push-api.c fcgi/group.c fcgi/group.h fcgi/limiter.c fcgi/limiter.h
 fcgi_push_api_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
-fcgi_push_api_LDADD = fcgi/libendpoint.a $(GATEWAY_LIBS) $(PUSH_LIBS)
+fcgi_push_api_LDADD = fcgi/libendpoint.a $(POLLER_LIBS) $(GATEWAY_LIBS) $(PUSH_LIBS)
 
 pkglibexec_PROGRAMS += fcgi/push-poll
 fcgi_push_poll_SOURCES = fcgi/push-poll.c fcgi/feed.c fcgi/feed.h fcgi/held.c fcgi/held.h \

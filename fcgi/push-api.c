@@ -3,9 +3,11 @@
 #include "endpoint.h"
 #include "gateway.h"
 #include "group.h"
+#include "kick.h"
 #include "limiter.h"
 #include "log.h"
 #include "message.h"
+#include "poller.h"
 #include "validate.h"
 
 #include <json-c/json.h>
@@ -20,6 +22,8 @@ static struct group *api_group;
 /* Publish requests per client address and second (publish_per_address), or NULL: no limit. */
 static struct limiter *api_publish_limiter;
 #define API_LIMITER_ADDRESSES 16384 /* addresses tracked per second (2.6 MB) */
+/* Listens for kicks (push_kick), so that a kicked user's old tokens are refused at once. */
+static struct poller *api_poller;
 
 static const struct db_statement api_batch_sql = {
     "api_batch",
@@ -530,6 +534,15 @@ static void api_status(struct request *req, struct reply *reply)
     reply_json(reply, obj, req->callback);
 }
 
+/* Poller callback (push_kick): the kick is recorded; push-api holds no connection to close. */
+static void api_on_kick(const char *payload)
+{
+    int app_id;
+    char user[VALIDATE_USER_MAX + 1];
+    if (kick_notified(payload, &app_id, user, sizeof(user)))
+        log_debug("api: user %s of app %d kicked", user, app_id);
+}
+
 static int api_start(const struct config *cfg)
 {
     api_presence_ttl = cfg->presence_ttl;
@@ -538,7 +551,14 @@ static int api_start(const struct config *cfg)
     if (endpoint_init(cfg) < 0)
         return -1;
     api_group = group_new(endpoint_pool());
-    return api_group ? 0 : -1;
+    if (!api_group)
+        return -1;
+    api_poller = poller_new(cfg->dsn, endpoint_pool());
+    if (!api_poller)
+        return -1;
+    poller_on_kick(api_poller, api_on_kick);
+    poller_set_liveness(api_poller, cfg->listener_idle, cfg->listener_timeout);
+    return poller_start(api_poller);
 }
 
 /* With no request left: the committer thread stops, then the pool closes. */

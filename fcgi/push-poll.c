@@ -8,6 +8,7 @@
 #include "feed.h"
 #include "gateway.h"
 #include "held.h"
+#include "kick.h"
 #include "log.h"
 #include "message.h"
 #include "poller.h"
@@ -78,6 +79,12 @@ struct poll_request {
     bool quiet;
     int64_t held_ms;
     struct poll_request *quiet_prev, *quiet_next;
+    /* Held for a user: in the users list (a kick answers it), guarded by poll_lock. */
+    int app_id;
+    char held_user[VALIDATE_USER_MAX + 1]; /* the request's user, or "" */
+    uint64_t kick_serial;          /* kick_serial() before its tokens were judged */
+    bool in_users;
+    struct poll_request *user_prev, *user_next;
 };
 
 static struct poller *poll_poller;
@@ -89,6 +96,8 @@ static atomic_bool poll_maintain_quit;
 static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Held requests whose headers are not sent yet, oldest first; guarded by poll_lock. */
 static struct poll_request *poll_quiet_head, *poll_quiet_tail;
+/* Held requests of a user; guarded by poll_lock. */
+static struct poll_request *poll_users;
 
 static const struct db_statement poll_open_sql = {
     "poll_open",
@@ -378,7 +387,7 @@ static int poll_check_tokens(struct poll_request *pr)
     int ntokens = params_get_list(&ep->req->params, "token", &tokens, CURSOR_MAX_CHANNELS);
     int rc = 0;
     for (int i = 0; i < pr->nnames && rc == 0; i++) {
-        enum auth_result result = app_authorize(ep->app.role, ep->app.secret, false, pr->names[i], pr->user,
+        enum auth_result result = app_authorize(ep->app.id, ep->app.role, ep->app.secret, false, pr->names[i], pr->user,
                                                 (const char *const *)tokens, ntokens > 0 ? (size_t)ntokens : 0);
         if (result != AUTH_OK) {
             char text[300];
@@ -466,6 +475,14 @@ static void poll_link(struct poll_request *pr)
         *list = ch;
         ch->waiting = true;
     }
+    if (pr->held_user[0]) {
+        pr->user_prev = NULL;
+        pr->user_next = poll_users;
+        if (poll_users)
+            poll_users->user_prev = pr;
+        poll_users = pr;
+        pr->in_users = true;
+    }
 }
 
 static void poll_quiet_add(struct poll_request *pr)
@@ -499,6 +516,15 @@ static void poll_quiet_remove(struct poll_request *pr)
 static void poll_unlink(struct poll_request *pr)
 {
     poll_quiet_remove(pr);
+    if (pr->in_users) {
+        if (pr->user_prev)
+            pr->user_prev->user_next = pr->user_next;
+        else
+            poll_users = pr->user_next;
+        if (pr->user_next)
+            pr->user_next->user_prev = pr->user_prev;
+        pr->in_users = false;
+    }
     for (int i = 0; i < pr->nnames; i++) {
         struct poll_channel *ch = &pr->channels[i];
         if (!ch->waiting)
@@ -599,6 +625,44 @@ static void poll_on_new(struct feed *f)
     free(ready);
 }
 
+/* Answers a held request its user's kick claimed and unlinked with 401. Frees pr. */
+static void poll_answer_kicked(struct poll_request *pr)
+{
+    struct gateway_held *gw = pr->held.gw;
+    reply_error(&gw->reply, 401, "kicked: this user was disconnected by the operator (pushctl kick); "
+                                 "sign in again for a new token", gw->callback[0] ? gw->callback : NULL);
+    gateway_answer(gw);
+    poll_request_free(pr);
+}
+
+/* Poller callback (push_kick): records the kick and answers every poll the user holds with
+ * 401; the user's next poll with an old token is refused (app_authorize). */
+static void poll_on_kick(const char *payload)
+{
+    int app_id;
+    char user[VALIDATE_USER_MAX + 1];
+    if (!kick_notified(payload, &app_id, user, sizeof(user)))
+        return;
+    struct poll_request *kicked = NULL;
+    pthread_mutex_lock(&poll_lock);
+    struct poll_request *pr = poll_users;
+    while (pr) {
+        struct poll_request *next = pr->user_next;
+        if (pr->app_id == app_id && strcmp(pr->held_user, user) == 0 && held_claim(&pr->held)) {
+            poll_unlink(pr);
+            pr->user_next = kicked; /* reused: the request left the list */
+            kicked = pr;
+        }
+        pr = next;
+    }
+    pthread_mutex_unlock(&poll_lock);
+    while (kicked) {
+        pr = kicked;
+        kicked = pr->user_next;
+        poll_answer_kicked(pr);
+    }
+}
+
 static void poll_on_deadline(struct held_request *r)
 {
     struct poll_request *pr = (struct poll_request *)r;
@@ -650,12 +714,18 @@ static int poll_hold(struct poll_request *pr, struct request *req, struct reply 
         return 0;
     }
     poll_quiet_add(pr);
+    /* Its user may have been kicked since its tokens were judged (poll_on_kick, which records
+     * the kick before it looks for held polls, found it not linked yet). */
+    bool kicked = pr->held_user[0] && kick_since(pr->app_id, pr->held_user, pr->kick_serial) &&
+                  held_claim(&pr->held);
     /* A message may have arrived between reading the ring and linking. */
-    bool now = poll_ready(pr) && held_claim(&pr->held);
-    if (now)
+    bool now = !kicked && poll_ready(pr) && held_claim(&pr->held);
+    if (kicked || now)
         poll_unlink(pr);
     pthread_mutex_unlock(&poll_lock);
-    if (now)
+    if (kicked)
+        poll_answer_kicked(pr);
+    else if (now)
         poll_answer(pr, NULL);
     return 0;
 }
@@ -672,6 +742,7 @@ static void poll_handle(struct request *req, struct reply *reply)
         pr->channels[i].name = pr->names[i];
     if (endpoint_open_app(&pr->ep, req, reply) < 0)
         goto done;
+    pr->kick_serial = kick_serial(); /* after the kicks were loaded, before the tokens are judged */
     if (poll_identify(pr) < 0 || poll_check_tokens(pr) < 0)
         goto done;
     if (poll_place_from_memory(pr) < 0 && poll_place_from_database(pr) < 0)
@@ -683,6 +754,9 @@ static void poll_handle(struct request *req, struct reply *reply)
         touch_queue(pr->ep.app.id, pr->names, pr->nnames, presence_id, pr->user, pr->info);
     }
     /* The borrowed request strings are gone once the worker moves on; a held poll keeps no info. */
+    pr->app_id = pr->ep.app.id;
+    if (pr->user)
+        snprintf(pr->held_user, sizeof(pr->held_user), "%s", pr->user);
     pr->client = pr->user = NULL;
     free(pr->info);
     pr->info = NULL;
@@ -740,6 +814,7 @@ static int poll_start(const struct config *cfg)
     if (!poll_poller)
         return -1;
     poller_on_app_change(poll_poller, app_cache_clear);
+    poller_on_kick(poll_poller, poll_on_kick);
     poller_set_liveness(poll_poller, cfg->listener_idle, cfg->listener_timeout);
     feeds_init(poll_poller, (size_t)cfg->poll_ring, POLL_RING_BYTES, poll_on_new);
     static const struct held_callbacks callbacks = { poll_on_deadline, poll_on_hangup };

@@ -2,6 +2,8 @@
  * keys too). */
 #include "app.h"
 #include "auth.h"
+#include "buf.h"
+#include "kick.h"
 #include "log.h"
 #include "reply.h"
 #include "validate.h"
@@ -182,6 +184,50 @@ bool app_origin_allowed(const struct app *app, const char *origin)
     return reply_origin_allowed(origin, app->origin_list, (size_t)app->norigins);
 }
 
+/* Whether token, given on channel for user (the connection's user; NULL: none), was issued
+ * before a kick of its user: a JWT whose sub was kicked after its iat (without iat: at any
+ * time), or an HMAC token that opens channel for a kicked user only (it tells no issue time):
+ * one for user-<id>, or one bound to the user. Any other token is judged for what it is. */
+static bool app_token_revoked(int app_id, const char *secret, const char *channel, const char *token,
+                              const char *user, int64_t now)
+{
+    if (!token || !*token)
+        return false;
+    if (!strchr(token, '.')) {
+        const char *owner = validate_channel_user(channel);
+        if (owner)
+            user = owner;
+        if (!user || kick_time(app_id, user) == 0 || auth_token_verify(secret, channel, user, token, now) != AUTH_OK)
+            return false;
+        return owner || auth_token_verify(secret, channel, NULL, token, now) != AUTH_OK;
+    }
+    struct auth_claims claims;
+    if (auth_jwt_decode(secret, token, now, &claims) != AUTH_OK)
+        return false; /* refused for what it is, not for a kick */
+    int64_t kicked = claims.sub ? kick_time(app_id, claims.sub) : 0;
+    bool revoked = kicked > 0 && claims.iat_ms < kicked;
+    auth_claims_free(&claims);
+    return revoked;
+}
+
+/* The tokens no kick revoked (app_token_revoked), into kept (room for ntokens). Returns their
+ * number; *revoked tells whether one was left out. An app without kicks keeps them all. */
+static size_t app_tokens_kept(int app_id, const char *secret, const char *channel, const char *user,
+                              const char *const *tokens, size_t ntokens, int64_t now, const char **kept,
+                              bool *revoked)
+{
+    size_t n = 0;
+    bool check = kick_app_has(app_id);
+    *revoked = false;
+    for (size_t i = 0; i < ntokens; i++) {
+        if (check && app_token_revoked(app_id, secret, channel, tokens[i], user, now))
+            *revoked = true;
+        else
+            kept[n++] = tokens[i];
+    }
+    return n;
+}
+
 int app_identify(const struct app *app, const char *user, const char *const *tokens, size_t ntokens,
                  char *out, size_t outlen, char **info, char *err, size_t errlen)
 {
@@ -195,42 +241,57 @@ int app_identify(const struct app *app, const char *user, const char *const *tok
         return 400;
     }
     time_t now = time(NULL);
+    char channel[VALIDATE_USER_MAX + 8] = "";
+    if (user)
+        snprintf(channel, sizeof(channel), "user-%s", user);
+    const char **kept = xcalloc(ntokens ? ntokens : 1, sizeof(*kept));
+    bool revoked = false;
+    ntokens = app_tokens_kept(app->id, app->secret, channel, user, tokens, ntokens, now, kept, &revoked);
+    tokens = kept;
+    int status = 0;
     char sub[VALIDATE_USER_MAX + 2];
     char *claimed_info = NULL;
-    enum auth_result subject = auth_tokens_subject(app->secret, tokens, ntokens, now, sub, sizeof(sub), &claimed_info);
-    if (subject == AUTH_JWT_USER) {
+    enum auth_result subject = revoked ? AUTH_REVOKED
+                                       : auth_tokens_subject(app->secret, tokens, ntokens, now, sub, sizeof(sub),
+                                                             &claimed_info);
+    if (subject == AUTH_REVOKED) {
+        snprintf(err, errlen, "%s", auth_result_text(AUTH_REVOKED));
+        status = 403;
+    } else if (subject == AUTH_JWT_USER) {
         snprintf(err, errlen, "token: the tokens name different users");
-        return 403;
-    }
-    if (subject == AUTH_OK) {
+        status = 403;
+    } else if (subject == AUTH_OK) {
         if (!validate_user(sub)) {
             free(claimed_info);
             snprintf(err, errlen, "token: sub must be " VALIDATE_USER_RULE);
-            return 400;
-        }
-        if (user && strcmp(user, sub) != 0) {
+            status = 400;
+        } else if (user && strcmp(user, sub) != 0) {
             free(claimed_info);
             snprintf(err, errlen, "user: the token is %s's, not %s's", sub, user);
-            return 403;
+            status = 403;
+        } else {
+            snprintf(out, outlen, "%s", sub);
+            if (info)
+                *info = claimed_info;
+            else
+                free(claimed_info);
         }
-        snprintf(out, outlen, "%s", sub);
-        if (info)
-            *info = claimed_info;
-        else
-            free(claimed_info);
-        return 0;
+    } else if (user) {
+        if (app->role == APP_ROLE_SERVER ||
+            auth_tokens_verify(app->secret, channel, user, tokens, ntokens, now) == AUTH_OK) {
+            snprintf(out, outlen, "%s", user);
+        } else if (app->claimed_users) {
+            /* Only claimed: presence shows it so (SECURITY.md). */
+            snprintf(out, outlen, "%s", user);
+            if (info)
+                *info = xstrdup(APP_INFO_UNVERIFIED);
+        }
     }
-    if (!user)
-        return 0;
-    char channel[VALIDATE_USER_MAX + 8];
-    snprintf(channel, sizeof(channel), "user-%s", user);
-    if (app->role == APP_ROLE_SERVER || app->claimed_users ||
-        auth_tokens_verify(app->secret, channel, user, tokens, ntokens, now) == AUTH_OK)
-        snprintf(out, outlen, "%s", user);
-    return 0;
+    free(kept);
+    return status;
 }
 
-enum auth_result app_authorize(enum app_role role, const char *secret, bool publish, const char *channel,
+enum auth_result app_authorize(int app_id, enum app_role role, const char *secret, bool publish, const char *channel,
                                const char *user, const char *const *tokens, size_t ntokens)
 {
     if (publish && role == APP_ROLE_SUBSCRIBE)
@@ -241,13 +302,19 @@ enum auth_result app_authorize(enum app_role role, const char *secret, bool publ
     const char *user_channel = publish ? NULL : validate_channel_read_events(channel);
     if (user_channel)
         channel = user_channel;
-    return (publish ? auth_tokens_verify_publish : auth_tokens_verify)(secret, channel, user, tokens, ntokens,
-                                                                        time(NULL));
+    time_t now = time(NULL);
+    const char **kept = xcalloc(ntokens ? ntokens : 1, sizeof(*kept));
+    bool revoked = false;
+    size_t nkept = app_tokens_kept(app_id, secret, channel, user, tokens, ntokens, now, kept, &revoked);
+    enum auth_result result = (publish ? auth_tokens_verify_publish : auth_tokens_verify)(secret, channel, user,
+                                                                                         kept, nkept, now);
+    free(kept);
+    return result != AUTH_OK && revoked ? AUTH_REVOKED : result;
 }
 
 void app_authorize_text(enum auth_result result, const char *channel, char *out, size_t outlen)
 {
-    if (result == AUTH_ROLE)
+    if (result == AUTH_ROLE || result == AUTH_REVOKED)
         snprintf(out, outlen, "%s", auth_result_text(result));
     else
         snprintf(out, outlen, "%s (%s)", auth_result_text(result), channel);

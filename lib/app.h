@@ -52,22 +52,29 @@ int app_lookup(struct db_conn *conn, const char *key, struct app *out, int *stat
 
 bool app_origin_allowed(const struct app *app, const char *origin);
 
-/* The key roles' rule for one channel, on every transport: the server key may anything; the
- * subscribe key never publishes; with the others a private-* or user-* channel needs one of
- * tokens that opens it for user (NULL: none named), for publishing by its publish claim;
- * read-user-<id> (the user's read events) is read with what opens user-<id>. Returns AUTH_OK, AUTH_ROLE, or why the tokens do not open it. */
-enum auth_result app_authorize(enum app_role role, const char *secret, bool publish, const char *channel,
+/* The key roles' rule for one channel of app app_id, on every transport: the server key may
+ * anything; the subscribe key never publishes; with the others a private-* or user-* channel
+ * needs one of tokens that opens it for user (NULL: none named), for publishing by its publish
+ * claim, and that no kick revoked (kick.h: issued before its user was kicked). Returns AUTH_OK,
+ * AUTH_ROLE, AUTH_REVOKED when only a revoked token would have opened it, or why the tokens do
+ * not open it. read-user-<id> (the user's read events) is read with what opens user-<id>. */
+enum auth_result app_authorize(int app_id, enum app_role role, const char *secret, bool publish, const char *channel,
                                const char *user, const char *const *tokens, size_t ntokens);
 
 /* An error text for a refusal of app_authorize: its reason, and the channel after a token's. */
 void app_authorize_text(enum auth_result result, const char *channel, char *out, size_t outlen);
 
+/* The info presence keeps for a user who only claimed their id (app_identify). */
+#define APP_INFO_UNVERIFIED "{\"verified\":false}"
+
 /* Who a request or connection is, from its user parameter (NULL or "" when absent) and token
  * values: a valid JWT's sub (a user parameter that disagrees, or two subs, are refused);
  * else the user parameter when the server key is used, the app takes claimed users, or one
- * of the tokens opens that user's channel user-<id>; else nobody (anonymous). Writes the user
- * or "" into out (outlen >= VALIDATE_USER_MAX + 1). With info, *info is the token's info
- * claim (a copy the caller frees) or NULL. Returns 0, or 400/403 with err (*info NULL). */
+ * of the tokens opens that user's channel user-<id>; else nobody (anonymous). A token a kick
+ * revoked (kick.h) is refused (403). Writes the user or "" into out (outlen >=
+ * VALIDATE_USER_MAX + 1). With info, *info is the token's info claim (a copy the caller frees),
+ * APP_INFO_UNVERIFIED for a user only claimed (no token, not the server key), or NULL.
+ * Returns 0, or 400/403 with err (*info NULL). */
 int app_identify(const struct app *app, const char *user, const char *const *tokens, size_t ntokens,
                  char *out, size_t outlen, char **info, char *err, size_t errlen) __attribute__((warn_unused_result));
 

@@ -156,6 +156,26 @@ static bool jwt_string_array(struct json_object *claims, const char *name, char 
     return true;
 }
 
+/* iat in Unix milliseconds: a number of seconds (fractions kept to the millisecond). Returns
+ * false when it is there but not a finite number. */
+static bool jwt_read_iat(struct json_object *obj, int64_t *out)
+{
+    struct json_object *iat;
+    *out = 0;
+    if (!json_object_object_get_ex(obj, "iat", &iat))
+        return true;
+    if (json_object_is_type(iat, json_type_int)) {
+        int64_t s = json_object_get_int64(iat);
+        *out = s > INT64_MAX / 1000 ? INT64_MAX : s < INT64_MIN / 1000 ? INT64_MIN : s * 1000;
+        return true;
+    }
+    if (!json_object_is_type(iat, json_type_double) || !isfinite(json_object_get_double(iat)))
+        return false;
+    double ms = json_object_get_double(iat) * 1000.0;
+    *out = ms > 9e18 ? INT64_MAX : ms < -9e18 ? INT64_MIN : (int64_t)(ms < 0 ? ms - 0.5 : ms + 0.5);
+    return true;
+}
+
 static enum auth_result jwt_read_claims(struct json_object *obj, struct auth_claims *claims)
 {
     struct json_object *exp, *sub, *info;
@@ -169,6 +189,8 @@ static enum auth_result jwt_read_claims(struct json_object *obj, struct auth_cla
     } else {
         return AUTH_JWT_NO_EXPIRY;
     }
+    if (!jwt_read_iat(obj, &claims->iat_ms))
+        return AUTH_JWT_CLAIMS;
     if (json_object_object_get_ex(obj, "sub", &sub)) {
         if (!json_object_is_type(sub, json_type_string))
             return AUTH_JWT_CLAIMS;
@@ -297,12 +319,17 @@ static struct json_object *string_array(const char *const *items, size_t n)
 
 char *auth_jwt_make(const char *secret, const char *sub, const char *const *channels,
                     size_t nchannels, const char *const *publish, size_t npublish,
-                    int64_t expires, const char *info)
+                    int64_t expires, int64_t issued_ms, const char *info)
 {
     struct json_object *claims = json_object_new_object();
     if (sub)
         json_object_object_add(claims, "sub", json_object_new_string(sub));
     json_object_object_add(claims, "exp", json_object_new_int64(expires));
+    if (issued_ms > 0) {
+        char text[32];
+        snprintf(text, sizeof(text), "%" PRId64 ".%03d", issued_ms / 1000, (int)(issued_ms % 1000));
+        json_object_object_add(claims, "iat", json_object_new_double_s((double)issued_ms / 1000.0, text));
+    }
     if (nchannels)
         json_object_object_add(claims, "channels", string_array(channels, nchannels));
     if (npublish)
@@ -480,7 +507,7 @@ const char *auth_result_text(enum auth_result result)
     case AUTH_JWT_NO_EXPIRY:
         return "token: exp missing or not a number";
     case AUTH_JWT_CLAIMS:
-        return "token: sub must be a string, channels and publish arrays of strings, info an object";
+        return "token: sub must be a string, iat a number, channels and publish arrays of strings, info an object";
     case AUTH_JWT_INFO_SIZE:
         return "token: info larger than 1024 bytes";
     case AUTH_JWT_USER:
@@ -491,6 +518,8 @@ const char *auth_result_text(enum auth_result result)
         return "token: its publish claim does not cover this channel";
     case AUTH_JWT_CHANNEL:
         return "token: does not cover this channel";
+    case AUTH_REVOKED:
+        return "token: revoked: its user was disconnected by the operator (pushctl kick); get a new token";
     }
     return "token: invalid";
 }

@@ -3,7 +3,8 @@
  * token = hex(HMAC-SHA256(app secret, "<channel>:<expires>")) + ":" + expires
  *      or hex(HMAC-SHA256(app secret, "<channel>:<expires>:<user>")) + ":" + expires
  *      or a JWT (RFC 7519, HS256 only, signed with the app secret) with the claims
- *         exp (required), sub, channels, publish (arrays of names or "prefix*"), info (object)
+ *         exp (required), iat (when issued; seconds, fractions kept to the millisecond), sub,
+ *         channels, publish (arrays of names or "prefix*"), info (object)
  * expires is a Unix time in seconds; the secret is used as its text (the hex string). */
 #ifndef PUSH_AUTH_H
 #define PUSH_AUTH_H
@@ -34,12 +35,14 @@ enum auth_result {
     AUTH_JWT_CHANNEL,    /* the channel is not in channels (or user-<id> and sub is not <id>) */
     AUTH_JWT_PUBLISH,    /* publishing: the channel is not in publish (or not a JWT) */
     AUTH_ROLE,           /* the key's role does not allow it at all (the subscribe key publishing) */
+    AUTH_REVOKED,        /* issued before its user was kicked (app.h, kick.h) */
 };
 
 /* What a verified JWT grants. */
 struct auth_claims {
     char *sub;         /* owned; NULL when absent */
     int64_t exp;
+    int64_t iat_ms;    /* iat in Unix milliseconds; 0 when absent */
     char **channels;   /* owned, nchannels entries: names or prefixes ending in '*' */
     size_t nchannels;
     char **publish;    /* owned, npublish entries, same form */
@@ -103,11 +106,12 @@ enum auth_result auth_tokens_verify_publish(const char *secret, const char *chan
 enum auth_result auth_tokens_subject(const char *secret, const char *const *tokens, size_t ntokens, int64_t now,
                                      char *out, size_t outlen, char **info);
 
-/* Makes a JWT; sub and info (a serialized JSON object) may be NULL. Returns a malloc'd
- * string the caller frees, or NULL (info not an object or too large, token too long). */
+/* Makes a JWT; sub and info (a serialized JSON object) may be NULL; issued_ms > 0 adds iat
+ * (Unix milliseconds, written as seconds with three decimals). Returns a malloc'd string the
+ * caller frees, or NULL (info not an object or too large, token too long). */
 char *auth_jwt_make(const char *secret, const char *sub, const char *const *channels,
                     size_t nchannels, const char *const *publish, size_t npublish,
-                    int64_t expires, const char *info) __attribute__((warn_unused_result));
+                    int64_t expires, int64_t issued_ms, const char *info) __attribute__((warn_unused_result));
 
 /* Text for an error reply ("token: expired", ...). */
 const char *auth_result_text(enum auth_result result);

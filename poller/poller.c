@@ -59,6 +59,7 @@ struct poller {
     size_t nnodes;
     struct poller_node *calling;   /* the node whose callback runs now, or NULL */
     void (*on_app_change)(void);   /* or NULL; set before start */
+    void (*on_kick)(const char *payload); /* or NULL; set before start */
     struct poller_stats stats;
 };
 
@@ -380,32 +381,35 @@ static bool poller_wait(struct poller *p, int sock, double timeout)
     return n > 0 && sock >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR));
 }
 
+/* LISTENs on channel. Returns true, or false after saying why. */
+static bool poller_listen(PGconn *pg, const char *channel)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "LISTEN %s", channel);
+    PGresult *res = PQexec(pg, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        log_warn("poller: LISTEN %s failed: %s", channel, PQerrorMessage(pg));
+    PQclear(res);
+    return ok;
+}
+
 /* Opens the listener connection and LISTENs. Returns 0, or -1 (p->listener stays NULL). */
 static int poller_connect(struct poller *p)
 {
     PGconn *pg = db_connect(p->dsn);
     if (!pg)
         return -1;
-    PGresult *res = PQexec(pg, "LISTEN push_message");
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        log_warn("poller: LISTEN failed: %s", PQerrorMessage(pg));
-        PQclear(res);
+    if (!poller_listen(pg, "push_message") || (p->on_app_change && !poller_listen(pg, "push_app")) ||
+        (p->on_kick && !poller_listen(pg, "push_kick"))) {
         PQfinish(pg);
         return -1;
     }
-    PQclear(res);
-    if (p->on_app_change) {
-        res = PQexec(pg, "LISTEN push_app");
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            log_warn("poller: LISTEN push_app failed: %s", PQerrorMessage(pg));
-            PQclear(res);
-            PQfinish(pg);
-            return -1;
-        }
-        PQclear(res);
-        /* Whatever changed while nobody listened is read again. */
+    /* Whatever changed while nobody listened is read again. */
+    if (p->on_app_change)
         p->on_app_change();
-    }
+    if (p->on_kick)
+        p->on_kick(NULL);
     p->listener = pg;
     return 0;
 }
@@ -427,6 +431,8 @@ static void poller_take_notifies(struct poller *p)
     while ((n = PQnotifies(p->listener)) != NULL) {
         if (strcmp(n->relname, "push_app") == 0)
             apps_changed = true;
+        else if (strcmp(n->relname, "push_kick") == 0)
+            p->on_kick(n->extra);
         else
             poller_note(p, n->extra);
         PQfreemem(n);
@@ -640,6 +646,11 @@ void poller_set_liveness(struct poller *p, int idle_seconds, int timeout_seconds
 {
     p->live_idle = idle_seconds > 0 ? idle_seconds : POLLER_LIVE_IDLE;
     p->live_timeout = timeout_seconds > 0 ? timeout_seconds : POLLER_LIVE_TIMEOUT;
+}
+
+void poller_on_kick(struct poller *p, void (*fn)(const char *payload))
+{
+    p->on_kick = fn;
 }
 
 void poller_on_app_change(struct poller *p, void (*fn)(void))

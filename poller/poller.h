@@ -4,7 +4,7 @@
  *
  * Publishers NOTIFY "push_message" with "<channel_id>:<seq>[,<channel_id>:<seq>...]" after
  * commit, each channel of the commit once with its newest seq (sql/); a change to an app
- * NOTIFYs "push_app". */
+ * NOTIFYs "push_app", a kicked user "push_kick". */
 #ifndef PUSH_POLLER_H
 #define PUSH_POLLER_H
 
@@ -85,6 +85,11 @@ void poller_set_liveness(struct poller *p, int idle_seconds, int timeout_seconds
  * (an app's keys, origins or limits changed), and after every reconnect (changes may have been
  * missed). Call before poller_start. fn must not block. */
 void poller_on_app_change(struct poller *p, void (*fn)(void));
+
+/* Also LISTENs on "push_kick" and calls fn on the listener thread with each notification's
+ * payload there (a user was kicked, sql/migrations/016_kick.sql), and with NULL after every
+ * connect (kicks may have been missed). Call before poller_start. fn must not block. */
+void poller_on_kick(struct poller *p, void (*fn)(const char *payload));
 
 /* Stops watching; after it returns, on_batch is not running and will not run for w and this
  * channel. */

@@ -4,7 +4,7 @@ EXTRA_DIST += tests/lib.sh tests/run-sql.sh tests/run-node.sh tests/tap.h tests/
 
 # Unit tests: C, table-driven, TAP through tests/tap.h.
 UNIT_TESTS = tests/unit/validate tests/unit/cursor tests/unit/params tests/unit/auth \
-	tests/unit/reply tests/unit/config tests/unit/message tests/unit/limiter
+	tests/unit/reply tests/unit/config tests/unit/message tests/unit/limiter tests/unit/kick
 check_PROGRAMS += $(UNIT_TESTS)
 tests_unit_validate_LDADD = $(PUSH_LIBS)
 tests_unit_cursor_LDADD = $(PUSH_LIBS)
@@ -14,6 +14,7 @@ tests_unit_reply_LDADD = $(PUSH_LIBS)
 tests_unit_config_LDADD = $(PUSH_LIBS)
 tests_unit_message_LDADD = $(PUSH_LIBS)
 tests_unit_limiter_LDADD = $(PUSH_LIBS)
+tests_unit_kick_LDADD = $(PUSH_LIBS)
 EXTRA_tests_unit_limiter_DEPENDENCIES = fcgi/limiter.c
 # They are the only tests without an extension: under AddressSanitizer they run with
 # LeakSanitizer on whatever ASAN_OPTIONS says (the servers of the other tests are killed, not
@@ -25,7 +26,8 @@ SQL_TESTS = tests/sql/schema.sql tests/sql/app.sql tests/sql/channel.sql tests/s
 	tests/sql/batch.sql tests/sql/history.sql tests/sql/read.sql tests/sql/presence.sql \
 	tests/sql/token.sql tests/sql/jwt.sql tests/sql/example.sql tests/sql/privileges.sql \
 	tests/sql/group.sql tests/sql/names.sql tests/sql/presence-events.sql tests/sql/unread-kept.sql \
-	tests/sql/read-each.sql tests/sql/read-events.sql tests/sql/msgid.sql tests/sql/retention.sql
+	tests/sql/read-each.sql tests/sql/read-events.sql tests/sql/msgid.sql tests/sql/retention.sql \
+	tests/sql/kick.sql
 SQL_SHELL_TESTS = tests/sql/migrate-twice.sh tests/sql/concurrency.sh tests/sql/notify.sh \
 	tests/sql/read-events-concurrency.sh
 
@@ -67,6 +69,8 @@ EXTRA_DIST += tests/ws-lib.sh tests/ws_client.py
 # program follows it through a multi-host DSN and every transport loses nothing.
 WS_TESTS += tests/failover.sh
 EXTRA_DIST += tests/failover.py
+# pushctl kick across push-api, push-poll and the sidecar; presence marks claimed users.
+WS_TESTS += tests/kick.sh
 
 # The browser client: ES3 parse and freshness of push.min.js, push.js's rules in node with
 # fakes, and push.js with the demo page in Chromium against the whole stack (needs npm ci).

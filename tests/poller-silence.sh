@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # tests/poller-silence.sh: a listener whose flow goes silent (a NAT or firewall that dropped it
-# without a word) is noticed and replaced by the program itself: push-poll's and push-ws's
-# connections to PostgreSQL go through tests/tcp-proxy.py, which freezes the LISTEN flows and
-# keeps them frozen; a poll held and an SSE stream open meanwhile get the message published
-# into the silence once each listener has reconnected on a new flow.
+# without a word) is noticed and replaced by the program itself: push-poll's, push-api's (it
+# listens for kicks) and push-ws's connections to PostgreSQL go through tests/tcp-proxy.py,
+# which freezes the LISTEN flows and keeps them frozen; a poll held and an SSE stream open
+# meanwhile get the message published into the silence once each listener has reconnected on a
+# new flow.
 . "$(dirname "$0")/lib.sh"
 command -v lighttpd >/dev/null || skip_all "lighttpd not installed"
 
@@ -32,7 +33,8 @@ fi
 # events KIND: the flow numbers the proxy logged for KIND (accept, listen, freeze, close).
 events() { awk -v k="$1" '$1 == k { print $2 }' "$T/proxy.log"; }
 has_event() { [ -n "$(events "$1")" ]; }
-listeners=$([ -x "$PUSH_WS" ] && echo 2 || echo 1)
+# push-poll's and push-api's (it listens for kicks), and push-ws's.
+listeners=$([ -x "$PUSH_WS" ] && echo 3 || echo 2)
 has_listeners() { [ "$(events listen | wc -l)" -ge "$listeners" ]; }
 wait_for has_listeners
 first_listeners=$(events listen | paste -sd,)

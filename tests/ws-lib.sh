@@ -76,13 +76,15 @@ wait_line() {
 }
 
 # tap_checks FILE: one TAP line per "ok|not ok<TAB>description" line that the Python side of
-# a test wrote to FILE (other lines are skipped); then its stderr, if any, as diagnostics.
+# a test wrote to FILE, a diagnostic per "diag<TAB>text" line (other lines are skipped); then
+# its stderr, if any, as diagnostics.
 tap_checks() {
     local result text
     while IFS=$'\t' read -r result text; do
         case $result in
         ok) ok 0 "$text" ;;
         "not ok") ok 1 "$text" ;;
+        diag) diag "$text" ;;
         esac
     done <"$1"
     [ -s "$T/py.err" ] && diag "$(cat "$T/py.err")"

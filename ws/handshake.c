@@ -4,6 +4,7 @@
 #include "handshake.h"
 #include "app.h"
 #include "auth.h"
+#include "kick.h"
 #include "log.h"
 #include "metrics.h"
 #include "reply.h"
@@ -13,6 +14,7 @@
 #include <json-c/json.h>
 #include <libwebsockets.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -114,6 +116,11 @@ int handshake_check(struct server *server, struct lws *wsi, const struct params 
         snprintf(err, errlen, "appkey: unknown key");
         return 401;
     }
+    /* Tokens are judged against the kicks: loaded at start and after the listener reconnected. */
+    if (kick_stale() && (!db || kick_refresh(db, &status) < 0)) {
+        snprintf(err, errlen, "%s", status == 503 || !db ? "database unavailable, retry later" : "internal error");
+        return db ? status : 503;
+    }
     char origin[APP_ORIGIN_MAX] = "";
     bool has_origin = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
     if (has_origin && (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0 ||
@@ -155,6 +162,12 @@ void handshake_presence_id(struct server *server, struct client_hello *hello)
 void handshake_vouch(struct server *server, struct client_hello *hello, const char *channel)
 {
     const char *owner = validate_channel_user(channel);
+    if (owner && strcmp(owner, hello->user) == 0 && hello->info && strcmp(hello->info, APP_INFO_UNVERIFIED) == 0) {
+        /* A claimed user proved to be who they said: presence no longer marks them. */
+        free(hello->info);
+        hello->info = NULL;
+        return;
+    }
     if (!owner || hello->user[0] || strcmp(owner, hello->named) != 0)
         return;
     snprintf(hello->user, sizeof(hello->user), "%s", owner);
@@ -165,7 +178,7 @@ void handshake_vouch(struct server *server, struct client_hello *hello, const ch
 static int handshake_rule(const struct client_hello *hello, bool publish, const char *channel,
                           const char *const *tokens, size_t ntokens, char *err, size_t errlen)
 {
-    enum auth_result result = app_authorize(hello->role, hello->secret, publish, channel,
+    enum auth_result result = app_authorize(hello->app_id, hello->role, hello->secret, publish, channel,
                                             hello->user[0] ? hello->user : NULL, tokens, ntokens);
     if (result == AUTH_OK)
         return 0;

@@ -36,7 +36,8 @@ int handshake_authorize(const struct client_hello *hello, const char *channel,
 void handshake_presence_id(struct server *server, struct client_hello *hello);
 
 /* After channel was authorized: a user-<id> channel's token vouches for the user the
- * connection named (user=<id>), which becomes its user from now on. */
+ * connection named (user=<id>), which becomes its user from now on; a user who had only
+ * claimed that id loses presence's unverified mark. */
 void handshake_vouch(struct server *server, struct client_hello *hello, const char *channel);
 
 /* May hello publish to channel? Never with the subscribe key; with the publish key a private-*

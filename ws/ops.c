@@ -462,7 +462,7 @@ static bool ops_reader(struct client *c, struct json_object *req, struct json_ob
 static enum auth_result ops_rule(const struct client *c, const char *channel, const char *user,
                                  const char *const *tokens, size_t ntokens)
 {
-    return app_authorize(c->hello.role, c->hello.secret, false, channel, user, tokens, ntokens);
+    return app_authorize(c->hello.app_id, c->hello.role, c->hello.secret, false, channel, user, tokens, ntokens);
 }
 
 static void ops_read_reply(struct query_job *q)

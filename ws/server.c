@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "handshake.h"
 #include "jobs.h"
+#include "kick.h"
 #include "log.h"
 #include "metrics.h"
 #include "ops.h"
@@ -422,6 +423,44 @@ static void server_tick(lws_sorted_usec_list_t *sul)
 static int server_handle(struct server *server, struct lws *wsi, enum lws_callback_reasons reason,
                          struct session *ss, void *in, size_t len);
 
+/* A kicked user, handed from the poller thread to the loop. */
+struct server_kick {
+    struct inbox_entry entry;
+    int app_id;
+    char user[VALIDATE_USER_MAX + 1];
+};
+
+/* Loop thread: closes every WebSocket and SSE connection of the kicked user (claimed or not). */
+static void server_kick_handle(struct inbox_entry *entry)
+{
+    struct server_kick *k = (struct server_kick *)entry;
+    int closed = 0;
+    for (struct client *c = server_current->clients; c; c = c->next) {
+        if (c->hello.app_id == k->app_id && strcmp(c->hello.user, k->user) == 0 && c->wsi && !c->close_status) {
+            log_info("client %s (%s): closed: user %s kicked", c->hello.addr, c->hello.id[0] ? c->hello.id : "-",
+                     k->user);
+            client_close(c, SERVER_CLOSE_KICKED, "kicked");
+            closed++;
+        }
+    }
+    if (closed)
+        log_info("kick: closed %d connections of user %s of app %d", closed, k->user, k->app_id);
+    free(k);
+}
+
+/* Poller callback (push_kick): records the kick (kick.h) and asks the loop to close the user's
+ * connections. */
+static void server_on_kick(const char *payload)
+{
+    struct server_kick *k = xcalloc(1, sizeof(*k));
+    if (!kick_notified(payload, &k->app_id, k->user, sizeof(k->user))) {
+        free(k);
+        return;
+    }
+    k->entry.handle = server_kick_handle;
+    inbox_post(&server_current->inbox, &k->entry);
+}
+
 /* Every lws callback: handled, then (outside any nested callback) the clients closed meanwhile
  * drop what they held, after every pass over clients and subscriptions is done. */
 static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -598,6 +637,7 @@ int server_run(const struct config *cfg, int worker, int listen_fd)
     server->poller = poller_new(cfg->dsn, &server->pool);
     if (server->poller) {
         poller_on_app_change(server->poller, app_cache_clear); /* a revoked key stops at once */
+        poller_on_kick(server->poller, server_on_kick);         /* so does a kicked user */
         poller_set_liveness(server->poller, cfg->listener_idle, cfg->listener_timeout);
     }
     if (!server->poller || poller_start(server->poller) < 0) {

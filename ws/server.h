@@ -13,6 +13,9 @@
 #include "db.h"
 #include "inbox.h"
 
+/* The WebSocket close code of a connection whose user was kicked (pushctl kick). */
+#define SERVER_CLOSE_KICKED 4001
+
 struct channels;
 struct client;
 struct jobs;

@@ -309,16 +309,20 @@ Client.prototype.hereNow = function (channels, done) {
         channels: channels,
         token: this.token,
         onSuccess: function (r) {
-            var result = {}, i, c, one, users, j;
+            var result = {}, i, c, one, users, j, data;
             for (i = 0; i < channels.length; i++) {
                 c = channels[i];
                 one = (r.channels && r.channels[c]) || { clients: 0, users: [] };
                 users = [];
-                /* A user's data: their token's info claim as presence keeps it; else this
-                 * page's own userData for its own user. */
+                /* A user's data: their token's info claim as presence keeps it, or
+                 * {verified: false} for a user who only claimed an id; this page's own
+                 * userData for its own user when presence has no more than that. */
                 for (j = 0; j < (one.users || []).length; j++) {
-                    users.push({ id: one.users[j], data: (one.info && owns(one.info, one.users[j]) && one.info[one.users[j]]) ||
-                                                       (one.users[j] === self.userId ? self.userData : {}) });
+                    data = one.info && owns(one.info, one.users[j]) ? one.info[one.users[j]] : null;
+                    if (one.users[j] === self.userId && (!data || data.verified === false)) {
+                        data = self.userData;
+                    }
+                    users.push({ id: one.users[j], data: data || {} });
                 }
                 result[c] = { clients: one.clients || 0, users: users };
             }

@@ -461,8 +461,9 @@ Connection.prototype._down = function (transport, error, wasUp) {
         this.state = "connecting";
         call(this.onDisconnected, { transport: transport.name, code: error.code, content: error.content });
     }
-    if (error.code === 401) {
-        /* An unknown appkey stays unknown. */
+    if (error.code === 401 || error.code === 4001) {
+        /* An unknown appkey stays unknown; a kicked user (WebSocket close 4001, a held poll's
+         * 401) needs a new token from the page before connecting again. */
         this.state = "failed";
         this.transport = null;
         this._clearTimers();

@@ -295,6 +295,16 @@ function collector() {
   b.tick(60000);
   is(b.pending().length, 0, 'and is not retried');
 
+  const bk = makeBrowser();
+  let kicked = null;
+  const pushk = bk.Push.connect({ appkey: 'K', user: 'alice', onFailed: (e) => { kicked = e; } });
+  pushk.subscribe({ channel: 'news', onMessage: () => {} });
+  bk.lastSocket().open();
+  bk.lastSocket().drop(4001);
+  ok(kicked && kicked.code === 4001 && pushk.state === 'failed', 'a WebSocket closed with 4001 (the user was kicked) fails the connection', kicked);
+  bk.tick(60000);
+  ok(bk.sockets.length === 1 && bk.pending().length === 0, 'and nothing reconnects with the old token');
+
   const b2 = makeBrowser({ websocket: false });
   const push2 = b2.Push.connect({ appkey: 'K' });
   const ok1 = collector();

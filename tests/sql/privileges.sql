@@ -1,7 +1,7 @@
 -- privileges.sql: the programs' role push_service (and its login push_web) may run the functions the
 -- programs call and nothing else: no table, no view, no COPY to or from a program, no CREATE.
 BEGIN;
-SELECT plan(54);
+SELECT plan(59);
 
 SELECT app_id, publish_key, subscribe_key, secret FROM push.app_create('privileges-main') \gset
 
@@ -51,7 +51,7 @@ SELECT set_eq(
           'push.message_history(integer,text,bigint,bigint,integer)', 'push.catch_up(bigint[],bigint[],integer)',
           'push.channel_head(bigint)', 'push.unread_of(text,text)', 'push.schema_version_current()',
           'push.publish_group(text[],text[],text[],text[],text[])',
-          'push.mark_read_each(text,text,text,bigint[])'],
+          'push.mark_read_each(text,text,text,bigint[])', 'push.user_kicks()'],
     'push_service may execute exactly the functions push-api, push-poll and push-ws call');
 SELECT is_empty(
     $$SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -91,6 +91,9 @@ SELECT is(pg_temp.as_web('SELECT content FROM push.message_log LIMIT 1'), 'ERROR
 SELECT is(pg_temp.as_web('SELECT unread FROM push.unread LIMIT 1'), 'ERROR 42501', 'push_web cannot read push.unread');
 SELECT is(pg_temp.as_web('SELECT version FROM push.schema_version LIMIT 1'), 'ERROR 42501',
           'push_web cannot read push.schema_version');
+SELECT is(pg_temp.as_web('SELECT user_id FROM push.user_kick LIMIT 1'), 'ERROR 42501', 'push_web cannot read push.user_kick');
+SELECT is(pg_temp.as_web('DELETE FROM push.user_kick RETURNING user_id'), 'ERROR 42501',
+          'push_web cannot lift a kick by deleting it');
 
 -- No programs, no server files, no CREATE anywhere.
 SELECT is(pg_temp.as_web($$COPY (SELECT 1) TO PROGRAM 'true'$$), 'ERROR 42501', 'push_web cannot COPY ... TO PROGRAM');
@@ -112,6 +115,8 @@ SELECT is(pg_temp.as_web(format($$SELECT push.token(%s, 'private-x', 1)$$, :app_
 SELECT is(pg_temp.as_web(format($$SELECT push.publish_app(%s, 'news', 'unchecked')$$, :app_id)), 'ERROR 42501',
           'push_web cannot publish around the key check');
 SELECT is(pg_temp.as_web($$SELECT push.prune('0 seconds')$$), 'ERROR 42501', 'push_web cannot prune');
+SELECT is(pg_temp.as_web($$SELECT push.user_kick('privileges-main', 'alice')$$), 'ERROR 42501',
+          'push_web cannot kick a user (the operator does, with pushctl kick)');
 
 -- Every function the programs use runs for push_web, as the programs call it.
 SELECT is(pg_temp.as_web(format('SELECT secret FROM push.key_lookup(%L)', :'subscribe_key')), :'secret',
@@ -145,6 +150,9 @@ SELECT is(pg_temp.as_web(format($$SELECT clients || ':' || users::text FROM push
 SELECT is(pg_temp.as_web(format($$SELECT count(*) FROM (SELECT push.presence_leave(%s, NULL, 'tab-1')) t$$, :app_id)),
           '1', 'presence_leave');
 SELECT is(pg_temp.as_web('SELECT push.schema_version_current() >= 6'), 'true', 'schema_version_current (/push/status)');
+SELECT ok(push.user_kick('privileges-main', 'carol') > 0, 'the schema owner kicks carol');
+SELECT is(pg_temp.as_web(format('SELECT user_id FROM push.user_kicks() WHERE app_id = %s', :app_id)), 'carol',
+          'user_kicks (the programs'' cache of kicks)');
 
 -- A caller's temporary objects cannot stand in for push's (the functions' search_path is fixed).
 SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 'push'::regnamespace AND p.prosecdef

@@ -4,7 +4,7 @@ SELECT plan(29);
 
 SELECT has_schema('push');
 SELECT tables_are('push', ARRAY['schema_version', 'app', 'app_key', 'channel', 'message', 'read_mark', 'presence',
-                               'rate_window', 'message_read']);
+                               'rate_window', 'message_read', 'user_kick']);
 SELECT views_are('push', ARRAY['message_log', 'unread', 'channel_stats']);
 SELECT col_is_pk('push', 'message', ARRAY['channel_id', 'seq'], 'message is keyed by (channel_id, seq)');
 SELECT col_is_pk('push', 'read_mark', ARRAY['app_id', 'user_id', 'channel_id'], 'read_mark is keyed by (app_id, user_id, channel_id)');

@@ -61,6 +61,8 @@ static void jwt_cases(void)
           "private-room", NULL, AUTH_JWT_CLAIMS },
         { "sub not a string", "s3cret", HS256, "{\"exp\":2000000000,\"sub\":7}", "user-7", NULL, AUTH_JWT_CLAIMS },
         { "wrong secret", "other", HS256, ALICE "}", "private-room", NULL, AUTH_JWT_SIGNATURE },
+        { "iat a number of seconds", "s3cret", HS256, ALICE ",\"iat\":1700000000}", "private-room", NULL, AUTH_OK },
+        { "iat not a number", "s3cret", HS256, ALICE ",\"iat\":\"1700000000\"}", "private-room", NULL, AUTH_JWT_CLAIMS },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *token = jwt_sign(cases[i].secret, cases[i].header, cases[i].claims);
@@ -95,7 +97,7 @@ static void jwt_cases(void)
 
     /* auth_jwt_make: a known vector (Python's hmac/base64 over the same JSON), and a round trip. */
     const char *channels[] = { "private-room", "chat-*" }, *publish[] = { "chat-*" };
-    token = auth_jwt_make("s3cret", "alice", channels, 2, publish, 1, 2000000000, "{\"name\": \"Alice\"}");
+    token = auth_jwt_make("s3cret", "alice", channels, 2, publish, 1, 2000000000, 0, "{\"name\": \"Alice\"}");
     is_str(token, JWT_VECTOR, "auth_jwt_make matches a JWT made in Python");
     struct auth_claims claims;
     ok(auth_jwt_decode("s3cret", token, 1000, &claims) == AUTH_OK, "auth_jwt_decode takes it");
@@ -107,7 +109,21 @@ static void jwt_cases(void)
     auth_claims_free(&claims);
     auth_claims_free(&claims);
     free(token);
-    ok(auth_jwt_make("s3cret", NULL, NULL, 0, NULL, 0, 1, "[1]") == NULL, "info must be an object");
+    ok(auth_jwt_make("s3cret", NULL, NULL, 0, NULL, 0, 1, 0, "[1]") == NULL, "info must be an object");
+    /* iat: when the token was made, kept to the millisecond (kicks compare it). */
+    token = auth_jwt_make("s3cret", "alice", NULL, 0, NULL, 0, 2000000000, 1700000000123, NULL);
+    ok(token && auth_jwt_decode("s3cret", token, 1000, &claims) == AUTH_OK && claims.iat_ms == 1700000000123,
+       "auth_jwt_make writes iat in seconds with milliseconds, and auth_jwt_decode reads it back");
+    auth_claims_free(&claims);
+    free(token);
+    token = jwt_sign("s3cret", HS256, ALICE ",\"iat\":1700000000}");
+    ok(auth_jwt_decode("s3cret", token, 1000, &claims) == AUTH_OK && claims.iat_ms == 1700000000000, "a whole-second iat");
+    auth_claims_free(&claims);
+    free(token);
+    token = jwt_sign("s3cret", HS256, ALICE "}");
+    ok(auth_jwt_decode("s3cret", token, 1000, &claims) == AUTH_OK && claims.iat_ms == 0, "no iat reads as 0");
+    auth_claims_free(&claims);
+    free(token);
     /* The JWT tests/sql/jwt.sql expects from push.jwt(), which C must accept. */
     static const char sql_jwt[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
         "eyJleHAiOiAxNzAwMDAwMDAwLCAic3ViIjogImFsaWNlIiwgImluZm8iOiB7Im5hbWUiOiAiQWxpY2UifSwgInB1Ymxpc2giOiBbImNoYXQtKiJdLCAiY2hhbm5lbHMiOiBbInByaXZhdGUtcm9vbSIsICJjaGF0LSoiXX0."
