@@ -11,8 +11,9 @@ struct sub;
 
 struct sink_ops {
     /* Queues f, taking a new reference. Returns 0, or -1 when the sink is closing (perhaps
-     * by this very call, when it could take no more): it takes nothing more, but it only
-     * drops its subscriptions after the current pass, so every sub stays valid. */
+     * by this very call, when it could take no more): it takes nothing more, but it drops
+     * its subscriptions only after the current pass. It may close other sinks the same way,
+     * but never ends a subscription itself: a fan-out goes on over the channel's list. */
     int (*send)(struct sink *sink, struct frame *f);
     /* Whether a replay may queue another frame now (live frames are always offered). */
     bool (*has_room)(const struct sink *sink);
