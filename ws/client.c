@@ -25,7 +25,8 @@ static bool client_sink_has_room(const struct sink *sink);
 static void client_sink_hold(struct sink *sink);
 static void client_sink_release(struct sink *sink);
 
-const struct sink_ops client_sink_ops = {
+/* How channels reach a client: through its embedded sink. */
+static const struct sink_ops client_sink_ops = {
     .send = client_sink_send,
     .has_room = client_sink_has_room,
     .hold = client_sink_hold,

@@ -58,7 +58,8 @@ struct client {
     size_t queue_bytes_max;      /* ws_queue_bytes */
     int inflight;                /* operations (query jobs) not answered yet */
 
-    struct sink sink;            /* its side of its subscriptions (client_sink_ops): owns them */
+    struct sink sink;            /* its subscriptions (owned) and how channels send to it:
+                                    client_send, client_has_room, client_hold, client_release */
 
     struct buf rx;               /* a client message being reassembled from fragments */
     int close_status;            /* non-zero: close with this status at the next chance */
@@ -82,9 +83,6 @@ void client_release(struct client *c);
 /* The connection is gone: drops subscriptions and queue, leaves presence, and releases the
  * connection's reference. Jobs still holding the client find c->wsi NULL. */
 void client_detach(struct client *c);
-
-/* What channels deliver through: client_send, client_has_room, client_hold, client_release. */
-extern const struct sink_ops client_sink_ops;
 
 /* Queues f (taking a new reference). A full queue (ws_queue frames, or ws_queue_bytes bytes;
  * an empty queue takes any frame) means a slow reader: the client is closed with 1008.
