@@ -220,13 +220,12 @@ static void channel_ring_put(struct channel *ch, struct frame *f)
         ch->ring_low = ch->head - size + 1;
 }
 
-/* Takes f in and queues it for every live subscriber that has not had it. */
+/* Takes f in and queues it for every live subscriber that has not had it. A sink never ends
+ * a subscription while it is sent something (sink.h), so the list holds still. */
 static void channel_take(struct channel *ch, struct frame *f)
 {
     channel_ring_put(ch, f);
-    struct sub *next;
-    for (struct sub *s = ch->subs; s; s = next) {
-        next = s->next;
+    for (struct sub *s = ch->subs; s; s = s->next) {
         if (s->state != SUB_LIVE || f->seq < s->next_seq)
             continue;
         s->next_seq = f->seq + 1;
@@ -629,12 +628,9 @@ static void open_done(struct job *job)
         } else {
             ch->state = CHANNEL_READY;
             channel_fill(ch);
-            struct sub *next;
-            for (struct sub *s = ch->subs; s; s = next) {
-                next = s->next;
+            for (struct sub *s = ch->subs; s; s = s->next)
                 if (s->state == SUB_WAITING)
                     sub_start(s);
-            }
         }
     }
     channel_release(ch);
