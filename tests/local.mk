@@ -4,7 +4,8 @@ EXTRA_DIST += tests/lib.sh tests/run-sql.sh tests/run-node.sh tests/tap.h tests/
 
 # Unit tests: C, table-driven, TAP through tests/tap.h.
 UNIT_TESTS = tests/unit/validate tests/unit/cursor tests/unit/params tests/unit/auth \
-	tests/unit/reply tests/unit/config tests/unit/message tests/unit/limiter tests/unit/kick
+	tests/unit/reply tests/unit/config tests/unit/message tests/unit/limiter tests/unit/kick \
+	tests/unit/fanout
 check_PROGRAMS += $(UNIT_TESTS)
 tests_unit_validate_LDADD = $(PUSH_LIBS)
 tests_unit_cursor_LDADD = $(PUSH_LIBS)
@@ -16,6 +17,10 @@ tests_unit_message_LDADD = $(PUSH_LIBS)
 tests_unit_limiter_LDADD = $(PUSH_LIBS)
 tests_unit_kick_LDADD = $(PUSH_LIBS)
 EXTRA_tests_unit_limiter_DEPENDENCIES = fcgi/limiter.c
+# The sidecar's channel fan-out with fake sinks: ws/channel.c and ws/frame.c, without lws.
+tests_unit_fanout_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS)
+tests_unit_fanout_LDADD = $(PUSH_LIBS)
+EXTRA_tests_unit_fanout_DEPENDENCIES = ws/channel.c ws/frame.c ws/sink.h
 # They are the only tests without an extension: under AddressSanitizer they run with
 # LeakSanitizer on whatever ASAN_OPTIONS says (the servers of the other tests are killed, not
 # shut down, so scripts/test turns it off for the rest). A leak fails the test.

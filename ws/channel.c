@@ -3,13 +3,13 @@
  * way from its `since` (replayed from the ring or PostgreSQL) to live delivery. */
 #include "channel.h"
 #include "buf.h"
-#include "client.h"
 #include "frame.h"
 #include "jobs.h"
 #include "log.h"
 #include "message.h"
 #include "metrics.h"
 #include "server.h"
+#include "sink.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -220,17 +220,16 @@ static void channel_ring_put(struct channel *ch, struct frame *f)
         ch->ring_low = ch->head - size + 1;
 }
 
-/* Takes f in and queues it for every live subscriber that has not had it. */
+/* Takes f in and queues it for every live subscriber that has not had it. A sink never ends
+ * a subscription while it is sent something (sink.h), so the list holds still. */
 static void channel_take(struct channel *ch, struct frame *f)
 {
     channel_ring_put(ch, f);
-    struct sub *next;
-    for (struct sub *s = ch->subs; s; s = next) {
-        next = s->next;
+    for (struct sub *s = ch->subs; s; s = s->next) {
         if (s->state != SUB_LIVE || f->seq < s->next_seq)
             continue;
         s->next_seq = f->seq + 1;
-        client_send(s->client, f);
+        s->sink->ops->send(s->sink, f);
     }
 }
 
@@ -259,7 +258,7 @@ static bool channel_take_rows(struct channel *ch, struct frame **frames, size_t 
 struct fetch_job {
     struct job job;
     struct channel *channel;   /* holds a reference */
-    struct client *client;     /* holds a reference; NULL for the channel's own catch-up */
+    struct sink *sink;         /* holds a reference; NULL for the channel's own catch-up */
     uint64_t serial;           /* the subscription the read is for */
     int64_t channel_id;
     int64_t after;
@@ -307,25 +306,25 @@ static void fetch_free(struct fetch_job *j)
         frame_release(j->frames[i]);
     free(j->frames);
     channel_release(j->channel);
-    if (j->client)
-        client_release(j->client);
+    if (j->sink)
+        j->sink->ops->release(j->sink);
     free(j);
 }
 
 static void fetch_done_fill(struct job *job);
 static void fetch_done_sub(struct job *job);
 
-static void channel_fetch(struct channel *ch, struct client *client, uint64_t serial, int64_t after)
+static void channel_fetch(struct channel *ch, struct sink *sink, uint64_t serial, int64_t after)
 {
     struct fetch_job *j = xcalloc(1, sizeof(*j));
     j->job.run = fetch_run;
-    j->job.done = client ? fetch_done_sub : fetch_done_fill;
-    j->job.owner = client;
+    j->job.done = sink ? fetch_done_sub : fetch_done_fill;
+    j->job.owner = sink;
     j->channel = ch;
     ch->refs++;
-    if (client) {
-        j->client = client;
-        client_hold(client);
+    if (sink) {
+        j->sink = sink;
+        sink->ops->hold(sink);
     }
     j->serial = serial;
     j->channel_id = ch->id;
@@ -381,7 +380,7 @@ static void sub_drop_replay(struct sub *s)
 
 /* Queues {"op":"subscribed",..} with seq the position delivery starts from: the next message
  * this subscription gets is seq + 1 (not the channel's head, which PostgreSQL may have moved
- * past already). Returns 0, or -1 when the client is closing. */
+ * past already). Returns 0, or -1 when the sink is closing. */
 static int sub_reply(struct sub *s, bool gap)
 {
     struct channel *ch = s->channel;
@@ -399,7 +398,7 @@ static int sub_reply(struct sub *s, bool gap)
     json_object_put(s->request_id);
     s->request_id = NULL;
     s->replied = true;
-    int rc = client_send(s->client, f);
+    int rc = s->sink->ops->send(s->sink, f);
     frame_release(f);
     return rc;
 }
@@ -407,18 +406,17 @@ static int sub_reply(struct sub *s, bool gap)
 /* Ends a subscription with an error reply. */
 static void sub_fail(struct sub *s, int status, const char *error)
 {
-    struct client *c = s->client;
-    struct channel *ch = s->channel;  /* lives on: channels are freed by the sweep only */
-    struct json_object *id = s->request_id ? json_object_get(s->request_id) : NULL;
-    client_remove_sub(c, s);
-    client_send_error(c, id, status, error, ch->name);
-    json_object_put(id);
+    struct sink *sink = s->sink;
+    struct frame *f = frame_error(s->request_id, status, error, s->channel->name);
+    channel_unsubscribe(s);
+    sink->ops->send(sink, f);
+    frame_release(f);
 }
 
 static void sub_fetch(struct sub *s)
 {
     s->fetching = true;
-    channel_fetch(s->channel, s->client, s->serial, s->next_seq - 1);
+    channel_fetch(s->channel, s->sink, s->serial, s->next_seq - 1);
 }
 
 void channel_pump(struct sub *s)
@@ -430,7 +428,7 @@ void channel_pump(struct sub *s)
             sub_drop_replay(s);
             return;
         }
-        if (!client_has_room(s->client))
+        if (!s->sink->ops->has_room(s->sink))
             return;
         struct frame *f;
         if (s->next_seq >= ch->ring_low) {
@@ -446,7 +444,7 @@ void channel_pump(struct sub *s)
             f = s->replay[s->replay_pos]; /* released with the replay buffer */
         }
         s->next_seq = f->seq + 1;
-        if (client_send(s->client, f) < 0)
+        if (s->sink->ops->send(s->sink, f) < 0)
             return;
     }
 }
@@ -483,8 +481,7 @@ static void sub_start(struct sub *s)
 static void fetch_done_sub(struct job *job)
 {
     struct fetch_job *j = (struct fetch_job *)job;
-    struct client *c = j->client;
-    struct sub *s = c->wsi ? client_find_sub(c, j->channel->name) : NULL;
+    struct sub *s = channel_find_sub(j->sink, j->channel->name);
     if (!s || s->serial != j->serial)
         goto out;
     struct channel *ch = s->channel;
@@ -514,7 +511,7 @@ out:
 struct head_job {
     struct job job;
     struct channel *channel;   /* holds a reference */
-    struct client *client;     /* holds a reference */
+    struct sink *sink;         /* holds a reference */
     uint64_t serial;
     int64_t channel_id;
     int64_t last_seq;
@@ -538,8 +535,7 @@ static void head_run(struct job *job, struct db_conn *db)
 static void head_done(struct job *job)
 {
     struct head_job *j = (struct head_job *)job;
-    struct client *c = j->client;
-    struct sub *s = c->wsi ? client_find_sub(c, j->channel->name) : NULL;
+    struct sub *s = channel_find_sub(j->sink, j->channel->name);
     if (s && s->serial == j->serial) {
         if (j->job.status) {
             sub_fail(s, j->job.status, j->job.error);
@@ -554,7 +550,7 @@ static void head_done(struct job *job)
         }
     }
     channel_release(j->channel);
-    client_release(c);
+    j->sink->ops->release(j->sink);
     free(j);
 }
 
@@ -563,11 +559,11 @@ static void sub_check_head(struct sub *s)
     struct head_job *j = xcalloc(1, sizeof(*j));
     j->job.run = head_run;
     j->job.done = head_done;
-    j->job.owner = s->client;
+    j->job.owner = s->sink;
     j->channel = s->channel;
     s->channel->refs++;
-    j->client = s->client;
-    client_hold(s->client);
+    j->sink = s->sink;
+    s->sink->ops->hold(s->sink);
     j->serial = s->serial;
     j->channel_id = s->channel->id;
     jobs_submit(s->channel->server->jobs, &j->job);
@@ -632,12 +628,9 @@ static void open_done(struct job *job)
         } else {
             ch->state = CHANNEL_READY;
             channel_fill(ch);
-            struct sub *next;
-            for (struct sub *s = ch->subs; s; s = next) {
-                next = s->next;
+            for (struct sub *s = ch->subs; s; s = s->next)
                 if (s->state == SUB_WAITING)
                     sub_start(s);
-            }
         }
     }
     channel_release(ch);
@@ -657,14 +650,14 @@ static void channel_open(struct channel *ch)
     jobs_submit(ch->server->jobs, &j->job);
 }
 
-void channel_subscribe(struct server *server, struct client *client, const char *name,
+void channel_subscribe(struct server *server, struct sink *sink, int app_id, const char *name,
                        bool has_since, int64_t since, struct json_object *request_id)
 {
-    struct channel *ch = channels_get(server->channels, client->hello.app_id, name);
+    struct channel *ch = channels_get(server->channels, app_id, name);
     struct sub *s = xcalloc(1, sizeof(*s));
     s->channel = ch;
     ch->refs++;
-    s->client = client;
+    s->sink = sink;
     s->serial = ++server->next_serial;
     s->has_since = has_since;
     s->since = since;
@@ -674,9 +667,9 @@ void channel_subscribe(struct server *server, struct client *client, const char 
         ch->subs->prev = s;
     ch->subs = s;
     ch->nsubs++;
-    s->client_next = client->subs;
-    client->subs = s;
-    client->nsubs++;
+    s->sink_next = sink->subs;
+    sink->subs = s;
+    sink->nsubs++;
     metrics_add(METRIC_SUBSCRIPTIONS, 1);
     if (ch->state == CHANNEL_CLOSED)
         channel_open(ch);
@@ -686,6 +679,11 @@ void channel_subscribe(struct server *server, struct client *client, const char 
 
 void channel_unsubscribe(struct sub *s)
 {
+    struct sub **p = &s->sink->subs;
+    while (*p != s)
+        p = &(*p)->sink_next;
+    *p = s->sink_next;
+    s->sink->nsubs--;
     struct channel *ch = s->channel;
     if (s->prev)
         s->prev->next = s->next;
@@ -699,6 +697,14 @@ void channel_unsubscribe(struct sub *s)
     sub_drop_replay(s);
     channel_release(ch);
     free(s);
+}
+
+struct sub *channel_find_sub(const struct sink *sink, const char *name)
+{
+    for (struct sub *s = sink->subs; s; s = s->sink_next)
+        if (strcmp(s->channel->name, name) == 0)
+            return s;
+    return NULL;
 }
 
 /* ---- the poller's side (its thread) ---- */

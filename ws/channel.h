@@ -11,10 +11,10 @@
 #include "poller.h"
 #include "validate.h"
 
-struct client;
 struct frame;
 struct json_object;
 struct server;
+struct sink;
 
 enum channel_state {
     CHANNEL_CLOSED = 0,  /* not opened yet, or the last open failed */
@@ -47,12 +47,12 @@ enum sub_state {
     SUB_LIVE,         /* caught up: new messages are queued as they arrive */
 };
 
-/* One client's subscription to one channel; owned by the client. */
+/* One sink's subscription to one channel; owned by the sink. */
 struct sub {
     struct channel *channel;         /* holds a channel reference */
-    struct client *client;           /* non-owning: the owner */
+    struct sink *sink;               /* non-owning: the owner */
     struct sub *prev, *next;         /* in channel->subs */
-    struct sub *client_next;         /* in the client's list */
+    struct sub *sink_next;           /* in sink->subs */
     uint64_t serial;                 /* tells a re-subscription from the one a read was for */
     enum sub_state state;
     bool has_since;
@@ -67,21 +67,25 @@ struct sub {
 
 struct channels;
 
-/* The process's channel table. Caller channels_free()s after every client is gone. */
+/* The process's channel table. Caller channels_free()s after every subscription is gone. */
 struct channels *channels_new(struct server *server);
 void channels_free(struct channels *channels);
 
-/* Subscribes client to its app's channel name (validated and authorised; the client has no
+/* Subscribes sink to app_id's channel name (validated and authorised; the sink has no
  * subscription to it). Without since, delivery starts after the current head; with it, at
  * since + 1. The reply ("subscribed" or "error") carries request_id (a new reference is
- * taken; NULL for none). The subscription is linked into the client's list, which owns it. */
-void channel_subscribe(struct server *server, struct client *client, const char *name,
+ * taken; NULL for none). The subscription is linked into sink->subs, which owns it; a failed
+ * one (the channel cannot be opened or read) is unlinked and freed before its error is sent. */
+void channel_subscribe(struct server *server, struct sink *sink, int app_id, const char *name,
                        bool has_since, int64_t since, struct json_object *request_id);
 
-/* Ends a subscription and frees it (the client unlinks it from its own list first). */
+/* Unlinks a subscription from its sink's list, ends it and frees it. */
 void channel_unsubscribe(struct sub *sub);
 
-/* Moves a replaying subscription on while its client's queue has room. */
+/* The sink's subscription to the channel name, or NULL. */
+struct sub *channel_find_sub(const struct sink *sink, const char *name);
+
+/* Moves a replaying subscription on while its sink has room. */
 void channel_pump(struct sub *sub);
 
 /* Frees channels nobody has subscribed to for a while. */

@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "presence.h"
 #include "server.h"
+#include "sink.h"
 #include "sse.h"
 
 #include <json-c/json.h>
@@ -18,6 +19,19 @@
 
 /* Seconds a closing client may take to accept its close frame. */
 #define CLIENT_CLOSE_GRACE 3
+
+static int client_sink_send(struct sink *sink, struct frame *f);
+static bool client_sink_has_room(const struct sink *sink);
+static void client_sink_hold(struct sink *sink);
+static void client_sink_release(struct sink *sink);
+
+/* How channels reach a client: through its embedded sink. */
+static const struct sink_ops client_sink_ops = {
+    .send = client_sink_send,
+    .has_room = client_sink_has_room,
+    .hold = client_sink_hold,
+    .release = client_sink_release,
+};
 
 static enum metric client_gauge(const struct client *c)
 {
@@ -33,6 +47,7 @@ struct client *client_new(struct server *server, struct lws *wsi, enum client_ki
     c->kind = kind;
     c->hello = *hello;
     c->refs = 1;
+    c->sink.ops = &client_sink_ops;
     c->queue_max = (size_t)server->cfg->ws_queue;
     c->queue_bytes_max = (size_t)server->cfg->ws_queue_bytes;
     c->next = server->clients;
@@ -74,21 +89,12 @@ static void client_drop_queue(struct client *c)
     c->queue_cap = 0;
 }
 
-static void client_drop_subs(struct client *c)
-{
-    while (c->subs) {
-        struct sub *s = c->subs;
-        c->subs = s->client_next;
-        c->nsubs--;
-        channel_unsubscribe(s);
-    }
-}
-
 /* Ends every subscription of c, leaving presence on them, and empties its queue. */
 static void client_end(struct client *c)
 {
-    bool had_subs = c->subs != NULL;
-    client_drop_subs(c);
+    bool had_subs = c->sink.subs != NULL;
+    while (c->sink.subs)
+        channel_unsubscribe(c->sink.subs);
     client_drop_queue(c);
     if (had_subs)
         presence_leave(c->server, c, NULL);
@@ -98,8 +104,10 @@ void client_detach(struct client *c)
 {
     if (!c->wsi)
         return;
-    /* Its queued database work is not run: nobody would read the answers. */
+    /* Its queued database work (its own and its subscriptions') is not run: nobody would read
+     * the answers. */
     jobs_cancel(c->server->jobs, c);
+    jobs_cancel(c->server->jobs, &c->sink);
     client_end(c);
     if (c->address_counted)
         metrics_address_release(c->hello.addr);
@@ -176,16 +184,7 @@ int client_send(struct client *c, struct frame *f)
 void client_send_error(struct client *c, struct json_object *id, int code, const char *content,
                        const char *channel)
 {
-    struct json_object *obj = json_object_new_object();
-    json_object_object_add(obj, "op", json_object_new_string("error"));
-    if (id)
-        json_object_object_add(obj, "id", json_object_get(id));
-    json_object_object_add(obj, "code", json_object_new_int(code));
-    json_object_object_add(obj, "content", json_object_new_string(content));
-    if (channel)
-        json_object_object_add(obj, "channel", json_object_new_string(channel));
-    struct frame *f = frame_from_json("error", obj);
-    json_object_put(obj);
+    struct frame *f = frame_error(id, code, content, channel);
     client_send(c, f);
     frame_release(f);
 }
@@ -208,8 +207,8 @@ struct frame *client_pop(struct client *c)
 void client_pump(struct client *c)
 {
     struct sub *next;
-    for (struct sub *s = c->subs; s && !c->close_status; s = next) {
-        next = s->client_next;
+    for (struct sub *s = c->sink.subs; s && !c->close_status; s = next) {
+        next = s->sink_next;
         if (s->state == SUB_REPLAY)
             channel_pump(s);
     }
@@ -250,20 +249,27 @@ int client_write(struct client *c)
     return 0;
 }
 
-struct sub *client_find_sub(struct client *c, const char *name)
+static struct client *client_of(const struct sink *sink)
 {
-    for (struct sub *s = c->subs; s; s = s->client_next)
-        if (strcmp(s->channel->name, name) == 0)
-            return s;
-    return NULL;
+    return (struct client *)((const char *)sink - offsetof(struct client, sink));
 }
 
-void client_remove_sub(struct client *c, struct sub *sub)
+static int client_sink_send(struct sink *sink, struct frame *f)
 {
-    struct sub **p = &c->subs;
-    while (*p != sub)
-        p = &(*p)->client_next;
-    *p = sub->client_next;
-    c->nsubs--;
-    channel_unsubscribe(sub);
+    return client_send(client_of(sink), f);
+}
+
+static bool client_sink_has_room(const struct sink *sink)
+{
+    return client_has_room(client_of(sink));
+}
+
+static void client_sink_hold(struct sink *sink)
+{
+    client_hold(client_of(sink));
+}
+
+static void client_sink_release(struct sink *sink)
+{
+    client_release(client_of(sink));
 }

@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "buf.h"
+#include "sink.h"
 #include "validate.h"
 
 struct cursor;
@@ -16,7 +17,6 @@ struct frame;
 struct json_object;
 struct lws;
 struct server;
-struct sub;
 
 enum client_kind {
     CLIENT_WEBSOCKET = 0,
@@ -58,8 +58,8 @@ struct client {
     size_t queue_bytes_max;      /* ws_queue_bytes */
     int inflight;                /* operations (query jobs) not answered yet */
 
-    struct sub *subs;            /* owned */
-    int nsubs;
+    struct sink sink;            /* its subscriptions (owned) and how channels send to it:
+                                    client_send, client_has_room, client_hold, client_release */
 
     struct buf rx;               /* a client message being reassembled from fragments */
     int close_status;            /* non-zero: close with this status at the next chance */
@@ -117,10 +117,5 @@ void client_pump(struct client *c);
 
 /* Writes what is queued (WebSocket frames or SSE events). Returns 0, or -1 to close now. */
 int client_write(struct client *c) __attribute__((warn_unused_result));
-
-/* The client's subscription to name, or NULL. */
-struct sub *client_find_sub(struct client *c, const char *name);
-/* Unlinks and ends one subscription. */
-void client_remove_sub(struct client *c, struct sub *sub);
 
 #endif

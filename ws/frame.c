@@ -58,6 +58,21 @@ struct frame *frame_message(const char *channel, int64_t seq, const char *conten
     return f;
 }
 
+struct frame *frame_error(struct json_object *id, int code, const char *content, const char *channel)
+{
+    struct json_object *obj = json_object_new_object();
+    json_object_object_add(obj, "op", json_object_new_string("error"));
+    if (id)
+        json_object_object_add(obj, "id", json_object_get(id));
+    json_object_object_add(obj, "code", json_object_new_int(code));
+    json_object_object_add(obj, "content", json_object_new_string(content));
+    if (channel)
+        json_object_object_add(obj, "channel", json_object_new_string(channel));
+    struct frame *f = frame_from_json("error", obj);
+    json_object_put(obj);
+    return f;
+}
+
 void frame_hold(struct frame *f)
 {
     f->refs++;

@@ -32,6 +32,10 @@ struct frame *frame_from_json(const char *op, struct json_object *obj);
 struct frame *frame_message(const char *channel, int64_t seq, const char *content,
                             size_t content_len, int64_t time_ms);
 
+/* {"op":"error","id":..,"code":..,"content":..[,"channel":..]} with one reference; id (not
+ * taken) and channel may be NULL. */
+struct frame *frame_error(struct json_object *id, int code, const char *content, const char *channel);
+
 static inline unsigned char *frame_payload(struct frame *f)
 {
     return f->data + LWS_PRE;

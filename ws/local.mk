@@ -4,6 +4,7 @@ ws_push_ws_SOURCES = \
 	ws/main.c \
 	ws/channel.c ws/channel.h \
 	ws/client.c ws/client.h \
+	ws/sink.h \
 	ws/frame.c ws/frame.h \
 	ws/handshake.c ws/handshake.h \
 	ws/inbox.c ws/inbox.h \

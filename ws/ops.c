@@ -209,17 +209,17 @@ static void ops_subscribe(struct client *c, struct json_object *req, struct json
         client_send_error(c, id, 400, "since: must be a whole number >= 0", channel);
         return;
     }
-    struct sub *old = client_find_sub(c, channel);
+    struct sub *old = channel_find_sub(&c->sink, channel);
     if (old) {
-        client_remove_sub(c, old);
-    } else if (c->nsubs >= c->server->cfg->ws_max_subscriptions) {
+        channel_unsubscribe(old);
+    } else if (c->sink.nsubs >= c->server->cfg->ws_max_subscriptions) {
         char err[120];
         snprintf(err, sizeof(err), "subscriptions: at most %d per connection",
                  c->server->cfg->ws_max_subscriptions);
         client_send_error(c, id, 429, err, channel);
         return;
     }
-    channel_subscribe(c->server, c, channel, has_since > 0, since, id);
+    channel_subscribe(c->server, &c->sink, c->hello.app_id, channel, has_since > 0, since, id);
     presence_mark(c->server, c);
 }
 
@@ -228,12 +228,12 @@ static void ops_unsubscribe(struct client *c, struct json_object *req, struct js
     const char *channel = ops_channel(c, req, id);
     if (!channel)
         return;
-    struct sub *s = client_find_sub(c, channel);
+    struct sub *s = channel_find_sub(&c->sink, channel);
     if (!s) {
         client_send_error(c, id, 404, "channel: not subscribed", channel);
         return;
     }
-    client_remove_sub(c, s);
+    channel_unsubscribe(s);
     presence_leave(c->server, c, channel);
     ops_send(c, "unsubscribed", ops_reply_object("unsubscribed", id, channel));
 }

@@ -126,7 +126,7 @@ void presence_tick(struct server *server, time_t now)
     if (now - server->presence_at >= (every > 0 ? every : 1)) {
         server->presence_at = now;
         for (struct client *c = server->clients; c; c = c->next)
-            if (c->nsubs > 0)
+            if (c->sink.nsubs > 0)
                 presence_mark(server, c);
     }
     size_t count = 0;
@@ -139,11 +139,11 @@ void presence_tick(struct server *server, time_t now)
     for (struct client *c = server->presence_dirty; c; c = next) {
         next = c->presence_next;
         c->presence_dirty = false;
-        if (c->wsi && c->nsubs > 0 && !c->close_status) {
+        if (c->wsi && c->sink.nsubs > 0 && !c->close_status) {
             struct presence_item *it = &p->items[p->count++];
             presence_item_fill(it, c, false);
             struct buf array = BUF_INIT;
-            for (struct sub *s = c->subs; s; s = s->client_next)
+            for (struct sub *s = c->sink.subs; s; s = s->sink_next)
                 db_array_add(&array, s->channel->name);
             db_array_end(&array);
             it->channels = array.data;

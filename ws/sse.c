@@ -116,13 +116,13 @@ struct client *sse_start(struct server *server, struct lws *wsi, int *close)
     c->address_counted = metrics_address_acquire(hello.addr);
     c->cursor = xcalloc(1, sizeof(*c->cursor));
     for (int i = 0; i < s.nnames && !c->close_status; i++) {
-        if (client_find_sub(c, s.names[i]))
+        if (channel_find_sub(&c->sink, s.names[i]))
             continue;
         int64_t seq = 0;
         bool has = cursor_get(&s.since, s.names[i], &seq);
         if (has)
             sse_cursor_set(c->cursor, s.names[i], seq);
-        channel_subscribe(server, c, s.names[i], has, seq, NULL);
+        channel_subscribe(server, &c->sink, c->hello.app_id, s.names[i], has, seq, NULL);
     }
     presence_mark(server, c);
     goto out;
