@@ -38,10 +38,10 @@ def b64url(data):
 
 
 def jwt(sub, expires):
-    """An HS256 JWT with sub and exp, signed with the app's secret (its text), as pushctl
-    token --jwt makes it."""
+    """An HS256 JWT with sub, iat (milliseconds, so a kick refuses it) and exp, signed with the
+    app's secret (its text), as pushctl token --jwt makes it."""
     head = b64url(b'{"alg":"HS256","typ":"JWT"}')
-    body = b64url(json.dumps({"sub": sub, "exp": expires}, separators=(",", ":"), ensure_ascii=False).encode())
+    body = b64url(json.dumps({"sub": sub, "iat": round(time.time(), 3), "exp": expires}, separators=(",", ":"), ensure_ascii=False).encode())
     signature = hmac.new(SECRET.encode(), (head + "." + body).encode(), hashlib.sha256).digest()
     return head + "." + body + "." + b64url(signature)
 
