@@ -47,7 +47,7 @@ tests_poller_check_LDADD = $(POLLER_LIBS) $(PUSH_LIBS)
 POLL_TESTS = tests/poller.sh tests/poll-lighttpd.sh tests/poll-apache-fcgid.sh \
 	tests/poll-apache-proxy.sh tests/poll-many.sh tests/poll-ring.sh tests/poll-abandon.sh \
 	tests/poller-silence.sh
-EXTRA_DIST += tests/poll-common.sh tests/poll-clients.py tests/apache.sh tests/tcp-proxy.py
+EXTRA_DIST += tests/poll-common.sh tests/poll-clients.py tests/http_client.py tests/apache.sh tests/tcp-proxy.py
 
 # The web servers' own limits under each hosting: connections per client address, slow
 # request headers (slowloris), and a held poll left alone.

@@ -27,19 +27,9 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
-
-def http(method, url, data=None, timeout=70):
-    body = urllib.parse.urlencode(data).encode() if data is not None else None
-    req = urllib.request.Request(url, data=body, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+from http_client import request
 
 
 def poller_waiting(args, result, deadline):
@@ -61,7 +51,7 @@ def poller(args, result):
         query = urllib.parse.urlencode({"appkey": args.key, "channel": args.channel,
                                         "since": since, "timeout": args.timeout})
         try:
-            status, body = http("GET", "%s/push/poll?%s" % (args.base, query))
+            status, body = request("GET", "%s/push/poll?%s" % (args.base, query), timeout=70)
         except OSError as e:
             with result["lock"]:
                 result["errors"] += 1
@@ -88,7 +78,7 @@ def stored(args, content):
     lost: the connection closed before any reply, so it may or may not have been made)."""
     query = urllib.parse.urlencode({"appkey": args.key, "channel": args.channel, "limit": 1000})
     try:
-        status, body = http("GET", "%s/push/history?%s" % (args.base, query), timeout=10)
+        status, body = request("GET", "%s/push/history?%s" % (args.base, query))
     except OSError:
         return False
     return status == 200 and any(m["content"] == content for m in json.loads(body)["messages"])
@@ -100,7 +90,7 @@ def publisher(args, index, result):
         content = "p%d-%d" % (index, i)
         for _ in range(50):
             try:
-                status, _ = http("POST", args.base + "/push/publish",
+                status, _ = request("POST", args.base + "/push/publish",
                                  {"appkey": args.publish_key, "channel": args.channel,
                                   "content": content}, timeout=10)
             except OSError:
@@ -257,11 +247,11 @@ def run_abandon(args):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     url = urllib.parse.urlsplit(args.base)
-    request = ("GET /push/poll?%s HTTP/1.1\r\nHost: %s\r\n\r\n" % (args.query, url.netloc)).encode()
+    poll_request = ("GET /push/poll?%s HTTP/1.1\r\nHost: %s\r\n\r\n" % (args.query, url.netloc)).encode()
     sockets = []
     for _ in range(args.n):
         s = socket.create_connection((url.hostname, url.port))
-        s.sendall(request)
+        s.sendall(poll_request)
         sockets.append(s)
     time.sleep(args.settle)
     if args.then:
