@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "config.h"
 #include "db.h"
+#include "listen.h"
 #include "log.h"
 #include "message.h"
 #include "validate.h"
@@ -11,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -513,17 +513,36 @@ static void tail_on_signal(int sig)
     tail_stop = 1;
 }
 
+/* What one batch of notifications says of the tailed channel. */
+struct tail_batch {
+    int64_t channel_id;
+    int64_t last;  /* the newest seq printed */
+    bool behind;   /* a newer seq was notified */
+};
+
+/* listen_fn: notes whether a push_message payload names a newer seq of the channel. */
+static void tail_on_notice(void *arg, const char *channel, const char *payload)
+{
+    struct tail_batch *batch = arg;
+    (void)channel;
+    int64_t notified, seq;
+    while (message_notice_next(&payload, &notified, &seq))
+        if (notified == batch->channel_id && seq > batch->last)
+            batch->behind = true;
+}
+
 static int cmd_tail(struct pushctl *c, const char *channel)
 {
     if (need_app(c, "tail"))
         return 2;
-    PGresult *res = db_exec_simple(&c->db, "LISTEN push_message");
-    if (!db_ok(res))
-        return fail_result(res, "tail");
-    PQclear(res);
+    static const char *const channels[] = { "push_message", NULL };
+    if (listen_start(c->db.pg, channels) < 0) {
+        fprintf(stderr, "pushctl: tail: %s", PQerrorMessage(c->db.pg));
+        return 1;
+    }
     const char *p1[] = { c->app, channel };
-    res = run(c, "SELECT ch.id, ch.last_seq FROM push.channel ch JOIN push.app a ON a.id = ch.app_id "
-                 "WHERE a.name = $1 AND ch.name = $2", 2, p1);
+    PGresult *res = run(c, "SELECT ch.id, ch.last_seq FROM push.channel ch JOIN push.app a ON a.id = ch.app_id "
+                           "WHERE a.name = $1 AND ch.name = $2", 2, p1);
     if (!db_ok(res))
         return fail_result(res, "tail");
     if (PQntuples(res) == 0) {
@@ -556,22 +575,15 @@ static int cmd_tail(struct pushctl *c, const char *channel)
             PQclear(res);
             check = false;
         }
-        struct pollfd pfd = { PQsocket(c->db.pg), POLLIN, 0 };
-        if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
+        if (listen_wait(PQsocket(c->db.pg), -1, 1.0) < 0)
             break;
-        if (!PQconsumeInput(c->db.pg)) {
+        struct tail_batch batch = { id, last, false };
+        if (listen_drain(c->db.pg, tail_on_notice, &batch) < 0) {
             fprintf(stderr, "pushctl: tail: %s", PQerrorMessage(c->db.pg));
             return 1;
         }
-        PGnotify *n;
-        while ((n = PQnotifies(c->db.pg))) {
-            const char *cursor = n->extra;
-            int64_t notified, seq;
-            while (message_notice_next(&cursor, &notified, &seq))
-                if (notified == id && seq > last)
-                    check = true;
-            PQfreemem(n);
-        }
+        if (batch.behind)
+            check = true;
     }
     return 0;
 }

@@ -3,12 +3,12 @@
 #include "poller.h"
 #include "buf.h"
 #include "clock.h"
+#include "listen.h"
 #include "log.h"
 #include "message.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,20 +364,17 @@ static void poller_mark_all_dirty(struct poller *p)
  * (< 0: forever). Returns true when the socket is readable. */
 static bool poller_wait(struct poller *p, int sock, double timeout)
 {
-    struct pollfd fds[2] = {
-        { .fd = p->wake_fd, .events = POLLIN },
-        { .fd = sock, .events = POLLIN },
-    };
-    int ms = timeout < 0 ? -1 : (int)(timeout * 1000) + 1;
-    int n = poll(fds, sock >= 0 ? 2 : 1, ms);
-    if (n < 0 && errno != EINTR)
+    int ready = listen_wait(sock, p->wake_fd, timeout);
+    if (ready < 0) {
         log_warn("poller: poll: %s", strerror(errno));
-    if (n > 0 && (fds[0].revents & POLLIN)) {
+        return false;
+    }
+    if (ready & LISTEN_WOKEN) {
         uint64_t value;
         if (read(p->wake_fd, &value, sizeof(value)) < 0 && errno != EAGAIN)
             log_warn("poller: reading the wake fd: %s", strerror(errno));
     }
-    return n > 0 && sock >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR));
+    return (ready & LISTEN_READABLE) != 0;
 }
 
 /* Opens the listener connection and LISTENs. Returns 0, or -1 (p->listener stays NULL). */
@@ -386,26 +383,15 @@ static int poller_connect(struct poller *p)
     PGconn *pg = db_connect(p->dsn);
     if (!pg)
         return -1;
-    PGresult *res = PQexec(pg, "LISTEN push_message");
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    const char *const channels[] = { "push_message", p->on_app_change ? "push_app" : NULL, NULL };
+    if (listen_start(pg, channels) < 0) {
         log_warn("poller: LISTEN failed: %s", PQerrorMessage(pg));
-        PQclear(res);
         PQfinish(pg);
         return -1;
     }
-    PQclear(res);
-    if (p->on_app_change) {
-        res = PQexec(pg, "LISTEN push_app");
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            log_warn("poller: LISTEN push_app failed: %s", PQerrorMessage(pg));
-            PQclear(res);
-            PQfinish(pg);
-            return -1;
-        }
-        PQclear(res);
-        /* Whatever changed while nobody listened is read again. */
+    /* Whatever changed while nobody listened is read again. */
+    if (p->on_app_change)
         p->on_app_change();
-    }
     p->listener = pg;
     return 0;
 }
@@ -419,29 +405,33 @@ static void poller_disconnect(struct poller *p, const char *reason)
     poller_announce(p, false);
 }
 
-/* Notes every notification libpq has already read. */
-static void poller_take_notifies(struct poller *p)
+/* What one batch of notifications asks of the poller. */
+struct poller_notices {
+    struct poller *p;
+    bool apps_changed;
+};
+
+/* listen_fn: notes one notification. */
+static void poller_on_notice(void *arg, const char *channel, const char *payload)
 {
-    PGnotify *n;
-    bool apps_changed = false;
-    while ((n = PQnotifies(p->listener)) != NULL) {
-        if (strcmp(n->relname, "push_app") == 0)
-            apps_changed = true;
-        else
-            poller_note(p, n->extra);
-        PQfreemem(n);
-    }
-    if (apps_changed && p->on_app_change)
-        p->on_app_change();
+    struct poller_notices *batch = arg;
+    if (strcmp(channel, "push_app") == 0)
+        batch->apps_changed = true;
+    else
+        poller_note(batch->p, payload);
 }
 
-/* Reads what the server sent and notes every notification. Returns 0, or -1 when the
- * connection is gone. */
-static int poller_drain(struct poller *p)
+/* Reads what the server sent (only what libpq has already read when consume is false) and
+ * notes every notification. Returns 0, or -1 when the connection is gone. */
+static int poller_drain(struct poller *p, bool consume)
 {
-    if (!PQconsumeInput(p->listener) || PQstatus(p->listener) != CONNECTION_OK)
+    struct poller_notices batch = { p, false };
+    if (!consume)
+        listen_take(p->listener, poller_on_notice, &batch);
+    else if (listen_drain(p->listener, poller_on_notice, &batch) < 0)
         return -1;
-    poller_take_notifies(p);
+    if (batch.apps_changed && p->on_app_change)
+        p->on_app_change();
     return 0;
 }
 
@@ -514,7 +504,7 @@ static void *poller_run(void *arg)
             atomic_store(&p->listening, true);
             live = (struct poller_liveness){ clock_seconds(), false, 0 };
             /* Rows committed while nobody listened are found from each channel's head. */
-            poller_take_notifies(p);
+            poller_drain(p, false);
             poller_mark_all_dirty(p);
             announce_up = true;
         }
@@ -542,7 +532,7 @@ static void *poller_run(void *arg)
             timeout = until_due;
         const char *why = NULL;
         if (poller_wait(p, sock, timeout)) {
-            if (poller_drain(p) < 0)
+            if (poller_drain(p, true) < 0)
                 why = PQerrorMessage(p->listener);
             else if (poller_probe_answer(p, &live) < 0)
                 why = "the liveness probe failed";
