@@ -11,6 +11,7 @@ lib_libpush_a_SOURCES = \
 	lib/listen.c lib/listen.h \
 	lib/log.c lib/log.h \
 	lib/message.c lib/message.h \
+	lib/options.c lib/options.h \
 	lib/params.c lib/params.h \
 	lib/reply.c lib/reply.h \
 	lib/validate.c lib/validate.h
