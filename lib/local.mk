@@ -14,5 +14,6 @@ lib_libpush_a_SOURCES = \
 	lib/options.c lib/options.h \
 	lib/params.c lib/params.h \
 	lib/reply.c lib/reply.h \
+	lib/table.c lib/table.h \
 	lib/validate.c lib/validate.h
 PUSH_LIBS = lib/libpush.a $(PQ_LIBS) $(JSONC_LIBS) $(CRYPTO_LIBS)

@@ -6,6 +6,7 @@
 #include "listen.h"
 #include "log.h"
 #include "message.h"
+#include "table.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -36,7 +37,7 @@ struct poller_channel {
     bool busy;                     /* the listener thread is fetching it: do not free */
     struct poller_node **nodes;    /* owned array, each node holds one reference */
     size_t count, cap;
-    struct poller_channel *next;   /* hash chain */
+    struct table_link link;        /* in poller.channels, keyed by id */
 };
 
 struct poller {
@@ -53,9 +54,7 @@ struct poller {
 
     pthread_mutex_t lock;          /* guards everything below */
     pthread_cond_t idle;           /* signalled when a callback returns */
-    struct poller_channel **buckets;
-    size_t nbuckets;
-    size_t nchannels;
+    struct table channels;         /* of struct poller_channel */
     size_t nnodes;
     struct poller_node *calling;   /* the node whose callback runs now, or NULL */
     void (*on_app_change)(void);   /* or NULL; set before start */
@@ -73,50 +72,27 @@ void poller_batch_release(struct poller_batch *batch)
         free(batch);
 }
 
-/* Channels: a chained hash table keyed by id; called with the lock held. */
+/* Channels: a table keyed by id; called with the lock held. */
 
-static size_t poller_hash(const struct poller *p, int64_t id)
+static struct poller_channel *poller_channel_of(struct table_link *link)
 {
-    return (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ull >> 17) & (p->nbuckets - 1);
+    return link ? TABLE_ENTRY(link, struct poller_channel, link) : NULL;
 }
 
 static struct poller_channel *poller_channel_find(struct poller *p, int64_t id)
 {
-    for (struct poller_channel *ch = p->buckets[poller_hash(p, id)]; ch; ch = ch->next)
-        if (ch->id == id)
-            return ch;
+    for (struct table_link *l = table_first(&p->channels, table_hash_int(id)); l; l = table_next(l))
+        if (poller_channel_of(l)->id == id)
+            return poller_channel_of(l);
     return NULL;
-}
-
-static void poller_table_grow(struct poller *p)
-{
-    size_t old_n = p->nbuckets;
-    struct poller_channel **old = p->buckets;
-    p->nbuckets = old_n * 2;
-    p->buckets = xcalloc(p->nbuckets, sizeof(*p->buckets));
-    for (size_t i = 0; i < old_n; i++) {
-        while (old[i]) {
-            struct poller_channel *ch = old[i];
-            old[i] = ch->next;
-            size_t b = poller_hash(p, ch->id);
-            ch->next = p->buckets[b];
-            p->buckets[b] = ch;
-        }
-    }
-    free(old);
 }
 
 static struct poller_channel *poller_channel_add(struct poller *p, int64_t id, int64_t head)
 {
-    if (p->nchannels >= p->nbuckets)
-        poller_table_grow(p);
     struct poller_channel *ch = xcalloc(1, sizeof(*ch));
     ch->id = id;
     ch->head = head;
-    size_t b = poller_hash(p, id);
-    ch->next = p->buckets[b];
-    p->buckets[b] = ch;
-    p->nchannels++;
+    table_add(&p->channels, &ch->link, table_hash_int(id));
     return ch;
 }
 
@@ -128,11 +104,7 @@ static void poller_node_unref(struct poller_node *node)
 
 static void poller_channel_remove(struct poller *p, struct poller_channel *ch)
 {
-    struct poller_channel **link = &p->buckets[poller_hash(p, ch->id)];
-    while (*link != ch)
-        link = &(*link)->next;
-    *link = ch->next;
-    p->nchannels--;
+    table_remove(&p->channels, &ch->link);
     for (size_t i = 0; i < ch->count; i++) {
         ch->nodes[i]->active = false;
         poller_node_unref(ch->nodes[i]);
@@ -204,12 +176,14 @@ static void poller_announce(struct poller *p, bool up)
     pthread_mutex_lock(&p->lock);
     struct poller_node **nodes = xmalloc((p->nnodes ? p->nnodes : 1) * sizeof(*nodes));
     size_t count = 0;
-    for (size_t b = 0; b < p->nbuckets; b++)
-        for (struct poller_channel *ch = p->buckets[b]; ch; ch = ch->next)
+    for (size_t b = 0; b < p->channels.nbuckets; b++)
+        for (struct table_link *l = p->channels.buckets[b]; l; l = l->next) {
+            struct poller_channel *ch = poller_channel_of(l);
             for (size_t i = 0; i < ch->count && count < p->nnodes; i++) {
                 nodes[count] = ch->nodes[i];
                 nodes[count++]->refs++;
             }
+        }
     qsort(nodes, count, sizeof(*nodes), poller_node_order);
     struct poller_watcher *done = NULL;
     for (size_t i = 0; i < count; i++) {
@@ -302,8 +276,9 @@ static bool poller_fetch_dirty(struct poller *p)
     pthread_mutex_lock(&p->lock);
     size_t count = 0, cap = 0;
     struct poller_channel **todo = NULL;
-    for (size_t b = 0; b < p->nbuckets; b++) {
-        for (struct poller_channel *ch = p->buckets[b]; ch; ch = ch->next) {
+    for (size_t b = 0; b < p->channels.nbuckets; b++) {
+        for (struct table_link *l = p->channels.buckets[b]; l; l = l->next) {
+            struct poller_channel *ch = poller_channel_of(l);
             if (!ch->dirty || ch->busy)
                 continue;
             if (count == cap) {
@@ -354,9 +329,9 @@ static void poller_note(struct poller *p, const char *payload)
 static void poller_mark_all_dirty(struct poller *p)
 {
     pthread_mutex_lock(&p->lock);
-    for (size_t b = 0; b < p->nbuckets; b++)
-        for (struct poller_channel *ch = p->buckets[b]; ch; ch = ch->next)
-            ch->dirty = true;
+    for (size_t b = 0; b < p->channels.nbuckets; b++)
+        for (struct table_link *l = p->channels.buckets[b]; l; l = l->next)
+            poller_channel_of(l)->dirty = true;
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -568,8 +543,7 @@ struct poller *poller_new(const char *dsn, struct db_pool *pool)
     atomic_init(&p->listening, false);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->idle, NULL);
-    p->nbuckets = 64;
-    p->buckets = xcalloc(p->nbuckets, sizeof(*p->buckets));
+    table_init(&p->channels, 64);
     poller_set_liveness(p, 0, 0);
     return p;
 }
@@ -669,7 +643,7 @@ void poller_get_stats(struct poller *p, struct poller_stats *out)
 {
     pthread_mutex_lock(&p->lock);
     *out = p->stats;
-    out->channels = p->nchannels;
+    out->channels = p->channels.count;
     out->watchers = p->nnodes;
     pthread_mutex_unlock(&p->lock);
 }
@@ -685,10 +659,10 @@ void poller_free(struct poller *p)
             log_warn("poller: waking the listener thread: %s", strerror(errno));
         pthread_join(p->thread, NULL);
     }
-    for (size_t b = 0; b < p->nbuckets; b++)
-        while (p->buckets[b])
-            poller_channel_remove(p, p->buckets[b]);
-    free(p->buckets);
+    for (size_t b = 0; b < p->channels.nbuckets; b++)
+        while (p->channels.buckets[b])
+            poller_channel_remove(p, poller_channel_of(p->channels.buckets[b]));
+    table_free(&p->channels);
     close(p->wake_fd);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->idle);

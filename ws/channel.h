@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "poller.h"
+#include "table.h"
 #include "validate.h"
 
 struct client;
@@ -38,7 +39,9 @@ struct channel {
     bool filling;                         /* a catch-up read is in flight */
     bool fill_again;                      /* and another is wanted after it */
     time_t idle_since;                    /* when the last subscription went */
-    struct channel *name_next, *id_next;  /* hash chains */
+    struct table_link name_link;          /* in the channels by (app_id, name) */
+    struct table_link id_link;            /* in the channels by id, once opened */
+    bool id_linked;
 };
 
 enum sub_state {
