@@ -42,7 +42,7 @@ static struct feed *feed_find(int app_id, const char *name)
 {
     for (struct table_link *l = table_first(&feeds.table, table_hash_text((uint64_t)app_id, name)); l;
          l = table_next(l)) {
-        struct feed *f = TABLE_ENTRY(l, struct feed, link);
+        struct feed *f = LINK_ENTRY(l, struct feed, link);
         if (f->app_id == app_id && strcmp(f->name, name) == 0)
             return f;
     }
@@ -177,7 +177,7 @@ static struct feed *feeds_take(bool all, double deadline)
         struct table_link *next;
         for (struct table_link *l = feeds.table.buckets[b]; l; l = next) {
             next = l->next;
-            struct feed *f = TABLE_ENTRY(l, struct feed, link);
+            struct feed *f = LINK_ENTRY(l, struct feed, link);
             if (all || (f->refs == 0 && f->idle_since <= deadline)) {
                 if (f->refs != 0)
                     log_warn("feed %s: freed with %d requests using it", f->name, f->refs);

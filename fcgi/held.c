@@ -109,7 +109,7 @@ static struct held_address *address_find(const char *text, bool create)
 {
     size_t h = table_hash_text(0, text);
     for (struct table_link *l = table_first(&held.addresses, h); l; l = table_next(l)) {
-        struct held_address *a = TABLE_ENTRY(l, struct held_address, link);
+        struct held_address *a = LINK_ENTRY(l, struct held_address, link);
         if (strcmp(a->text, text) == 0)
             return a;
     }
@@ -353,7 +353,7 @@ void held_stop(void)
     /* held_expire_all emptied the set: only the tables are left. */
     for (size_t b = 0; b < held.addresses.nbuckets; b++) {
         while (held.addresses.buckets[b]) {
-            struct held_address *a = TABLE_ENTRY(held.addresses.buckets[b], struct held_address, link);
+            struct held_address *a = LINK_ENTRY(held.addresses.buckets[b], struct held_address, link);
             table_remove(&held.addresses, &a->link);
             free(a);
         }

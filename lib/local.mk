@@ -8,6 +8,7 @@ lib_libpush_a_SOURCES = \
 	lib/config.c lib/config.h \
 	lib/cursor.c lib/cursor.h \
 	lib/db.c lib/db.h \
+	lib/list.c lib/list.h \
 	lib/listen.c lib/listen.h \
 	lib/log.c lib/log.h \
 	lib/message.c lib/message.h \

@@ -1,12 +1,15 @@
 /* table.h: the one hash table of the project: a chained table of intrusive links (the caller
- * embeds a struct table_link in each entry and owns the entries), power-of-two buckets that
- * double when the table holds as many entries as buckets, and the hash functions of keys.
+ * embeds a struct table_link in each entry, owns the entries and finds an entry from its link
+ * with LINK_ENTRY), power-of-two buckets that double when the table holds as many entries as
+ * buckets, and the hash functions of keys.
  * Not thread-safe: callers that share a table hold their own lock. */
 #ifndef PUSH_TABLE_H
 #define PUSH_TABLE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "list.h" /* LINK_ENTRY: the entry of a link */
 
 struct table_link {
     struct table_link *next; /* the bucket's chain */
@@ -18,9 +21,6 @@ struct table {
     size_t nbuckets;             /* a power of two */
     size_t count;                /* entries in the table */
 };
-
-/* The entry that holds link as its member field. */
-#define TABLE_ENTRY(link, type, member) ((type *)(void *)((char *)(link) - offsetof(type, member)))
 
 /* An empty table of nbuckets (rounded up to a power of two, at least 8) buckets. */
 void table_init(struct table *t, size_t nbuckets);

@@ -76,7 +76,7 @@ void poller_batch_release(struct poller_batch *batch)
 
 static struct poller_channel *poller_channel_of(struct table_link *link)
 {
-    return link ? TABLE_ENTRY(link, struct poller_channel, link) : NULL;
+    return link ? LINK_ENTRY(link, struct poller_channel, link) : NULL;
 }
 
 static struct poller_channel *poller_channel_find(struct poller *p, int64_t id)

@@ -67,7 +67,7 @@ static void channels_link_id(struct channels *t, struct channel *ch)
 static struct channel *channels_find_id(struct channels *t, int64_t id)
 {
     for (struct table_link *l = table_first(&t->by_id, table_hash_int(id)); l; l = table_next(l)) {
-        struct channel *ch = TABLE_ENTRY(l, struct channel, id_link);
+        struct channel *ch = LINK_ENTRY(l, struct channel, id_link);
         if (ch->id == id)
             return ch;
     }
@@ -82,7 +82,7 @@ static struct channel *channels_get(struct channels *t, int app_id, const char *
 {
     size_t h = channel_hash_name(app_id, name);
     for (struct table_link *l = table_first(&t->by_name, h); l; l = table_next(l)) {
-        struct channel *ch = TABLE_ENTRY(l, struct channel, name_link);
+        struct channel *ch = LINK_ENTRY(l, struct channel, name_link);
         if (ch->app_id == app_id && strcmp(ch->name, name) == 0)
             return ch;
     }
@@ -126,7 +126,7 @@ void channels_sweep(struct channels *t, time_t now)
         struct table_link *next;
         for (struct table_link *l = t->by_name.buckets[i]; l; l = next) {
             next = l->next;
-            struct channel *ch = TABLE_ENTRY(l, struct channel, name_link);
+            struct channel *ch = LINK_ENTRY(l, struct channel, name_link);
             if (ch->refs == 0 && now - ch->idle_since >= CHANNEL_LINGER_SECONDS)
                 channel_free(t, ch);
         }
@@ -139,7 +139,7 @@ void channels_free(struct channels *t)
         return;
     for (size_t i = 0; i < t->by_name.nbuckets; i++)
         while (t->by_name.buckets[i])
-            channel_free(t, TABLE_ENTRY(t->by_name.buckets[i], struct channel, name_link));
+            channel_free(t, LINK_ENTRY(t->by_name.buckets[i], struct channel, name_link));
     table_free(&t->by_name);
     table_free(&t->by_id);
     free(t);
@@ -184,9 +184,10 @@ static void channel_ring_put(struct channel *ch, struct frame *f)
 static void channel_take(struct channel *ch, struct frame *f)
 {
     channel_ring_put(ch, f);
-    struct sub *next;
-    for (struct sub *s = ch->subs; s; s = next) {
-        next = s->next;
+    struct list_link *next;
+    for (struct list_link *l = ch->subs.first; l; l = next) {
+        next = l->next;
+        struct sub *s = LINK_ENTRY(l, struct sub, link);
         if (s->state != SUB_LIVE || f->seq < s->next_seq)
             continue;
         s->next_seq = f->seq + 1;
@@ -563,9 +564,10 @@ static void open_run(struct job *job, struct db_conn *db)
 /* Every waiting subscriber gets the error and loses its subscription. */
 static void channel_fail_subs(struct channel *ch, int status, const char *error)
 {
-    struct sub *next;
-    for (struct sub *s = ch->subs; s; s = next) {
-        next = s->next;
+    struct list_link *next;
+    for (struct list_link *l = ch->subs.first; l; l = next) {
+        next = l->next;
+        struct sub *s = LINK_ENTRY(l, struct sub, link);
         sub_fail(s, status, error);
     }
 }
@@ -592,9 +594,10 @@ static void open_done(struct job *job)
         } else {
             ch->state = CHANNEL_READY;
             channel_fill(ch);
-            struct sub *next;
-            for (struct sub *s = ch->subs; s; s = next) {
-                next = s->next;
+            struct list_link *next;
+            for (struct list_link *l = ch->subs.first; l; l = next) {
+                next = l->next;
+                struct sub *s = LINK_ENTRY(l, struct sub, link);
                 if (s->state == SUB_WAITING)
                     sub_start(s);
             }
@@ -629,10 +632,7 @@ void channel_subscribe(struct server *server, struct client *client, const char 
     s->has_since = has_since;
     s->since = since;
     s->request_id = request_id ? json_object_get(request_id) : NULL;
-    s->next = ch->subs;
-    if (ch->subs)
-        ch->subs->prev = s;
-    ch->subs = s;
+    list_push(&ch->subs, &s->link);
     ch->nsubs++;
     s->client_next = client->subs;
     client->subs = s;
@@ -647,12 +647,7 @@ void channel_subscribe(struct server *server, struct client *client, const char 
 void channel_unsubscribe(struct sub *s)
 {
     struct channel *ch = s->channel;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        ch->subs = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
+    list_remove(&ch->subs, &s->link);
     ch->nsubs--;
     metrics_add(METRIC_SUBSCRIPTIONS, -1);
     json_object_put(s->request_id);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "list.h"
 #include "poller.h"
 #include "table.h"
 #include "validate.h"
@@ -33,7 +34,7 @@ struct channel {
     int64_t head;                         /* every seq up to head has been taken in, in order */
     int64_t ring_low;                     /* lowest seq in the ring (head + 1 when empty) */
     struct frame **ring;                  /* owned references, ring_size slots by seq */
-    struct sub *subs;                     /* the channel's subscriptions (non-owning list) */
+    struct list subs;                     /* the channel's subscriptions, on sub.link (non-owning) */
     int nsubs;
     struct poller_watcher watcher;        /* registered while READY */
     bool filling;                         /* a catch-up read is in flight */
@@ -54,7 +55,7 @@ enum sub_state {
 struct sub {
     struct channel *channel;         /* holds a channel reference */
     struct client *client;           /* non-owning: the owner */
-    struct sub *prev, *next;         /* in channel->subs */
+    struct list_link link;           /* in channel->subs */
     struct sub *client_next;         /* in the client's list */
     uint64_t serial;                 /* tells a re-subscription from the one a read was for */
     enum sub_state state;

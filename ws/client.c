@@ -35,10 +35,7 @@ struct client *client_new(struct server *server, struct lws *wsi, enum client_ki
     c->refs = 1;
     c->queue_max = (size_t)server->cfg->ws_queue;
     c->queue_bytes_max = (size_t)server->cfg->ws_queue_bytes;
-    c->next = server->clients;
-    if (server->clients)
-        server->clients->prev = c;
-    server->clients = c;
+    list_push(&server->clients, &c->link);
     server->nclients++;
     metrics_add(client_gauge(c), 1);
     return c;
@@ -105,12 +102,7 @@ void client_detach(struct client *c)
         metrics_address_release(c->hello.addr);
     c->address_counted = false;
     struct server *server = c->server;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        server->clients = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    list_remove(&server->clients, &c->link);
     server->nclients--;
     metrics_add(client_gauge(c), -1);
     c->wsi = NULL;

@@ -125,9 +125,11 @@ void presence_tick(struct server *server, time_t now)
     int every = server->cfg->presence_ttl / 2;
     if (now - server->presence_at >= (every > 0 ? every : 1)) {
         server->presence_at = now;
-        for (struct client *c = server->clients; c; c = c->next)
+        for (struct list_link *l = server->clients.first; l; l = l->next) {
+            struct client *c = LINK_ENTRY(l, struct client, link);
             if (c->nsubs > 0)
                 presence_mark(server, c);
+        }
     }
     size_t count = 0;
     for (struct client *c = server->presence_dirty; c; c = c->presence_next)

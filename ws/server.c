@@ -387,8 +387,10 @@ static void server_begin_stop(struct server *server)
     /* New connections wait in the socket's queue for the next start. */
     if (server->listener)
         lws_set_timeout(server->listener, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-    for (struct client *c = server->clients; c; c = c->next)
+    for (struct list_link *l = server->clients.first; l; l = l->next) {
+        struct client *c = LINK_ENTRY(l, struct client, link);
         client_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
+    }
     presence_clear(server);
     if (server->nclients == 0)
         server->done = true;

@@ -20,7 +20,7 @@ static struct entry *find(const struct table *t, int key, int shared)
 {
     size_t h = shared ? (size_t)(key % 7) : table_hash_int(key);
     for (struct table_link *l = table_first(t, h); l; l = table_next(l)) {
-        struct entry *e = TABLE_ENTRY(l, struct entry, link);
+        struct entry *e = LINK_ENTRY(l, struct entry, link);
         if (e->key == key)
             return e;
     }

@@ -1,0 +1,53 @@
+/* tests/unit/list.c: the doubly-linked list: adding at the front, removing first, middle and
+ * last entries, and finding the entry of a link. */
+#include "../tap.h"
+#include "list.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct entry {
+    char name;
+    struct list_link link;
+};
+
+/* The names of l's entries from first to last, and checks that prev mirrors next. */
+static const char *names(const struct list *l)
+{
+    static char out[32];
+    size_t n = 0;
+    const struct list_link *prev = NULL;
+    for (const struct list_link *k = l->first; k && n < sizeof(out) - 2; k = k->next) {
+        out[n++] = k->prev == prev ? LINK_ENTRY(k, struct entry, link)->name : '!';
+        prev = k;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+int main(void)
+{
+    struct entry e[5];
+    struct list l = { NULL };
+    ok(strcmp(names(&l), "") == 0, "a new list is empty");
+    for (int i = 0; i < 5; i++) {
+        e[i].name = (char)('a' + i);
+        list_push(&l, &e[i].link);
+    }
+    ok(strcmp(names(&l), "edcba") == 0, "entries are added at the front: %s", names(&l));
+    ok(LINK_ENTRY(l.first, struct entry, link) == &e[4], "LINK_ENTRY finds the entry of a link");
+    list_remove(&l, &e[2].link);
+    ok(strcmp(names(&l), "edba") == 0, "removing a middle entry: %s", names(&l));
+    list_remove(&l, &e[4].link);
+    ok(strcmp(names(&l), "dba") == 0, "removing the first entry: %s", names(&l));
+    list_remove(&l, &e[0].link);
+    ok(strcmp(names(&l), "db") == 0, "removing the last entry: %s", names(&l));
+    ok(e[0].link.prev == NULL && e[0].link.next == NULL, "a removed link points nowhere");
+    list_push(&l, &e[2].link);
+    ok(strcmp(names(&l), "cdb") == 0, "a removed entry can be added again: %s", names(&l));
+    list_remove(&l, &e[2].link);
+    list_remove(&l, &e[3].link);
+    list_remove(&l, &e[1].link);
+    ok(l.first == NULL, "empty after removing every entry");
+    return tap_done();
+}
