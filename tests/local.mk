@@ -5,7 +5,7 @@ EXTRA_DIST += tests/lib.sh tests/run-sql.sh tests/run-node.sh tests/tap.h tests/
 # Unit tests: C, table-driven, TAP through tests/tap.h.
 UNIT_TESTS = tests/unit/validate tests/unit/cursor tests/unit/params tests/unit/auth \
 	tests/unit/reply tests/unit/config tests/unit/message tests/unit/limiter \
-	tests/unit/table tests/unit/list
+	tests/unit/table tests/unit/list tests/unit/options
 check_PROGRAMS += $(UNIT_TESTS)
 tests_unit_validate_LDADD = $(PUSH_LIBS)
 tests_unit_cursor_LDADD = $(PUSH_LIBS)
@@ -17,6 +17,7 @@ tests_unit_message_LDADD = $(PUSH_LIBS)
 tests_unit_limiter_LDADD = $(PUSH_LIBS)
 tests_unit_table_LDADD = $(PUSH_LIBS)
 tests_unit_list_LDADD = $(PUSH_LIBS)
+tests_unit_options_LDADD = $(PUSH_LIBS)
 EXTRA_tests_unit_limiter_DEPENDENCIES = fcgi/limiter.c
 # They are the only tests without an extension: under AddressSanitizer they run with
 # LeakSanitizer on whatever ASAN_OPTIONS says (the servers of the other tests are killed, not
