@@ -24,7 +24,7 @@ struct feed {
     int refs;                      /* requests using it now */
     double idle_since;             /* clock_seconds() when refs last dropped to 0 */
     struct poller_watcher watcher;
-    void *waiting;                 /* the caller's list; guarded by the caller */
+    struct list waiting;           /* the caller's list; guarded by the caller */
     struct table_link link;        /* in feeds.table, keyed by (app_id, name) */
     struct feed *gone_next;        /* the list feeds_take returns */
 };
@@ -240,7 +240,7 @@ void feed_items_release(struct feed_item *items, size_t count)
         poller_batch_release(items[i].batch);
 }
 
-void **feed_waiting(struct feed *f)
+struct list *feed_waiting(struct feed *f)
 {
     return &f->waiting;
 }

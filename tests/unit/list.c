@@ -1,4 +1,4 @@
-/* tests/unit/list.c: the doubly-linked list: adding at the front, removing first, middle and
+/* tests/unit/list.c: the doubly-linked list: adding at either end, removing first, middle and
  * last entries, and finding the entry of a link. */
 #include "../tap.h"
 #include "list.h"
@@ -11,7 +11,8 @@ struct entry {
     struct list_link link;
 };
 
-/* The names of l's entries from first to last, and checks that prev mirrors next. */
+/* The names of l's entries from first to last; '!' where prev does not mirror next, '$' at
+ * the end when last is not the last entry. */
 static const char *names(const struct list *l)
 {
     static char out[32];
@@ -21,6 +22,8 @@ static const char *names(const struct list *l)
         out[n++] = k->prev == prev ? LINK_ENTRY(k, struct entry, link)->name : '!';
         prev = k;
     }
+    if (l->last != prev)
+        out[n++] = '$';
     out[n] = '\0';
     return out;
 }
@@ -28,7 +31,7 @@ static const char *names(const struct list *l)
 int main(void)
 {
     struct entry e[5];
-    struct list l = { NULL };
+    struct list l = { NULL, NULL };
     ok(strcmp(names(&l), "") == 0, "a new list is empty");
     for (int i = 0; i < 5; i++) {
         e[i].name = (char)('a' + i);
@@ -45,9 +48,16 @@ int main(void)
     ok(e[0].link.prev == NULL && e[0].link.next == NULL, "a removed link points nowhere");
     list_push(&l, &e[2].link);
     ok(strcmp(names(&l), "cdb") == 0, "a removed entry can be added again: %s", names(&l));
+    list_append(&l, &e[4].link);
+    ok(strcmp(names(&l), "cdbe") == 0, "an entry appended goes last: %s", names(&l));
+    list_remove(&l, &e[4].link);
     list_remove(&l, &e[2].link);
     list_remove(&l, &e[3].link);
     list_remove(&l, &e[1].link);
-    ok(l.first == NULL, "empty after removing every entry");
+    ok(l.first == NULL && l.last == NULL, "empty after removing every entry");
+    list_append(&l, &e[0].link);
+    list_append(&l, &e[1].link);
+    list_push(&l, &e[2].link);
+    ok(strcmp(names(&l), "cab") == 0, "appending to an empty list, then pushing: %s", names(&l));
     return tap_done();
 }
