@@ -634,8 +634,7 @@ void channel_subscribe(struct server *server, struct client *client, const char 
     s->request_id = request_id ? json_object_get(request_id) : NULL;
     list_push(&ch->subs, &s->link);
     ch->nsubs++;
-    s->client_next = client->subs;
-    client->subs = s;
+    list_push(&client->subs, &s->client_link);
     client->nsubs++;
     metrics_add(METRIC_SUBSCRIPTIONS, 1);
     if (ch->state == CHANNEL_CLOSED)

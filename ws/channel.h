@@ -56,7 +56,7 @@ struct sub {
     struct channel *channel;         /* holds a channel reference */
     struct client *client;           /* non-owning: the owner */
     struct list_link link;           /* in channel->subs */
-    struct sub *client_next;         /* in the client's list */
+    struct list_link client_link;    /* in client->subs */
     uint64_t serial;                 /* tells a re-subscription from the one a read was for */
     enum sub_state state;
     bool has_since;

@@ -73,9 +73,9 @@ static void client_drop_queue(struct client *c)
 
 static void client_drop_subs(struct client *c)
 {
-    while (c->subs) {
-        struct sub *s = c->subs;
-        c->subs = s->client_next;
+    while (c->subs.first) {
+        struct sub *s = LINK_ENTRY(c->subs.first, struct sub, client_link);
+        list_remove(&c->subs, &s->client_link);
         c->nsubs--;
         channel_unsubscribe(s);
     }
@@ -84,7 +84,7 @@ static void client_drop_subs(struct client *c)
 /* Ends every subscription of c, leaving presence on them, and empties its queue. */
 static void client_end(struct client *c)
 {
-    bool had_subs = c->subs != NULL;
+    bool had_subs = c->subs.first != NULL;
     client_drop_subs(c);
     client_drop_queue(c);
     if (had_subs)
@@ -199,9 +199,10 @@ struct frame *client_pop(struct client *c)
 
 void client_pump(struct client *c)
 {
-    struct sub *next;
-    for (struct sub *s = c->subs; s && !c->close_status; s = next) {
-        next = s->client_next;
+    struct list_link *next;
+    for (struct list_link *l = c->subs.first; l && !c->close_status; l = next) {
+        next = l->next;
+        struct sub *s = LINK_ENTRY(l, struct sub, client_link);
         if (s->state == SUB_REPLAY)
             channel_pump(s);
     }
@@ -244,18 +245,17 @@ int client_write(struct client *c)
 
 struct sub *client_find_sub(struct client *c, const char *name)
 {
-    for (struct sub *s = c->subs; s; s = s->client_next)
+    for (struct list_link *l = c->subs.first; l; l = l->next) {
+        struct sub *s = LINK_ENTRY(l, struct sub, client_link);
         if (strcmp(s->channel->name, name) == 0)
             return s;
+    }
     return NULL;
 }
 
 void client_remove_sub(struct client *c, struct sub *sub)
 {
-    struct sub **p = &c->subs;
-    while (*p != sub)
-        p = &(*p)->client_next;
-    *p = sub->client_next;
+    list_remove(&c->subs, &sub->client_link);
     c->nsubs--;
     channel_unsubscribe(sub);
 }

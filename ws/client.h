@@ -59,7 +59,7 @@ struct client {
     size_t queue_bytes_max;      /* ws_queue_bytes */
     int inflight;                /* operations (query jobs) not answered yet */
 
-    struct sub *subs;            /* owned */
+    struct list subs;            /* owned, on sub.client_link */
     int nsubs;
 
     struct buf rx;               /* a client message being reassembled from fragments */

@@ -145,8 +145,8 @@ void presence_tick(struct server *server, time_t now)
             struct presence_item *it = &p->items[p->count++];
             presence_item_fill(it, c, false);
             struct buf array = BUF_INIT;
-            for (struct sub *s = c->subs; s; s = s->client_next)
-                db_array_add(&array, s->channel->name);
+            for (struct list_link *l = c->subs.first; l; l = l->next)
+                db_array_add(&array, LINK_ENTRY(l, struct sub, client_link)->channel->name);
             db_array_end(&array);
             it->channels = array.data;
         }
