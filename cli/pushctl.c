@@ -4,14 +4,14 @@
 #include "buf.h"
 #include "config.h"
 #include "db.h"
+#include "listen.h"
 #include "log.h"
 #include "message.h"
+#include "options.h"
 #include "validate.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -516,17 +516,36 @@ static void tail_on_signal(int sig)
     tail_stop = 1;
 }
 
+/* What one batch of notifications says of the tailed channel. */
+struct tail_batch {
+    int64_t channel_id;
+    int64_t last;  /* the newest seq printed */
+    bool behind;   /* a newer seq was notified */
+};
+
+/* listen_fn: notes whether a push_message payload names a newer seq of the channel. */
+static void tail_on_notice(void *arg, const char *channel, const char *payload)
+{
+    struct tail_batch *batch = arg;
+    (void)channel;
+    int64_t notified, seq;
+    while (message_notice_next(&payload, &notified, &seq))
+        if (notified == batch->channel_id && seq > batch->last)
+            batch->behind = true;
+}
+
 static int cmd_tail(struct pushctl *c, const char *channel)
 {
     if (need_app(c, "tail"))
         return 2;
-    PGresult *res = db_exec_simple(&c->db, "LISTEN push_message");
-    if (!db_ok(res))
-        return fail_result(res, "tail");
-    PQclear(res);
+    static const char *const channels[] = { "push_message", NULL };
+    if (listen_start(c->db.pg, channels) < 0) {
+        fprintf(stderr, "pushctl: tail: %s", PQerrorMessage(c->db.pg));
+        return 1;
+    }
     const char *p1[] = { c->app, channel };
-    res = run(c, "SELECT ch.id, ch.last_seq FROM push.channel ch JOIN push.app a ON a.id = ch.app_id "
-                 "WHERE a.name = $1 AND ch.name = $2", 2, p1);
+    PGresult *res = run(c, "SELECT ch.id, ch.last_seq FROM push.channel ch JOIN push.app a ON a.id = ch.app_id "
+                           "WHERE a.name = $1 AND ch.name = $2", 2, p1);
     if (!db_ok(res))
         return fail_result(res, "tail");
     if (PQntuples(res) == 0) {
@@ -559,22 +578,15 @@ static int cmd_tail(struct pushctl *c, const char *channel)
             PQclear(res);
             check = false;
         }
-        struct pollfd pfd = { PQsocket(c->db.pg), POLLIN, 0 };
-        if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
+        if (listen_wait(PQsocket(c->db.pg), -1, 1.0) < 0)
             break;
-        if (!PQconsumeInput(c->db.pg)) {
+        struct tail_batch batch = { id, last, false };
+        if (listen_drain(c->db.pg, tail_on_notice, &batch) < 0) {
             fprintf(stderr, "pushctl: tail: %s", PQerrorMessage(c->db.pg));
             return 1;
         }
-        PGnotify *n;
-        while ((n = PQnotifies(c->db.pg))) {
-            const char *cursor = n->extra;
-            int64_t notified, seq;
-            while (message_notice_next(&cursor, &notified, &seq))
-                if (notified == id && seq > last)
-                    check = true;
-            PQfreemem(n);
-        }
+        if (batch.behind)
+            check = true;
     }
     return 0;
 }
@@ -717,12 +729,99 @@ static bool parse_number(const char *opt, const char *text, long long max, long 
     return false;
 }
 
+/* pushctl's own options, as options_parse hands them over. */
+struct pushctl_options {
+    struct pushctl *c;
+    int argc;
+    char **argv;
+};
+
+static void pushctl_options_usage(void *arg)
+{
+    (void)arg;
+    usage();
+}
+
+static int pushctl_options_take(void *arg, int opt, const char *value)
+{
+    struct pushctl_options *o = arg;
+    struct pushctl *c = o->c;
+    switch (opt) {
+    case 'a': c->app = value; break;
+    case 'k': c->key = value; break;
+    case 'u': c->user = value; break;
+    case 's': c->since = value; break;
+    case 'S': c->sender = value; break;
+    case 'R': c->retention = value; c->given |= PUSHCTL_GIVEN_RETENTION; break;
+    case 'M': c->msgid = value; break;
+    case 'd': c->sql_dir = value; break;
+    case 'f': c->format = value; break;
+    case 'p': c->client_publish = true; c->given |= PUSHCTL_GIVEN_CLIENT_PUBLISH; break;
+    case 'q': c->client_publish = false; c->given |= PUSHCTL_GIVEN_CLIENT_PUBLISH; break;
+    case 'O': c->norigins = 0; c->given |= PUSHCTL_GIVEN_ORIGINS; break;
+    case 'Y': c->yes = true; break;
+    case 'L': {
+        /* --claimed-users alone is on; --claimed-users on|off (or =on|off) says which. */
+        if (!value && optind < o->argc && (strcmp(o->argv[optind], "on") == 0 ||
+                                            strcmp(o->argv[optind], "off") == 0))
+            value = o->argv[optind++];
+        if (value && strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
+            fprintf(stderr, "pushctl: --claimed-users must be on or off\n");
+            return 2;
+        }
+        c->claimed_users = !value || strcmp(value, "on") == 0;
+        c->given |= PUSHCTL_GIVEN_CLAIMED_USERS;
+        break;
+    }
+    case 't': if (!parse_number("ttl", value, 100000000, &c->ttl)) return 2; break;
+    case 'l': if (!parse_number("limit", value, 1000000, &c->limit)) return 2; break;
+    case 'm':
+        if (!parse_number("max-bytes", value, 100000000, &c->max_bytes))
+            return 2;
+        c->given |= PUSHCTL_GIVEN_MAX_BYTES;
+        break;
+    case 'r':
+        if (!parse_number("rate", value, 1000000, &c->rate))
+            return 2;
+        c->given |= PUSHCTL_GIVEN_RATE;
+        break;
+    case 'J': c->jwt = true; break;
+    case 'U': c->sub = value; break;
+    case 'I': c->info = value; break;
+    case 'W': c->overlap = value; break;
+    case 'G':
+        if (c->nroles == 3) {
+            fprintf(stderr, "pushctl: at most 3 --role\n");
+            return 2;
+        }
+        c->roles[c->nroles++] = value;
+        break;
+    case 'C':
+    case 'P':
+        if ((opt == 'C' ? c->nchannels : c->npublish) == 16) {
+            fprintf(stderr, "pushctl: at most 16 --%s\n", opt == 'C' ? "channel" : "publish");
+            return 2;
+        }
+        if (opt == 'C')
+            c->channels[c->nchannels++] = value;
+        else
+            c->publish[c->npublish++] = value;
+        break;
+    case 'o':
+        if (c->norigins == 16) {
+            fprintf(stderr, "pushctl: at most 16 --origin\n");
+            return 2;
+        }
+        c->origins[c->norigins++] = value;
+        c->given |= PUSHCTL_GIVEN_ORIGINS;
+        break;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
-        { "config", required_argument, NULL, 'c' },
         { "app", required_argument, NULL, 'a' },
         { "key", required_argument, NULL, 'k' },
         { "user", required_argument, NULL, 'u' },
@@ -754,90 +853,14 @@ int main(int argc, char **argv)
     struct pushctl c;
     memset(&c, 0, sizeof(c));
     c.max_bytes = 65536;
-    const char *config_path = NULL;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "hVc:", options, NULL)) != -1) {
-        switch (opt) {
-        case 'h':
-            usage();
-            return 0;
-        case 'V':
-            printf("pushctl %s\n", PACKAGE_VERSION);
-            return 0;
-        case 'c': config_path = optarg; break;
-        case 'a': c.app = optarg; break;
-        case 'k': c.key = optarg; break;
-        case 'u': c.user = optarg; break;
-        case 's': c.since = optarg; break;
-        case 'S': c.sender = optarg; break;
-        case 'R': c.retention = optarg; c.given |= PUSHCTL_GIVEN_RETENTION; break;
-        case 'M': c.msgid = optarg; break;
-        case 'd': c.sql_dir = optarg; break;
-        case 'f': c.format = optarg; break;
-        case 'p': c.client_publish = true; c.given |= PUSHCTL_GIVEN_CLIENT_PUBLISH; break;
-        case 'q': c.client_publish = false; c.given |= PUSHCTL_GIVEN_CLIENT_PUBLISH; break;
-        case 'O': c.norigins = 0; c.given |= PUSHCTL_GIVEN_ORIGINS; break;
-        case 'Y': c.yes = true; break;
-        case 'L': {
-            /* --claimed-users alone is on; --claimed-users on|off (or =on|off) says which. */
-            const char *value = optarg;
-            if (!value && optind < argc && (strcmp(argv[optind], "on") == 0 || strcmp(argv[optind], "off") == 0))
-                value = argv[optind++];
-            if (value && strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
-                fprintf(stderr, "pushctl: --claimed-users must be on or off\n");
-                return 2;
-            }
-            c.claimed_users = !value || strcmp(value, "on") == 0;
-            c.given |= PUSHCTL_GIVEN_CLAIMED_USERS;
-            break;
-        }
-        case 't': if (!parse_number("ttl", optarg, 100000000, &c.ttl)) return 2; break;
-        case 'l': if (!parse_number("limit", optarg, 1000000, &c.limit)) return 2; break;
-        case 'm':
-            if (!parse_number("max-bytes", optarg, 100000000, &c.max_bytes))
-                return 2;
-            c.given |= PUSHCTL_GIVEN_MAX_BYTES;
-            break;
-        case 'r':
-            if (!parse_number("rate", optarg, 1000000, &c.rate))
-                return 2;
-            c.given |= PUSHCTL_GIVEN_RATE;
-            break;
-        case 'J': c.jwt = true; break;
-        case 'U': c.sub = optarg; break;
-        case 'I': c.info = optarg; break;
-        case 'W': c.overlap = optarg; break;
-        case 'G':
-            if (c.nroles == 3) {
-                fprintf(stderr, "pushctl: at most 3 --role\n");
-                return 2;
-            }
-            c.roles[c.nroles++] = optarg;
-            break;
-        case 'C':
-        case 'P':
-            if ((opt == 'C' ? c.nchannels : c.npublish) == 16) {
-                fprintf(stderr, "pushctl: at most 16 --%s\n", opt == 'C' ? "channel" : "publish");
-                return 2;
-            }
-            if (opt == 'C')
-                c.channels[c.nchannels++] = optarg;
-            else
-                c.publish[c.npublish++] = optarg;
-            break;
-        case 'o':
-            if (c.norigins == 16) {
-                fprintf(stderr, "pushctl: at most 16 --origin\n");
-                return 2;
-            }
-            c.origins[c.norigins++] = optarg;
-            c.given |= PUSHCTL_GIVEN_ORIGINS;
-            break;
-        default:
-            fprintf(stderr, "Try 'pushctl --help'.\n");
-            return 2;
-        }
-    }
+    struct pushctl_options o = { &c, argc, argv };
+    const struct options_spec spec = {
+        "pushctl", options, NULL, pushctl_options_usage, pushctl_options_take, &o,
+    };
+    const char *config_path;
+    int parsed = options_parse(&spec, argc, argv, &config_path);
+    if (parsed >= 0)
+        return parsed;
     int nargs = argc - optind;
     char **args = argv + optind;
     if (nargs < 1) {

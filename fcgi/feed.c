@@ -4,12 +4,13 @@
 #include "buf.h"
 #include "clock.h"
 #include "log.h"
+#include "table.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define FEED_BUCKETS 16384
+#define FEED_BUCKETS 1024 /* to start with: the table doubles as it fills */
 
 struct feed {
     int app_id;
@@ -23,8 +24,9 @@ struct feed {
     int refs;                      /* requests using it now */
     double idle_since;             /* clock_seconds() when refs last dropped to 0 */
     struct poller_watcher watcher;
-    void *waiting;                 /* the caller's list; guarded by the caller */
-    struct feed *next;             /* hash chain */
+    struct list waiting;           /* the caller's list; guarded by the caller */
+    struct table_link link;        /* in feeds.table, keyed by (app_id, name) */
+    struct feed *gone_next;        /* the list feeds_take returns */
 };
 
 static struct {
@@ -32,23 +34,18 @@ static struct {
     struct poller *poller;         /* non-owning */
     size_t ring_size, ring_bytes;
     feed_on_new on_new;
-    struct feed *buckets[FEED_BUCKETS];
+    struct table table;            /* of struct feed */
 } feeds = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static size_t feed_hash(int app_id, const char *name)
-{
-    size_t h = (size_t)app_id * 0x9E3779B97F4A7C15ull;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        h = (h ^ *p) * 0x100000001B3ull;
-    return h % FEED_BUCKETS;
-}
 
 /* Called with the lock held. */
 static struct feed *feed_find(int app_id, const char *name)
 {
-    for (struct feed *f = feeds.buckets[feed_hash(app_id, name)]; f; f = f->next)
+    for (struct table_link *l = table_first(&feeds.table, table_hash_text((uint64_t)app_id, name)); l;
+         l = table_next(l)) {
+        struct feed *f = LINK_ENTRY(l, struct feed, link);
         if (f->app_id == app_id && strcmp(f->name, name) == 0)
             return f;
+    }
     return NULL;
 }
 
@@ -102,6 +99,10 @@ void feeds_init(struct poller *poller, size_t ring_size, size_t ring_bytes, feed
     feeds.ring_size = ring_size ? ring_size : 1;
     feeds.ring_bytes = ring_bytes;
     feeds.on_new = on_new;
+    pthread_mutex_lock(&feeds.lock);
+    if (!feeds.table.buckets)
+        table_init(&feeds.table, FEED_BUCKETS);
+    pthread_mutex_unlock(&feeds.lock);
 }
 
 struct feed *feeds_get(int app_id, const char *name)
@@ -132,9 +133,7 @@ struct feed *feeds_add(int app_id, const char *name, int64_t id, int64_t head)
     f->refs = 1;
     f->watcher.on_batch = feed_on_batch;
     f->watcher.ctx = f;
-    size_t b = feed_hash(app_id, name);
-    f->next = feeds.buckets[b];
-    feeds.buckets[b] = f;
+    table_add(&feeds.table, &f->link, table_hash_text((uint64_t)app_id, name));
     pthread_mutex_unlock(&feeds.lock);
     /* Watched from the head read; the re-check fetches whatever committed since that read. */
     if (poller_watch(feeds.poller, &f->watcher, id, head) < 0)
@@ -158,7 +157,7 @@ static void feeds_release(struct feed *gone)
 {
     while (gone) {
         struct feed *f = gone;
-        gone = f->next;
+        gone = f->gone_next;
         /* After this no callback runs for f. */
         poller_unwatch(feeds.poller, &f->watcher, f->id);
         while (f->count > 0)
@@ -174,17 +173,17 @@ static struct feed *feeds_take(bool all, double deadline)
 {
     struct feed *gone = NULL;
     pthread_mutex_lock(&feeds.lock);
-    for (size_t b = 0; b < FEED_BUCKETS; b++) {
-        for (struct feed **link = &feeds.buckets[b]; *link;) {
-            struct feed *f = *link;
+    for (size_t b = 0; b < feeds.table.nbuckets; b++) {
+        struct table_link *next;
+        for (struct table_link *l = feeds.table.buckets[b]; l; l = next) {
+            next = l->next;
+            struct feed *f = LINK_ENTRY(l, struct feed, link);
             if (all || (f->refs == 0 && f->idle_since <= deadline)) {
                 if (f->refs != 0)
                     log_warn("feed %s: freed with %d requests using it", f->name, f->refs);
-                *link = f->next;
-                f->next = gone;
+                table_remove(&feeds.table, &f->link);
+                f->gone_next = gone;
                 gone = f;
-            } else {
-                link = &f->next;
             }
         }
     }
@@ -200,6 +199,9 @@ void feeds_sweep(double now, int idle_seconds)
 void feeds_free(void)
 {
     feeds_release(feeds_take(true, 0));
+    pthread_mutex_lock(&feeds.lock);
+    table_free(&feeds.table);
+    pthread_mutex_unlock(&feeds.lock);
 }
 
 int64_t feed_id(const struct feed *f)
@@ -238,7 +240,7 @@ void feed_items_release(struct feed_item *items, size_t count)
         poller_batch_release(items[i].batch);
 }
 
-void **feed_waiting(struct feed *f)
+struct list *feed_waiting(struct feed *f)
 {
     return &f->waiting;
 }

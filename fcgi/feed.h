@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "list.h"
 #include "poller.h"
 #include "validate.h"
 
@@ -56,6 +57,6 @@ int feed_read(struct feed *f, int64_t after, size_t max, struct feed_item *out);
 void feed_items_release(struct feed_item *items, size_t count);
 
 /* The caller's list of requests waiting on f, guarded by the caller's own lock. */
-void **feed_waiting(struct feed *f);
+struct list *feed_waiting(struct feed *f);
 
 #endif

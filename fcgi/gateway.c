@@ -3,12 +3,12 @@
 #include "gateway.h"
 #include "buf.h"
 #include "log.h"
+#include "options.h"
 #include "validate.h"
 
 #include <errno.h>
 #include <fastcgi.h>
 #include <fcgiapp.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -385,44 +385,47 @@ static void gateway_on_signal(int sig)
     atomic_store(&gateway_shutdown, true);
 }
 
+/* The options of gateway_main beside the common ones. */
+struct gateway_options {
+    const struct gateway_program *program;
+    const char *socket_path;
+    long long threads;
+};
+
+static void gateway_options_usage(void *arg)
+{
+    gateway_usage(((struct gateway_options *)arg)->program);
+}
+
+static int gateway_options_take(void *arg, int opt, const char *value)
+{
+    struct gateway_options *o = arg;
+    if (opt == 's') {
+        o->socket_path = value;
+    } else if (!validate_int(value, 1, 4096, &o->threads)) {
+        fprintf(stderr, "%s: --threads must be 1..4096\n", o->program->name);
+        return 2;
+    }
+    return 0;
+}
+
 int gateway_main(const struct gateway_program *program, int argc, char **argv)
 {
     static const struct option options[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
-        { "config", required_argument, NULL, 'c' },
         { "socket", required_argument, NULL, 's' },
         { "threads", required_argument, NULL, 't' },
         { NULL, 0, NULL, 0 },
     };
-    const char *config_path = NULL, *socket_path = NULL;
-    long long threads = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "hVc:s:t:", options, NULL)) != -1) {
-        switch (opt) {
-        case 'h':
-            gateway_usage(program);
-            return 0;
-        case 'V':
-            printf("%s %s\n", program->name, PACKAGE_VERSION);
-            return 0;
-        case 'c':
-            config_path = optarg;
-            break;
-        case 's':
-            socket_path = optarg;
-            break;
-        case 't':
-            if (!validate_int(optarg, 1, 4096, &threads)) {
-                fprintf(stderr, "%s: --threads must be 1..4096\n", program->name);
-                return 2;
-            }
-            break;
-        default:
-            fprintf(stderr, "Try '%s --help'.\n", program->name);
-            return 2;
-        }
-    }
+    struct gateway_options o = { program, NULL, 0 };
+    const struct options_spec spec = {
+        program->name, options, "s:t:", gateway_options_usage, gateway_options_take, &o,
+    };
+    const char *config_path;
+    int rc = options_parse(&spec, argc, argv, &config_path);
+    if (rc >= 0)
+        return rc;
+    const char *socket_path = o.socket_path;
+    long long threads = o.threads;
     gateway_prog = program;
     struct config cfg;
     if (config_start(&cfg, program->name, config_path) < 0)

@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "log.h"
+#include "table.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -16,14 +17,14 @@
 #include <unistd.h>
 
 #define HELD_EVENTS 256
-#define HELD_ADDRESS_BUCKETS 4096
+#define HELD_ADDRESS_BUCKETS 256 /* to start with: the table doubles as it fills */
 #define HELD_MAX_WAIT_MS 1000
 
 /* How many requests one client address holds now; exact addresses, no shared slots. */
 struct held_address {
     char text[64];
     size_t count;
-    struct held_address *next;
+    struct table_link link;          /* in held.addresses, keyed by text */
 };
 
 static struct {
@@ -42,7 +43,7 @@ static struct {
     uint32_t *free_slots;
     size_t nslots, nfree;
     size_t count;
-    struct held_address *addresses[HELD_ADDRESS_BUCKETS];
+    struct table addresses;          /* of struct held_address */
 } held = { .lock = PTHREAD_MUTEX_INITIALIZER, .epoll_fd = -1, .wake_fd = -1 };
 
 /* The deadline heap; called with the lock held. */
@@ -104,26 +105,21 @@ static void heap_remove(struct held_request *r)
 
 /* Addresses; called with the lock held. */
 
-static size_t address_hash(const char *text)
-{
-    size_t h = 5381;
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
-        h = h * 33 + *p;
-    return h % HELD_ADDRESS_BUCKETS;
-}
-
 static struct held_address *address_find(const char *text, bool create)
 {
-    struct held_address **link = &held.addresses[address_hash(text)];
-    for (struct held_address *a = *link; a; a = a->next)
+    size_t h = table_hash_text(0, text);
+    for (struct table_link *l = table_first(&held.addresses, h); l; l = table_next(l)) {
+        struct held_address *a = LINK_ENTRY(l, struct held_address, link);
         if (strcmp(a->text, text) == 0)
             return a;
+    }
     if (!create)
         return NULL;
+    if (!held.addresses.buckets)
+        table_init(&held.addresses, HELD_ADDRESS_BUCKETS);
     struct held_address *a = xcalloc(1, sizeof(*a));
     snprintf(a->text, sizeof(a->text), "%s", text);
-    a->next = *link;
-    *link = a;
+    table_add(&held.addresses, &a->link, h);
     return a;
 }
 
@@ -131,10 +127,7 @@ static void address_release(struct held_address *a)
 {
     if (--a->count > 0)
         return;
-    struct held_address **link = &held.addresses[address_hash(a->text)];
-    while (*link != a)
-        link = &(*link)->next;
-    *link = a->next;
+    table_remove(&held.addresses, &a->link);
     free(a);
 }
 
@@ -358,13 +351,14 @@ void held_stop(void)
         held.started = false;
     }
     /* held_expire_all emptied the set: only the tables are left. */
-    for (size_t b = 0; b < HELD_ADDRESS_BUCKETS; b++) {
-        while (held.addresses[b]) {
-            struct held_address *a = held.addresses[b];
-            held.addresses[b] = a->next;
+    for (size_t b = 0; b < held.addresses.nbuckets; b++) {
+        while (held.addresses.buckets[b]) {
+            struct held_address *a = LINK_ENTRY(held.addresses.buckets[b], struct held_address, link);
+            table_remove(&held.addresses, &a->link);
             free(a);
         }
     }
+    table_free(&held.addresses);
     free(held.heap);
     free(held.slots);
     free(held.generations);

@@ -2,6 +2,7 @@
  * counted exactly (an address never shares a count), in memory bounded by a fixed table. */
 #include "limiter.h"
 #include "buf.h"
+#include "table.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -45,14 +46,6 @@ struct limiter *limiter_new(int per_second, size_t max_addresses)
     return l;
 }
 
-static size_t limiter_hash(const char *address)
-{
-    uint64_t h = 14695981039346656037ull; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)address; *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
-    return (size_t)h;
-}
-
 bool limiter_take(struct limiter *l, const char *address, double now)
 {
     char key[LIMITER_ADDRESS_MAX + 1];
@@ -68,7 +61,7 @@ bool limiter_take(struct limiter *l, const char *address, double now)
     }
     /* Linear probing; within a second an address is found before any entry of an older
      * second on its path, since it took the first such entry when it was added. */
-    for (size_t i = limiter_hash(key) & l->mask;; i = (i + 1) & l->mask) {
+    for (size_t i = table_hash_text(0, key) & l->mask;; i = (i + 1) & l->mask) {
         struct limiter_entry *e = &l->entries[i];
         if (e->second != second) {
             if (l->used < l->max_addresses) {

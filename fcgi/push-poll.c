@@ -9,6 +9,7 @@
 #include "gateway.h"
 #include "held.h"
 #include "kick.h"
+#include "list.h"
 #include "log.h"
 #include "message.h"
 #include "poller.h"
@@ -55,7 +56,7 @@ struct poll_channel {
     size_t sent;                   /* items taken into the response */
     /* While held: in the feed's waiting list, guarded by poll_lock. */
     struct poll_request *owner;
-    struct poll_channel *wait_prev, *wait_next;
+    struct list_link wait_link;    /* in feed_waiting(feed) */
     bool waiting;
 };
 
@@ -78,13 +79,14 @@ struct poll_request {
     /* Held with its headers unsent: in the quiet list, guarded by poll_lock. */
     bool quiet;
     int64_t held_ms;
-    struct poll_request *quiet_prev, *quiet_next;
+    struct list_link quiet_link;   /* in poll_quiet */
     /* Held for a user: in the users list (a kick answers it), guarded by poll_lock. */
     int app_id;
     char held_user[VALIDATE_USER_MAX + 1]; /* the request's user, or "" */
     uint64_t kick_serial;          /* kick_serial() before its tokens were judged */
     bool in_users;
-    struct poll_request *user_prev, *user_next;
+    struct list_link user_link;    /* in poll_users */
+    struct poll_request *kicked_next; /* a kick's answers, once out of every list */
 };
 
 static struct poller *poll_poller;
@@ -95,9 +97,9 @@ static atomic_bool poll_maintain_quit;
 /* Guards every feed's waiting list and the waiting links of held requests. */
 static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Held requests whose headers are not sent yet, oldest first; guarded by poll_lock. */
-static struct poll_request *poll_quiet_head, *poll_quiet_tail;
+static struct list poll_quiet;
 /* Held requests of a user; guarded by poll_lock. */
-static struct poll_request *poll_users;
+static struct list poll_users;
 
 static const struct db_statement poll_open_sql = {
     "poll_open",
@@ -466,21 +468,12 @@ static void poll_link(struct poll_request *pr)
 {
     for (int i = 0; i < pr->nnames; i++) {
         struct poll_channel *ch = &pr->channels[i];
-        struct poll_channel **list = (struct poll_channel **)feed_waiting(ch->feed);
         ch->owner = pr;
-        ch->wait_prev = NULL;
-        ch->wait_next = *list;
-        if (*list)
-            (*list)->wait_prev = ch;
-        *list = ch;
+        list_push(feed_waiting(ch->feed), &ch->wait_link);
         ch->waiting = true;
     }
     if (pr->held_user[0]) {
-        pr->user_prev = NULL;
-        pr->user_next = poll_users;
-        if (poll_users)
-            poll_users->user_prev = pr;
-        poll_users = pr;
+        list_push(&poll_users, &pr->user_link);
         pr->in_users = true;
     }
 }
@@ -489,27 +482,14 @@ static void poll_quiet_add(struct poll_request *pr)
 {
     pr->quiet = true;
     pr->held_ms = clock_ms();
-    pr->quiet_next = NULL;
-    pr->quiet_prev = poll_quiet_tail;
-    if (poll_quiet_tail)
-        poll_quiet_tail->quiet_next = pr;
-    else
-        poll_quiet_head = pr;
-    poll_quiet_tail = pr;
+    list_append(&poll_quiet, &pr->quiet_link);
 }
 
 static void poll_quiet_remove(struct poll_request *pr)
 {
     if (!pr->quiet)
         return;
-    if (pr->quiet_prev)
-        pr->quiet_prev->quiet_next = pr->quiet_next;
-    else
-        poll_quiet_head = pr->quiet_next;
-    if (pr->quiet_next)
-        pr->quiet_next->quiet_prev = pr->quiet_prev;
-    else
-        poll_quiet_tail = pr->quiet_prev;
+    list_remove(&poll_quiet, &pr->quiet_link);
     pr->quiet = false;
 }
 
@@ -517,25 +497,14 @@ static void poll_unlink(struct poll_request *pr)
 {
     poll_quiet_remove(pr);
     if (pr->in_users) {
-        if (pr->user_prev)
-            pr->user_prev->user_next = pr->user_next;
-        else
-            poll_users = pr->user_next;
-        if (pr->user_next)
-            pr->user_next->user_prev = pr->user_prev;
+        list_remove(&poll_users, &pr->user_link);
         pr->in_users = false;
     }
     for (int i = 0; i < pr->nnames; i++) {
         struct poll_channel *ch = &pr->channels[i];
         if (!ch->waiting)
             continue;
-        struct poll_channel **list = (struct poll_channel **)feed_waiting(ch->feed);
-        if (ch->wait_prev)
-            ch->wait_prev->wait_next = ch->wait_next;
-        else
-            *list = ch->wait_next;
-        if (ch->wait_next)
-            ch->wait_next->wait_prev = ch->wait_prev;
+        list_remove(feed_waiting(ch->feed), &ch->wait_link);
         ch->waiting = false;
     }
 }
@@ -601,9 +570,10 @@ static void poll_on_new(struct feed *f)
     size_t count = 0, cap = 0;
     int64_t head = feed_head(f);
     pthread_mutex_lock(&poll_lock);
-    struct poll_channel *ch = *(struct poll_channel **)feed_waiting(f);
-    while (ch) {
-        struct poll_channel *next = ch->wait_next;
+    struct list_link *next;
+    for (struct list_link *l = feed_waiting(f)->first; l; l = next) {
+        next = l->next;
+        struct poll_channel *ch = LINK_ENTRY(l, struct poll_channel, wait_link);
         struct poll_request *pr = ch->owner;
         if (head > ch->cursor && held_claim(&pr->held)) {
             /* Unlinking pr may unlink next too when it is pr's: never, a feed is polled once
@@ -615,7 +585,6 @@ static void poll_on_new(struct feed *f)
             }
             ready[count++] = pr;
         }
-        ch = next;
     }
     pthread_mutex_unlock(&poll_lock);
     struct poll_memo memo = { NULL, 0, 0, BUF_INIT };
@@ -645,20 +614,21 @@ static void poll_on_kick(const char *payload)
         return;
     struct poll_request *kicked = NULL;
     pthread_mutex_lock(&poll_lock);
-    struct poll_request *pr = poll_users;
-    while (pr) {
-        struct poll_request *next = pr->user_next;
+    struct list_link *link = poll_users.first;
+    while (link) {
+        struct list_link *next = link->next;
+        struct poll_request *pr = LINK_ENTRY(link, struct poll_request, user_link);
         if (pr->app_id == app_id && strcmp(pr->held_user, user) == 0 && held_claim(&pr->held)) {
             poll_unlink(pr);
-            pr->user_next = kicked; /* reused: the request left the list */
+            pr->kicked_next = kicked;
             kicked = pr;
         }
-        pr = next;
+        link = next;
     }
     pthread_mutex_unlock(&poll_lock);
     while (kicked) {
-        pr = kicked;
-        kicked = pr->user_next;
+        struct poll_request *pr = kicked;
+        kicked = pr->kicked_next;
         poll_answer_kicked(pr);
     }
 }
@@ -777,8 +747,10 @@ static void poll_stream_quiet(void)
 {
     int64_t now = clock_ms();
     pthread_mutex_lock(&poll_lock);
-    while (poll_quiet_head && now - poll_quiet_head->held_ms >= POLL_QUIET_MS) {
-        struct poll_request *pr = poll_quiet_head;
+    while (poll_quiet.first) {
+        struct poll_request *pr = LINK_ENTRY(poll_quiet.first, struct poll_request, quiet_link);
+        if (now - pr->held_ms < POLL_QUIET_MS)
+            break;
         poll_quiet_remove(pr);
         struct gateway_held *gw = pr->held.gw;
         reply_json_headers(&gw->reply, gw->callback[0] ? gw->callback : NULL);

@@ -3,12 +3,13 @@
 #include "poller.h"
 #include "buf.h"
 #include "clock.h"
+#include "listen.h"
 #include "log.h"
 #include "message.h"
+#include "table.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ struct poller_channel {
     bool busy;                     /* the listener thread is fetching it: do not free */
     struct poller_node **nodes;    /* owned array, each node holds one reference */
     size_t count, cap;
-    struct poller_channel *next;   /* hash chain */
+    struct table_link link;        /* in poller.channels, keyed by id */
 };
 
 struct poller {
@@ -53,9 +54,7 @@ struct poller {
 
     pthread_mutex_t lock;          /* guards everything below */
     pthread_cond_t idle;           /* signalled when a callback returns */
-    struct poller_channel **buckets;
-    size_t nbuckets;
-    size_t nchannels;
+    struct table channels;         /* of struct poller_channel */
     size_t nnodes;
     struct poller_node *calling;   /* the node whose callback runs now, or NULL */
     void (*on_app_change)(void);   /* or NULL; set before start */
@@ -74,50 +73,27 @@ void poller_batch_release(struct poller_batch *batch)
         free(batch);
 }
 
-/* Channels: a chained hash table keyed by id; called with the lock held. */
+/* Channels: a table keyed by id; called with the lock held. */
 
-static size_t poller_hash(const struct poller *p, int64_t id)
+static struct poller_channel *poller_channel_of(struct table_link *link)
 {
-    return (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ull >> 17) & (p->nbuckets - 1);
+    return link ? LINK_ENTRY(link, struct poller_channel, link) : NULL;
 }
 
 static struct poller_channel *poller_channel_find(struct poller *p, int64_t id)
 {
-    for (struct poller_channel *ch = p->buckets[poller_hash(p, id)]; ch; ch = ch->next)
-        if (ch->id == id)
-            return ch;
+    for (struct table_link *l = table_first(&p->channels, table_hash_int(id)); l; l = table_next(l))
+        if (poller_channel_of(l)->id == id)
+            return poller_channel_of(l);
     return NULL;
-}
-
-static void poller_table_grow(struct poller *p)
-{
-    size_t old_n = p->nbuckets;
-    struct poller_channel **old = p->buckets;
-    p->nbuckets = old_n * 2;
-    p->buckets = xcalloc(p->nbuckets, sizeof(*p->buckets));
-    for (size_t i = 0; i < old_n; i++) {
-        while (old[i]) {
-            struct poller_channel *ch = old[i];
-            old[i] = ch->next;
-            size_t b = poller_hash(p, ch->id);
-            ch->next = p->buckets[b];
-            p->buckets[b] = ch;
-        }
-    }
-    free(old);
 }
 
 static struct poller_channel *poller_channel_add(struct poller *p, int64_t id, int64_t head)
 {
-    if (p->nchannels >= p->nbuckets)
-        poller_table_grow(p);
     struct poller_channel *ch = xcalloc(1, sizeof(*ch));
     ch->id = id;
     ch->head = head;
-    size_t b = poller_hash(p, id);
-    ch->next = p->buckets[b];
-    p->buckets[b] = ch;
-    p->nchannels++;
+    table_add(&p->channels, &ch->link, table_hash_int(id));
     return ch;
 }
 
@@ -129,11 +105,7 @@ static void poller_node_unref(struct poller_node *node)
 
 static void poller_channel_remove(struct poller *p, struct poller_channel *ch)
 {
-    struct poller_channel **link = &p->buckets[poller_hash(p, ch->id)];
-    while (*link != ch)
-        link = &(*link)->next;
-    *link = ch->next;
-    p->nchannels--;
+    table_remove(&p->channels, &ch->link);
     for (size_t i = 0; i < ch->count; i++) {
         ch->nodes[i]->active = false;
         poller_node_unref(ch->nodes[i]);
@@ -205,12 +177,14 @@ static void poller_announce(struct poller *p, bool up)
     pthread_mutex_lock(&p->lock);
     struct poller_node **nodes = xmalloc((p->nnodes ? p->nnodes : 1) * sizeof(*nodes));
     size_t count = 0;
-    for (size_t b = 0; b < p->nbuckets; b++)
-        for (struct poller_channel *ch = p->buckets[b]; ch; ch = ch->next)
+    for (size_t b = 0; b < p->channels.nbuckets; b++)
+        for (struct table_link *l = p->channels.buckets[b]; l; l = l->next) {
+            struct poller_channel *ch = poller_channel_of(l);
             for (size_t i = 0; i < ch->count && count < p->nnodes; i++) {
                 nodes[count] = ch->nodes[i];
                 nodes[count++]->refs++;
             }
+        }
     qsort(nodes, count, sizeof(*nodes), poller_node_order);
     struct poller_watcher *done = NULL;
     for (size_t i = 0; i < count; i++) {
@@ -303,8 +277,9 @@ static bool poller_fetch_dirty(struct poller *p)
     pthread_mutex_lock(&p->lock);
     size_t count = 0, cap = 0;
     struct poller_channel **todo = NULL;
-    for (size_t b = 0; b < p->nbuckets; b++) {
-        for (struct poller_channel *ch = p->buckets[b]; ch; ch = ch->next) {
+    for (size_t b = 0; b < p->channels.nbuckets; b++) {
+        for (struct table_link *l = p->channels.buckets[b]; l; l = l->next) {
+            struct poller_channel *ch = poller_channel_of(l);
             if (!ch->dirty || ch->busy)
                 continue;
             if (count == cap) {
@@ -355,9 +330,9 @@ static void poller_note(struct poller *p, const char *payload)
 static void poller_mark_all_dirty(struct poller *p)
 {
     pthread_mutex_lock(&p->lock);
-    for (size_t b = 0; b < p->nbuckets; b++)
-        for (struct poller_channel *ch = p->buckets[b]; ch; ch = ch->next)
-            ch->dirty = true;
+    for (size_t b = 0; b < p->channels.nbuckets; b++)
+        for (struct table_link *l = p->channels.buckets[b]; l; l = l->next)
+            poller_channel_of(l)->dirty = true;
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -365,33 +340,17 @@ static void poller_mark_all_dirty(struct poller *p)
  * (< 0: forever). Returns true when the socket is readable. */
 static bool poller_wait(struct poller *p, int sock, double timeout)
 {
-    struct pollfd fds[2] = {
-        { .fd = p->wake_fd, .events = POLLIN },
-        { .fd = sock, .events = POLLIN },
-    };
-    int ms = timeout < 0 ? -1 : (int)(timeout * 1000) + 1;
-    int n = poll(fds, sock >= 0 ? 2 : 1, ms);
-    if (n < 0 && errno != EINTR)
+    int ready = listen_wait(sock, p->wake_fd, timeout);
+    if (ready < 0) {
         log_warn("poller: poll: %s", strerror(errno));
-    if (n > 0 && (fds[0].revents & POLLIN)) {
+        return false;
+    }
+    if (ready & LISTEN_WOKEN) {
         uint64_t value;
         if (read(p->wake_fd, &value, sizeof(value)) < 0 && errno != EAGAIN)
             log_warn("poller: reading the wake fd: %s", strerror(errno));
     }
-    return n > 0 && sock >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR));
-}
-
-/* LISTENs on channel. Returns true, or false after saying why. */
-static bool poller_listen(PGconn *pg, const char *channel)
-{
-    char sql[64];
-    snprintf(sql, sizeof(sql), "LISTEN %s", channel);
-    PGresult *res = PQexec(pg, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok)
-        log_warn("poller: LISTEN %s failed: %s", channel, PQerrorMessage(pg));
-    PQclear(res);
-    return ok;
+    return (ready & LISTEN_READABLE) != 0;
 }
 
 /* Opens the listener connection and LISTENs. Returns 0, or -1 (p->listener stays NULL). */
@@ -400,8 +359,16 @@ static int poller_connect(struct poller *p)
     PGconn *pg = db_connect(p->dsn);
     if (!pg)
         return -1;
-    if (!poller_listen(pg, "push_message") || (p->on_app_change && !poller_listen(pg, "push_app")) ||
-        (p->on_kick && !poller_listen(pg, "push_kick"))) {
+    const char *channels[4];
+    size_t nchannels = 0;
+    channels[nchannels++] = "push_message";
+    if (p->on_app_change)
+        channels[nchannels++] = "push_app";
+    if (p->on_kick)
+        channels[nchannels++] = "push_kick";
+    channels[nchannels] = NULL;
+    if (listen_start(pg, channels) < 0) {
+        log_warn("poller: LISTEN failed: %s", PQerrorMessage(pg));
         PQfinish(pg);
         return -1;
     }
@@ -423,31 +390,35 @@ static void poller_disconnect(struct poller *p, const char *reason)
     poller_announce(p, false);
 }
 
-/* Notes every notification libpq has already read. */
-static void poller_take_notifies(struct poller *p)
+/* What one batch of notifications asks of the poller. */
+struct poller_notices {
+    struct poller *p;
+    bool apps_changed;
+};
+
+/* listen_fn: notes one notification. */
+static void poller_on_notice(void *arg, const char *channel, const char *payload)
 {
-    PGnotify *n;
-    bool apps_changed = false;
-    while ((n = PQnotifies(p->listener)) != NULL) {
-        if (strcmp(n->relname, "push_app") == 0)
-            apps_changed = true;
-        else if (strcmp(n->relname, "push_kick") == 0)
-            p->on_kick(n->extra);
-        else
-            poller_note(p, n->extra);
-        PQfreemem(n);
-    }
-    if (apps_changed && p->on_app_change)
-        p->on_app_change();
+    struct poller_notices *batch = arg;
+    if (strcmp(channel, "push_app") == 0)
+        batch->apps_changed = true;
+    else if (strcmp(channel, "push_kick") == 0)
+        batch->p->on_kick(payload);
+    else
+        poller_note(batch->p, payload);
 }
 
-/* Reads what the server sent and notes every notification. Returns 0, or -1 when the
- * connection is gone. */
-static int poller_drain(struct poller *p)
+/* Reads what the server sent (only what libpq has already read when consume is false) and
+ * notes every notification. Returns 0, or -1 when the connection is gone. */
+static int poller_drain(struct poller *p, bool consume)
 {
-    if (!PQconsumeInput(p->listener) || PQstatus(p->listener) != CONNECTION_OK)
+    struct poller_notices batch = { p, false };
+    if (!consume)
+        listen_take(p->listener, poller_on_notice, &batch);
+    else if (listen_drain(p->listener, poller_on_notice, &batch) < 0)
         return -1;
-    poller_take_notifies(p);
+    if (batch.apps_changed && p->on_app_change)
+        p->on_app_change();
     return 0;
 }
 
@@ -520,7 +491,7 @@ static void *poller_run(void *arg)
             atomic_store(&p->listening, true);
             live = (struct poller_liveness){ clock_seconds(), false, 0 };
             /* Rows committed while nobody listened are found from each channel's head. */
-            poller_take_notifies(p);
+            poller_drain(p, false);
             poller_mark_all_dirty(p);
             announce_up = true;
         }
@@ -548,7 +519,7 @@ static void *poller_run(void *arg)
             timeout = until_due;
         const char *why = NULL;
         if (poller_wait(p, sock, timeout)) {
-            if (poller_drain(p) < 0)
+            if (poller_drain(p, true) < 0)
                 why = PQerrorMessage(p->listener);
             else if (poller_probe_answer(p, &live) < 0)
                 why = "the liveness probe failed";
@@ -584,8 +555,7 @@ struct poller *poller_new(const char *dsn, struct db_pool *pool)
     atomic_init(&p->listening, false);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->idle, NULL);
-    p->nbuckets = 64;
-    p->buckets = xcalloc(p->nbuckets, sizeof(*p->buckets));
+    table_init(&p->channels, 64);
     poller_set_liveness(p, 0, 0);
     return p;
 }
@@ -690,7 +660,7 @@ void poller_get_stats(struct poller *p, struct poller_stats *out)
 {
     pthread_mutex_lock(&p->lock);
     *out = p->stats;
-    out->channels = p->nchannels;
+    out->channels = p->channels.count;
     out->watchers = p->nnodes;
     pthread_mutex_unlock(&p->lock);
 }
@@ -706,10 +676,10 @@ void poller_free(struct poller *p)
             log_warn("poller: waking the listener thread: %s", strerror(errno));
         pthread_join(p->thread, NULL);
     }
-    for (size_t b = 0; b < p->nbuckets; b++)
-        while (p->buckets[b])
-            poller_channel_remove(p, p->buckets[b]);
-    free(p->buckets);
+    for (size_t b = 0; b < p->channels.nbuckets; b++)
+        while (p->channels.buckets[b])
+            poller_channel_remove(p, poller_channel_of(p->channels.buckets[b]));
+    table_free(&p->channels);
     close(p->wake_fd);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->idle);

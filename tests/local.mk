@@ -5,7 +5,7 @@ EXTRA_DIST += tests/lib.sh tests/run-sql.sh tests/run-node.sh tests/tap.h tests/
 # Unit tests: C, table-driven, TAP through tests/tap.h.
 UNIT_TESTS = tests/unit/validate tests/unit/cursor tests/unit/params tests/unit/auth \
 	tests/unit/reply tests/unit/config tests/unit/message tests/unit/limiter tests/unit/kick \
-	tests/unit/fanout
+	tests/unit/fanout tests/unit/table tests/unit/list tests/unit/options
 check_PROGRAMS += $(UNIT_TESTS)
 tests_unit_validate_LDADD = $(PUSH_LIBS)
 tests_unit_cursor_LDADD = $(PUSH_LIBS)
@@ -16,6 +16,9 @@ tests_unit_config_LDADD = $(PUSH_LIBS)
 tests_unit_message_LDADD = $(PUSH_LIBS)
 tests_unit_limiter_LDADD = $(PUSH_LIBS)
 tests_unit_kick_LDADD = $(PUSH_LIBS)
+tests_unit_table_LDADD = $(PUSH_LIBS)
+tests_unit_list_LDADD = $(PUSH_LIBS)
+tests_unit_options_LDADD = $(PUSH_LIBS)
 EXTRA_tests_unit_limiter_DEPENDENCIES = fcgi/limiter.c
 # The sidecar's channel fan-out with fake sinks: ws/channel.c and ws/frame.c, without lws.
 tests_unit_fanout_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS)

@@ -24,10 +24,8 @@
 
 struct channels {
     struct server *server;     /* non-owning */
-    struct channel **by_name;  /* owned channels, chained on name_next */
-    struct channel **by_id;    /* the same once opened, chained on id_next */
-    size_t nbuckets;
-    size_t count;
+    struct table by_name;      /* owned channels, on name_link */
+    struct table by_id;        /* the same once opened, on id_link */
 };
 
 static const struct db_statement channel_open_sql = {
@@ -46,61 +44,33 @@ static const struct db_statement channel_head_sql = {
 
 static size_t channel_hash_name(int app_id, const char *name)
 {
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)app_id;
-    for (const unsigned char *s = (const unsigned char *)name; *s; s++)
-        h = (h ^ *s) * 1099511628211ULL;
-    return (size_t)h;
-}
-
-static size_t channel_hash_id(int64_t id)
-{
-    return (size_t)((uint64_t)id * 11400714819323198485ULL >> 17);
+    return table_hash_text((uint64_t)app_id, name);
 }
 
 struct channels *channels_new(struct server *server)
 {
     struct channels *t = xcalloc(1, sizeof(*t));
     t->server = server;
-    t->nbuckets = 256;
-    t->by_name = xcalloc(t->nbuckets, sizeof(*t->by_name));
-    t->by_id = xcalloc(t->nbuckets, sizeof(*t->by_id));
+    table_init(&t->by_name, 256);
+    table_init(&t->by_id, 256);
     return t;
 }
 
 static void channels_link_id(struct channels *t, struct channel *ch)
 {
-    struct channel **b = &t->by_id[channel_hash_id(ch->id) & (t->nbuckets - 1)];
-    ch->id_next = *b;
-    *b = ch;
-}
-
-static void channels_grow(struct channels *t)
-{
-    struct channel **old = t->by_name;
-    size_t oldn = t->nbuckets;
-    t->nbuckets *= 2;
-    t->by_name = xcalloc(t->nbuckets, sizeof(*t->by_name));
-    free(t->by_id);
-    t->by_id = xcalloc(t->nbuckets, sizeof(*t->by_id));
-    for (size_t i = 0; i < oldn; i++) {
-        struct channel *next;
-        for (struct channel *ch = old[i]; ch; ch = next) {
-            next = ch->name_next;
-            struct channel **b = &t->by_name[channel_hash_name(ch->app_id, ch->name) & (t->nbuckets - 1)];
-            ch->name_next = *b;
-            *b = ch;
-            if (ch->id)
-                channels_link_id(t, ch);
-        }
-    }
-    free(old);
+    if (ch->id_linked)
+        table_remove(&t->by_id, &ch->id_link);
+    table_add(&t->by_id, &ch->id_link, table_hash_int(ch->id));
+    ch->id_linked = true;
 }
 
 static struct channel *channels_find_id(struct channels *t, int64_t id)
 {
-    for (struct channel *ch = t->by_id[channel_hash_id(id) & (t->nbuckets - 1)]; ch; ch = ch->id_next)
+    for (struct table_link *l = table_first(&t->by_id, table_hash_int(id)); l; l = table_next(l)) {
+        struct channel *ch = LINK_ENTRY(l, struct channel, id_link);
         if (ch->id == id)
             return ch;
+    }
     return NULL;
 }
 
@@ -111,11 +81,11 @@ static void channel_on_listener(struct poller_watcher *w, bool up);
 static struct channel *channels_get(struct channels *t, int app_id, const char *name)
 {
     size_t h = channel_hash_name(app_id, name);
-    for (struct channel *ch = t->by_name[h & (t->nbuckets - 1)]; ch; ch = ch->name_next)
+    for (struct table_link *l = table_first(&t->by_name, h); l; l = table_next(l)) {
+        struct channel *ch = LINK_ENTRY(l, struct channel, name_link);
         if (ch->app_id == app_id && strcmp(ch->name, name) == 0)
             return ch;
-    if (t->count >= t->nbuckets)
-        channels_grow(t);
+    }
     struct channel *ch = xcalloc(1, sizeof(*ch));
     ch->server = t->server;
     ch->app_id = app_id;
@@ -124,29 +94,18 @@ static struct channel *channels_get(struct channels *t, int app_id, const char *
     ch->watcher.on_listener = channel_on_listener;
     ch->watcher.ctx = ch;
     ch->idle_since = time(NULL);
-    struct channel **b = &t->by_name[h & (t->nbuckets - 1)];
-    ch->name_next = *b;
-    *b = ch;
-    t->count++;
-    metrics_set(METRIC_CHANNELS, (int64_t)t->count);
+    table_add(&t->by_name, &ch->name_link, h);
+    metrics_set(METRIC_CHANNELS, (int64_t)t->by_name.count);
     return ch;
 }
 
 static void channels_unlink(struct channels *t, struct channel *ch)
 {
-    struct channel **p = &t->by_name[channel_hash_name(ch->app_id, ch->name) & (t->nbuckets - 1)];
-    while (*p != ch)
-        p = &(*p)->name_next;
-    *p = ch->name_next;
-    if (ch->id) {
-        p = &t->by_id[channel_hash_id(ch->id) & (t->nbuckets - 1)];
-        while (*p && *p != ch)
-            p = &(*p)->id_next;
-        if (*p)
-            *p = ch->id_next;
-    }
-    t->count--;
-    metrics_set(METRIC_CHANNELS, (int64_t)t->count);
+    table_remove(&t->by_name, &ch->name_link);
+    if (ch->id_linked)
+        table_remove(&t->by_id, &ch->id_link);
+    ch->id_linked = false;
+    metrics_set(METRIC_CHANNELS, (int64_t)t->by_name.count);
 }
 
 static void channel_free(struct channels *t, struct channel *ch)
@@ -163,10 +122,11 @@ static void channel_free(struct channels *t, struct channel *ch)
 
 void channels_sweep(struct channels *t, time_t now)
 {
-    for (size_t i = 0; i < t->nbuckets; i++) {
-        struct channel *next;
-        for (struct channel *ch = t->by_name[i]; ch; ch = next) {
-            next = ch->name_next;
+    for (size_t i = 0; i < t->by_name.nbuckets; i++) {
+        struct table_link *next;
+        for (struct table_link *l = t->by_name.buckets[i]; l; l = next) {
+            next = l->next;
+            struct channel *ch = LINK_ENTRY(l, struct channel, name_link);
             if (ch->refs == 0 && now - ch->idle_since >= CHANNEL_LINGER_SECONDS)
                 channel_free(t, ch);
         }
@@ -177,11 +137,11 @@ void channels_free(struct channels *t)
 {
     if (!t)
         return;
-    for (size_t i = 0; i < t->nbuckets; i++)
-        while (t->by_name[i])
-            channel_free(t, t->by_name[i]);
-    free(t->by_name);
-    free(t->by_id);
+    for (size_t i = 0; i < t->by_name.nbuckets; i++)
+        while (t->by_name.buckets[i])
+            channel_free(t, LINK_ENTRY(t->by_name.buckets[i], struct channel, name_link));
+    table_free(&t->by_name);
+    table_free(&t->by_id);
     free(t);
 }
 
@@ -225,7 +185,10 @@ static void channel_ring_put(struct channel *ch, struct frame *f)
 static void channel_take(struct channel *ch, struct frame *f)
 {
     channel_ring_put(ch, f);
-    for (struct sub *s = ch->subs; s; s = s->next) {
+    struct list_link *next;
+    for (struct list_link *l = ch->subs.first; l; l = next) {
+        next = l->next;
+        struct sub *s = LINK_ENTRY(l, struct sub, link);
         if (s->state != SUB_LIVE || f->seq < s->next_seq)
             continue;
         s->next_seq = f->seq + 1;
@@ -599,9 +562,10 @@ static void open_run(struct job *job, struct db_conn *db)
 /* Every waiting subscriber gets the error and loses its subscription. */
 static void channel_fail_subs(struct channel *ch, int status, const char *error)
 {
-    struct sub *next;
-    for (struct sub *s = ch->subs; s; s = next) {
-        next = s->next;
+    struct list_link *next;
+    for (struct list_link *l = ch->subs.first; l; l = next) {
+        next = l->next;
+        struct sub *s = LINK_ENTRY(l, struct sub, link);
         sub_fail(s, status, error);
     }
 }
@@ -628,9 +592,13 @@ static void open_done(struct job *job)
         } else {
             ch->state = CHANNEL_READY;
             channel_fill(ch);
-            for (struct sub *s = ch->subs; s; s = s->next)
+            struct list_link *next;
+            for (struct list_link *l = ch->subs.first; l; l = next) {
+                next = l->next;
+                struct sub *s = LINK_ENTRY(l, struct sub, link);
                 if (s->state == SUB_WAITING)
                     sub_start(s);
+            }
         }
     }
     channel_release(ch);
@@ -662,13 +630,9 @@ void channel_subscribe(struct server *server, struct sink *sink, int app_id, con
     s->has_since = has_since;
     s->since = since;
     s->request_id = request_id ? json_object_get(request_id) : NULL;
-    s->next = ch->subs;
-    if (ch->subs)
-        ch->subs->prev = s;
-    ch->subs = s;
+    list_push(&ch->subs, &s->link);
     ch->nsubs++;
-    s->sink_next = sink->subs;
-    sink->subs = s;
+    list_push(&sink->subs, &s->sink_link);
     sink->nsubs++;
     metrics_add(METRIC_SUBSCRIPTIONS, 1);
     if (ch->state == CHANNEL_CLOSED)
@@ -679,18 +643,10 @@ void channel_subscribe(struct server *server, struct sink *sink, int app_id, con
 
 void channel_unsubscribe(struct sub *s)
 {
-    struct sub **p = &s->sink->subs;
-    while (*p != s)
-        p = &(*p)->sink_next;
-    *p = s->sink_next;
+    list_remove(&s->sink->subs, &s->sink_link);
     s->sink->nsubs--;
     struct channel *ch = s->channel;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        ch->subs = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
+    list_remove(&ch->subs, &s->link);
     ch->nsubs--;
     metrics_add(METRIC_SUBSCRIPTIONS, -1);
     json_object_put(s->request_id);
@@ -701,9 +657,11 @@ void channel_unsubscribe(struct sub *s)
 
 struct sub *channel_find_sub(const struct sink *sink, const char *name)
 {
-    for (struct sub *s = sink->subs; s; s = s->sink_next)
+    for (struct list_link *l = sink->subs.first; l; l = l->next) {
+        struct sub *s = LINK_ENTRY(l, struct sub, sink_link);
         if (strcmp(s->channel->name, name) == 0)
             return s;
+    }
     return NULL;
 }
 

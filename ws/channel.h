@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "list.h"
 #include "poller.h"
+#include "table.h"
 #include "validate.h"
 
 struct frame;
@@ -32,13 +34,15 @@ struct channel {
     int64_t head;                         /* every seq up to head has been taken in, in order */
     int64_t ring_low;                     /* lowest seq in the ring (head + 1 when empty) */
     struct frame **ring;                  /* owned references, ring_size slots by seq */
-    struct sub *subs;                     /* the channel's subscriptions (non-owning list) */
+    struct list subs;                     /* the channel's subscriptions, on sub.link (non-owning) */
     int nsubs;
     struct poller_watcher watcher;        /* registered while READY */
     bool filling;                         /* a catch-up read is in flight */
     bool fill_again;                      /* and another is wanted after it */
     time_t idle_since;                    /* when the last subscription went */
-    struct channel *name_next, *id_next;  /* hash chains */
+    struct table_link name_link;          /* in the channels by (app_id, name) */
+    struct table_link id_link;            /* in the channels by id, once opened */
+    bool id_linked;
 };
 
 enum sub_state {
@@ -51,8 +55,8 @@ enum sub_state {
 struct sub {
     struct channel *channel;         /* holds a channel reference */
     struct sink *sink;               /* non-owning: the owner */
-    struct sub *prev, *next;         /* in channel->subs */
-    struct sub *sink_next;           /* in sink->subs */
+    struct list_link link;           /* in channel->subs */
+    struct list_link sink_link;      /* in sink->subs */
     uint64_t serial;                 /* tells a re-subscription from the one a read was for */
     enum sub_state state;
     bool has_since;

@@ -50,10 +50,7 @@ struct client *client_new(struct server *server, struct lws *wsi, enum client_ki
     c->sink.ops = &client_sink_ops;
     c->queue_max = (size_t)server->cfg->ws_queue;
     c->queue_bytes_max = (size_t)server->cfg->ws_queue_bytes;
-    c->next = server->clients;
-    if (server->clients)
-        server->clients->prev = c;
-    server->clients = c;
+    list_push(&server->clients, &c->link);
     server->nclients++;
     metrics_add(client_gauge(c), 1);
     return c;
@@ -92,9 +89,9 @@ static void client_drop_queue(struct client *c)
 /* Ends every subscription of c, leaving presence on them, and empties its queue. */
 static void client_end(struct client *c)
 {
-    bool had_subs = c->sink.subs != NULL;
-    while (c->sink.subs)
-        channel_unsubscribe(c->sink.subs);
+    bool had_subs = c->sink.subs.first != NULL;
+    while (c->sink.subs.first)
+        channel_unsubscribe(LINK_ENTRY(c->sink.subs.first, struct sub, sink_link));
     client_drop_queue(c);
     if (had_subs)
         presence_leave(c->server, c, NULL);
@@ -113,12 +110,7 @@ void client_detach(struct client *c)
         metrics_address_release(c->hello.addr);
     c->address_counted = false;
     struct server *server = c->server;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        server->clients = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    list_remove(&server->clients, &c->link);
     server->nclients--;
     metrics_add(client_gauge(c), -1);
     c->wsi = NULL;
@@ -206,9 +198,10 @@ struct frame *client_pop(struct client *c)
 
 void client_pump(struct client *c)
 {
-    struct sub *next;
-    for (struct sub *s = c->sink.subs; s && !c->close_status; s = next) {
-        next = s->sink_next;
+    struct list_link *next;
+    for (struct list_link *l = c->sink.subs.first; l && !c->close_status; l = next) {
+        next = l->next;
+        struct sub *s = LINK_ENTRY(l, struct sub, sink_link);
         if (s->state == SUB_REPLAY)
             channel_pump(s);
     }

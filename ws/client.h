@@ -50,7 +50,7 @@ struct client {
     struct client_hello hello;
     int refs;                    /* the connection + jobs in flight */
     bool address_counted;        /* counted in its address's connections (metrics_address_acquire) */
-    struct client *prev, *next;  /* in the server's list */
+    struct list_link link;       /* in the server's list */
 
     struct frame **queue;        /* owned references, ring of queue_cap */
     size_t queue_cap, queue_head, queue_len, queue_max;

@@ -3,11 +3,11 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "options.h"
 #include "server.h"
 #include "validate.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,51 +173,59 @@ static int main_supervise(const struct config *cfg, const int *listen_fds)
     return 0;
 }
 
+/* The options of push-ws beside the common ones. */
+struct main_options {
+    const char *bind;
+    long long workers, port;
+};
+
+static void main_options_usage(void *arg)
+{
+    (void)arg;
+    main_usage();
+}
+
+static int main_options_take(void *arg, int opt, const char *value)
+{
+    struct main_options *o = arg;
+    switch (opt) {
+    case 'w':
+        if (!validate_int(value, 1, 64, &o->workers)) {
+            fprintf(stderr, "push-ws: --workers must be 1..64\n");
+            return 2;
+        }
+        break;
+    case 'b':
+        o->bind = value;
+        break;
+    default:
+        if (!validate_int(value, 1, 65535, &o->port)) {
+            fprintf(stderr, "push-ws: --port must be 1..65535\n");
+            return 2;
+        }
+        break;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
-        { "config", required_argument, NULL, 'c' },
         { "workers", required_argument, NULL, 'w' },
         { "bind", required_argument, NULL, 'b' },
         { "port", required_argument, NULL, 'p' },
         { NULL, 0, NULL, 0 },
     };
-    const char *config_path = NULL, *bind = NULL;
-    long long workers = 0, port = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "hVc:w:b:p:", options, NULL)) != -1) {
-        switch (opt) {
-        case 'h':
-            main_usage();
-            return 0;
-        case 'V':
-            printf("push-ws %s\n", PACKAGE_VERSION);
-            return 0;
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'w':
-            if (!validate_int(optarg, 1, 64, &workers)) {
-                fprintf(stderr, "push-ws: --workers must be 1..64\n");
-                return 2;
-            }
-            break;
-        case 'b':
-            bind = optarg;
-            break;
-        case 'p':
-            if (!validate_int(optarg, 1, 65535, &port)) {
-                fprintf(stderr, "push-ws: --port must be 1..65535\n");
-                return 2;
-            }
-            break;
-        default:
-            fprintf(stderr, "Try 'push-ws --help'.\n");
-            return 2;
-        }
-    }
+    struct main_options o = { NULL, 0, 0 };
+    const struct options_spec spec = {
+        "push-ws", options, "w:b:p:", main_options_usage, main_options_take, &o,
+    };
+    const char *config_path;
+    int rc = options_parse(&spec, argc, argv, &config_path);
+    if (rc >= 0)
+        return rc;
+    const char *bind = o.bind;
+    long long workers = o.workers, port = o.port;
     if (optind < argc) {
         fprintf(stderr, "push-ws: unexpected argument \"%s\"\nTry 'push-ws --help'.\n", argv[optind]);
         return 2;

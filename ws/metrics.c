@@ -1,6 +1,7 @@
 /* metrics.c: counters of every worker process (one slot each in shared memory), the
  * per-address connection limit, and their Prometheus text for GET /push/ws/metrics. */
 #include "metrics.h"
+#include "table.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -106,19 +107,11 @@ static void metrics_unlock(void)
     pthread_mutex_unlock(&metrics_table->lock);
 }
 
-static size_t metrics_address_hash(const char *addr)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (const unsigned char *s = (const unsigned char *)addr; *s; s++)
-        h = (h ^ *s) * 1099511628211ULL;
-    return (size_t)h;
-}
-
 /* The entry of addr, or the free one where it would go (NULL when the table is full). */
 static struct metrics_address *metrics_address_find(const char *addr)
 {
     size_t mask = metrics_table->capacity - 1;
-    for (size_t n = 0, i = metrics_address_hash(addr) & mask; n <= mask; n++, i = (i + 1) & mask) {
+    for (size_t n = 0, i = table_hash_text(0, addr) & mask; n <= mask; n++, i = (i + 1) & mask) {
         struct metrics_address *e = metrics_entry(i);
         if (!e->addr[0] || strcmp(e->addr, addr) == 0)
             return e;
@@ -135,7 +128,7 @@ static void metrics_address_remove(struct metrics_address *e)
         struct metrics_address *next = metrics_entry(i);
         if (!next->addr[0])
             break;
-        size_t home = metrics_address_hash(next->addr) & mask;
+        size_t home = table_hash_text(0, next->addr) & mask;
         /* next may fill the hole when its home is not in (hole, i]. */
         bool movable = hole <= i ? (home <= hole || home > i) : (home <= hole && home > i);
         if (movable) {

@@ -125,9 +125,11 @@ void presence_tick(struct server *server, time_t now)
     int every = server->cfg->presence_ttl / 2;
     if (now - server->presence_at >= (every > 0 ? every : 1)) {
         server->presence_at = now;
-        for (struct client *c = server->clients; c; c = c->next)
+        for (struct list_link *l = server->clients.first; l; l = l->next) {
+            struct client *c = LINK_ENTRY(l, struct client, link);
             if (c->sink.nsubs > 0)
                 presence_mark(server, c);
+        }
     }
     size_t count = 0;
     for (struct client *c = server->presence_dirty; c; c = c->presence_next)
@@ -143,8 +145,8 @@ void presence_tick(struct server *server, time_t now)
             struct presence_item *it = &p->items[p->count++];
             presence_item_fill(it, c, false);
             struct buf array = BUF_INIT;
-            for (struct sub *s = c->sink.subs; s; s = s->sink_next)
-                db_array_add(&array, s->channel->name);
+            for (struct list_link *l = c->sink.subs.first; l; l = l->next)
+                db_array_add(&array, LINK_ENTRY(l, struct sub, sink_link)->channel->name);
             db_array_end(&array);
             it->channels = array.data;
         }

@@ -388,8 +388,10 @@ static void server_begin_stop(struct server *server)
     /* New connections wait in the socket's queue for the next start. */
     if (server->listener)
         lws_set_timeout(server->listener, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-    for (struct client *c = server->clients; c; c = c->next)
+    for (struct list_link *l = server->clients.first; l; l = l->next) {
+        struct client *c = LINK_ENTRY(l, struct client, link);
         client_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
+    }
     presence_clear(server);
     if (server->nclients == 0)
         server->done = true;
@@ -435,7 +437,8 @@ static void server_kick_handle(struct inbox_entry *entry)
 {
     struct server_kick *k = (struct server_kick *)entry;
     int closed = 0;
-    for (struct client *c = server_current->clients; c; c = c->next) {
+    for (struct list_link *l = server_current->clients.first; l; l = l->next) {
+        struct client *c = LINK_ENTRY(l, struct client, link);
         if (c->hello.app_id == k->app_id && strcmp(c->hello.user, k->user) == 0 && c->wsi && !c->close_status) {
             log_info("client %s (%s): closed: user %s kicked", c->hello.addr, c->hello.id[0] ? c->hello.id : "-",
                      k->user);

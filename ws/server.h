@@ -12,6 +12,7 @@
 #include "config.h"
 #include "db.h"
 #include "inbox.h"
+#include "list.h"
 
 /* The WebSocket close code of a connection whose user was kicked (pushctl kick). */
 #define SERVER_CLOSE_KICKED 4001
@@ -44,7 +45,7 @@ struct server {
     struct jobs *jobs;            /* owned */
     struct poller *poller;        /* owned */
     struct channels *channels;    /* owned */
-    struct client *clients;       /* every open connection (non-owning list) */
+    struct list clients;          /* every open connection, on client.link (non-owning) */
     size_t nclients;
     struct client *presence_dirty;/* clients whose presence must be written (each held) */
     struct client *closing;       /* clients client_close() marked (each held): their

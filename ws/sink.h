@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 
+#include "list.h"
+
 struct frame;
 struct sink;
 struct sub;
@@ -26,7 +28,7 @@ struct sink_ops {
 /* Embedded in the subscriber. */
 struct sink {
     const struct sink_ops *ops;  /* non-owning (static) */
-    struct sub *subs;            /* owned: its subscriptions, chained on sub->sink_next */
+    struct list subs;            /* owned: its subscriptions, on sub->sink_link */
     int nsubs;
 };
 

@@ -187,7 +187,8 @@ int sse_write(struct client *c)
 
 void sse_keepalive(struct server *server)
 {
-    for (struct client *c = server->clients; c; c = c->next) {
+    for (struct list_link *l = server->clients.first; l; l = l->next) {
+        struct client *c = LINK_ENTRY(l, struct client, link);
         if (c->kind == CLIENT_SSE && c->queue_len == 0 && !c->close_status) {
             c->keepalive_due = true;
             lws_callback_on_writable(c->wsi);

@@ -135,11 +135,17 @@ static void fake_init(struct fake *k)
     k->sink.ops = &fake_ops;
 }
 
+/* The sink's newest subscription, or NULL. */
+static struct sub *fake_sub(struct fake *k)
+{
+    return k->sink.subs.first ? LINK_ENTRY(k->sink.subs.first, struct sub, sink_link) : NULL;
+}
+
 /* What a closed client does after the pass: its subscriptions go. */
 static void fake_drop_subs(struct fake *k)
 {
-    while (k->sink.subs)
-        channel_unsubscribe(k->sink.subs);
+    while (fake_sub(k))
+        channel_unsubscribe(fake_sub(k));
 }
 
 static void fake_free(struct fake *k)
@@ -218,8 +224,8 @@ int main(void)
     subscribe(&a, "news", false, 0);
     subscribe(&b, "news", false, 0);
     subscribe(&c, "news", false, 0);
-    struct channel *ch = a.sink.subs->channel;
-    ok(b.sink.subs->channel == ch && c.sink.subs->channel == ch, "three subscribers share one channel");
+    struct channel *ch = fake_sub(&a)->channel;
+    ok(fake_sub(&b)->channel == ch && fake_sub(&c)->channel == ch, "three subscribers share one channel");
     is_str(fake_log(&a), "", "nothing is sent while the channel opens");
     finish_open(7, 10);
     is_str(fake_log(&a), "subscribed@10", "once open, a subscriber without since starts at the head");
@@ -270,7 +276,7 @@ int main(void)
     notify(ch, 19, 20);
     is_str(fake_log(&e), "subscribed@12", "live rows are not sent to a subscription still replaying");
     e.full = false;
-    channel_pump(e.sink.subs);
+    channel_pump(fake_sub(&e));
     notify(ch, 21, 21);
     is_str(fake_log(&e), "subscribed@12 message@13 message@14 message@15 message@16 message@17 "
            "message@18 message@19 message@20 message@21", "with room: 13..20 from the ring, then 21 live");
@@ -304,12 +310,12 @@ int main(void)
     fake_init(&h);
     subscribe(&h, "news", true, 1);
     read = (struct fetch_job *)job_take(fetch_done_sub);
-    channel_unsubscribe(h.sink.subs);
+    channel_unsubscribe(fake_sub(&h));
     finish_fetch(read, "news", 2, 4);
     ok(h.ngot == 0 && h.refs == 0 && h.sink.nsubs == 0, "unsubscribed meanwhile: the rows are dropped");
     subscribe(&h, "news", true, 1);
     read = (struct fetch_job *)job_take(fetch_done_sub);
-    channel_unsubscribe(h.sink.subs);
+    channel_unsubscribe(fake_sub(&h));
     subscribe(&h, "news", true, 21);
     finish_fetch(read, "news", 2, 4);
     is_str(fake_log(&h), "subscribed@21 message@22 message@23",
