@@ -9,6 +9,7 @@ ws_push_ws_SOURCES = \
 	ws/handshake.c ws/handshake.h \
 	ws/inbox.c ws/inbox.h \
 	ws/jobs.c ws/jobs.h \
+	ws/mask.c ws/mask.h \
 	ws/metrics.c ws/metrics.h \
 	ws/ops.c ws/ops.h \
 	ws/presence.c ws/presence.h \

@@ -5,6 +5,7 @@
 #include "app.h"
 #include "channel.h"
 #include "client.h"
+#include "mask.h"
 #include "clock.h"
 #include "handshake.h"
 #include "jobs.h"
@@ -355,6 +356,12 @@ static int server_receive(struct client *c, struct lws *wsi, const void *in, siz
 {
     if (c->close_status)
         return 0;
+    if (mask_violated(lws_get_socket_fd(wsi))) {
+        static const char reason[] = "frames from a client must be masked";
+        log_info("client %s: closed: an unmasked frame", c->hello.addr);
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, (unsigned char *)reason, sizeof(reason) - 1);
+        return -1;
+    }
     if (c->rx.len + len > (size_t)c->server->cfg->ws_max_frame) {
         static const char reason[] = "message too large";
         log_info("client %s: closed: a message over %d bytes", c->hello.addr, c->server->cfg->ws_max_frame);
@@ -489,6 +496,7 @@ static int server_handle(struct server *server, struct lws *wsi, enum lws_callba
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return server_filter(server, wsi, ss);
     case LWS_CALLBACK_ESTABLISHED:
+        mask_watch(lws_get_socket_fd(wsi));
         ss->client = client_new(server, wsi, CLIENT_WEBSOCKET, &ss->hello);
         ss->hello.info = NULL; /* the client's now */
         ss->client->address_counted = metrics_address_acquire(ss->hello.addr);
@@ -503,6 +511,7 @@ static int server_handle(struct server *server, struct lws *wsi, enum lws_callba
         return ss && ss->client ? client_write(ss->client) : 0;
     case LWS_CALLBACK_CLOSED:
     case LWS_CALLBACK_CLOSED_HTTP:
+        mask_forget(lws_get_socket_fd(wsi));
         if (ss) { /* a handshake that never became a client */
             free(ss->hello.info);
             ss->hello.info = NULL;
@@ -659,6 +668,7 @@ int server_run(const struct config *cfg, int worker, int listen_fd)
     lws_sul_schedule(server->context, 0, &server_tick_timer, server_tick, LWS_US_PER_SEC);
     log_info("worker %d serving ws://%s:%d/push/ws and /push/sse", worker, cfg->ws_bind, cfg->ws_port);
 
+    mask_loop_thread();
     while (!server->done)
         if (lws_service(server->context, 0) < 0)
             break;
