@@ -151,37 +151,14 @@ like "$(cat "$T/stall")" "reply 404" "a client's request that needs no query is 
 # A client's frames must be masked (RFC 6455, 5.1): an unmasked one closes the connection with
 # 1002 before the sidecar takes what it says; the same request masked is taken.
 $PY - 127.0.0.1 "$WS_PORT" "$PUBLISH_KEY" >"$T/unmasked" 2>"$T/py.err" <<'PY'
-import json, socket, sys
+import json, sys
 import ws_client as w
 host, port, key = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
 def frames(s):
-    """(opcode, payload) of every frame the server sends until it closes or 10 s pass."""
-    s.settimeout(10)
-    data = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-            if any(op == 8 for op, _ in parse(data)):
-                break
-    except socket.timeout:
-        pass
-    return parse(data)
-
-def parse(data):
-    out, i = [], 0
-    while i + 2 <= len(data):
-        n, head = data[i + 1] & 0x7f, 2
-        if n == 126:
-            n, head = int.from_bytes(data[i + 2:i + 4], "big"), 4
-        if i + head + n > len(data):
-            break
-        out.append((data[i] & 0x0f, data[i + head:i + head + n]))
-        i += head + n
-    return out
+    """Every frame the server sends until its close frame, its end or 10 s."""
+    closed = lambda data: any(op == 8 for op, _ in w.raw_frames(data))
+    return w.raw_frames(w.raw_read(s, until=closed)[1])
 
 request = json.dumps({"op": "publish", "channel": "masks", "content": "unmasked", "id": 1}).encode()
 s = w.raw_connect(host, port, "/push/ws?appkey=" + key)
@@ -192,8 +169,8 @@ replies = [json.loads(p).get("op") for op, p in got if op == 1]
 print("unmasked", codes[0] if codes else None, ",".join(replies) or "-")
 s = w.raw_connect(host, port, "/push/ws?appkey=" + key)
 s.sendall(w.raw_frame({"op": "publish", "channel": "masks", "content": "masked", "id": 2}))
-s.settimeout(10)
-print("masked", json.loads(parse(s.recv(65536))[0][1]).get("op"))
+got = w.raw_frames(w.raw_read(s, until=w.raw_frames)[1])
+print("masked", json.loads(got[0][1]).get("op") if got else None)
 PY
 is "$(head -1 "$T/unmasked")" "unmasked 1002 -" "an unmasked client frame: closed with 1002, nothing answered"
 is "$(sed -n 2p "$T/unmasked") $($PSQL -c "SELECT string_agg(m.content, ',') FROM push.message m JOIN push.channel c ON c.id = m.channel_id WHERE c.name = 'masks'")" \

@@ -10,40 +10,15 @@ create_app shop
 PUSH_WS_QUEUE=256 start_ws || { echo "Bail out! push-ws did not start"; exit 1; }
 
 $PY - "127.0.0.1" "$WS_PORT" "$SUBSCRIBE_KEY" "$T/go" >"$T/result" 2>"$T/py.err" <<'PY' &
-import asyncio, base64, os, socket, sys, time
+import asyncio, os, sys, time
 import ws_client as w
 host, port, key, go = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 
 def stalled_client():
     """A raw WebSocket client with a tiny receive buffer that subscribes and then never reads."""
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.connect((host, port))
-    nonce = base64.b64encode(os.urandom(16)).decode()
-    s.sendall(("GET /push/ws?appkey=%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (key, host, nonce)).encode())
-    reply = b""
-    while b"\r\n\r\n" not in reply:
-        reply += s.recv(1)
-    payload = b'{"op":"subscribe","channel":"flood"}'
-    mask = os.urandom(4)
-    s.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+    s = w.raw_connect(host, port, "/push/ws?appkey=" + key, rcvbuf=4096)
+    s.sendall(w.raw_frame({"op": "subscribe", "channel": "flood"}))
     return s
-
-def read_all(s):
-    """Everything until the server closes (True) or 10 s pass (False)."""
-    s.settimeout(10)
-    data = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                return True, data
-            data += chunk
-    except ConnectionResetError:
-        return True, data
-    except socket.timeout:
-        return False, data
 
 async def main():
     slow = stalled_client()
@@ -56,7 +31,7 @@ async def main():
     got = await w.messages(ws, "flood", 600, timeout=60)
     # By now the stalled client has overflowed: read its socket while the rest flows. The server
     # closed it, after a 1008 close frame once the socket had room for it.
-    drain = asyncio.get_running_loop().run_in_executor(None, read_all, slow)
+    drain = asyncio.get_running_loop().run_in_executor(None, w.raw_read, slow)
     got += await w.messages(ws, "flood", 400, timeout=60)
     print("normal %s %.2f" % ("all" if w.in_order(got, 1, 1000) else "%d" % len(got), time.monotonic() - t0), flush=True)
     ended, data = await drain

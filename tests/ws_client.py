@@ -130,6 +130,41 @@ def raw_connect(host, port, path, rcvbuf=None):
     return s
 
 
+def raw_read(s, timeout=10, until=None):
+    """What the server sends on raw socket s until it closes (True), or until(data) holds or
+    timeout seconds pass (False): (closed, data)."""
+    s.settimeout(timeout)
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return True, data
+            data += chunk
+            if until and until(data):
+                return False, data
+    except ConnectionResetError:
+        return True, data
+    except socket.timeout:
+        return False, data
+
+
+def raw_frames(data):
+    """The complete server frames in data (unmasked, as a server sends): (opcode, payload)."""
+    out, i = [], 0
+    while i + 2 <= len(data):
+        n, head = data[i + 1] & 0x7f, 2
+        if n == 126:
+            n, head = int.from_bytes(data[i + 2:i + 4], "big"), 4
+        elif n == 127:
+            n, head = int.from_bytes(data[i + 2:i + 10], "big"), 10
+        if i + head + n > len(data):
+            break
+        out.append((data[i] & 0x0f, data[i + head:i + head + n]))
+        i += head + n
+    return out
+
+
 def raw_frame(obj):
     """obj as JSON in a masked text frame, as a client sends it (under 126 bytes)."""
     data = json.dumps(obj).encode()
