@@ -564,6 +564,9 @@ static int api_start(const struct config *cfg)
 /* With no request left: the committer thread stops, then the pool closes. */
 static void api_finish(void)
 {
+    /* Its listener thread is joined before the process's libraries are torn down. */
+    poller_free(api_poller);
+    api_poller = NULL;
     group_free(api_group);
     api_group = NULL;
     limiter_free(api_publish_limiter);
