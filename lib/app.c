@@ -236,8 +236,8 @@ int app_identify(const struct app *app, const char *user, const char *const *tok
         *info = NULL;
     if (user && !*user)
         user = NULL;
-    if (user && !validate_user(user)) {
-        snprintf(err, errlen, "user: must be " VALIDATE_USER_RULE);
+    if (user && validate_user_error(user)) {
+        snprintf(err, errlen, "user: %s", validate_user_error(user));
         return 400;
     }
     time_t now = time(NULL);
