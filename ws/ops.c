@@ -431,8 +431,9 @@ static bool ops_reader(struct client *c, struct json_object *req, struct json_ob
         return false;
     }
     if (subject == AUTH_OK) {
-        if (!validate_user(sub)) {
-            client_send_error(c, id, 400, "token: sub must be " VALIDATE_USER_RULE, channel);
+        if (validate_user_error(sub)) {
+            snprintf(err, sizeof(err), "token: sub %s", validate_user_error(sub));
+            client_send_error(c, id, 400, err, channel);
             return false;
         }
         if (named && strcmp(named, sub) != 0) {
