@@ -612,8 +612,8 @@ static int cmd_token(struct pushctl *c, const char *channel)
 {
     if (need_app(c, "token"))
         return 2;
-    if (!validate_channel(channel)) {
-        fprintf(stderr, "pushctl: token: channel must be " VALIDATE_CHANNEL_RULE "\n");
+    if (validate_channel_error(channel)) {
+        fprintf(stderr, "pushctl: token: channel %s\n", validate_channel_error(channel));
         return 2;
     }
     const char *user = validate_channel_user(channel) ? validate_channel_user(channel) : c->user;
@@ -650,8 +650,8 @@ static int cmd_token_jwt(struct pushctl *c)
 {
     if (need_app(c, "token"))
         return 2;
-    if (c->sub && !validate_user(c->sub)) {
-        fprintf(stderr, "pushctl: token: --sub must be " VALIDATE_USER_RULE "\n");
+    if (c->sub && validate_user_error(c->sub)) {
+        fprintf(stderr, "pushctl: token: --sub %s\n", validate_user_error(c->sub));
         return 2;
     }
     for (int i = 0; i < c->nchannels + c->npublish; i++) {
@@ -686,8 +686,8 @@ static int cmd_kick(struct pushctl *c, const char *app)
         fprintf(stderr, "pushctl: kick: --user ID is required\n");
         return 2;
     }
-    if (!validate_user(c->user)) {
-        fprintf(stderr, "pushctl: kick: --user must be " VALIDATE_USER_RULE "\n");
+    if (validate_user_error(c->user)) {
+        fprintf(stderr, "pushctl: kick: --user %s\n", validate_user_error(c->user));
         return 2;
     }
     const char *params[] = { app, c->user };

@@ -237,8 +237,8 @@ const char *endpoint_channel_param(struct endpoint *ep, const char *name)
     char msg[160];
     if (!channel || !*channel) {
         snprintf(msg, sizeof(msg), "%s: missing", name);
-    } else if (!validate_channel(channel)) {
-        snprintf(msg, sizeof(msg), "%s: must be " VALIDATE_CHANNEL_RULE, name);
+    } else if (validate_channel_error(channel)) {
+        snprintf(msg, sizeof(msg), "%s: %s", name, validate_channel_error(channel));
     } else {
         return channel;
     }

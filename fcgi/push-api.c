@@ -96,36 +96,42 @@ static int api_check_publisher(struct endpoint *ep)
     return is_get ? endpoint_check_jsonp_origin(ep, true) : 0;
 }
 
-/* An optional text parameter of a publish: when present it passes valid, and in a JSON body
- * it is a string. Sets *out (NULL when absent, borrowed). Returns 0 or -1 with a 400 reply
- * "<name>: must be <rule>". */
-static int api_optional_param(struct endpoint *ep, const char *name, bool (*valid)(const char *),
-                              const char *rule, const char **out)
+/* An optional text parameter of a publish: when present why() finds nothing wrong with it
+ * (why(NULL) says what it must be), and in a JSON body it is a string. Sets *out (NULL when
+ * absent, borrowed). Returns 0 or -1 with a 400 reply "<name>: <why>". */
+static int api_optional_param(struct endpoint *ep, const char *name, const char *(*why)(const char *),
+                              const char **out)
 {
     struct json_object *member = NULL;
     const char *value = params_get(&ep->req->params, name);
     bool json_not_string = ep->req->params.json &&
                            json_object_object_get_ex(ep->req->params.json, name, &member) &&
                            member && !json_object_is_type(member, json_type_string);
-    if (json_not_string || (value && !valid(value))) {
+    if (json_not_string || (value && why(value))) {
         char msg[160];
-        snprintf(msg, sizeof(msg), "%s: must be %s", name, rule);
+        snprintf(msg, sizeof(msg), "%s: %s", name, why(json_not_string ? NULL : value));
         return endpoint_error(ep, 400, msg);
     }
     *out = value;
     return 0;
 }
 
+/* Why id is no message id (for api_optional_param): NULL or the rule. */
+static const char *api_msgid_error(const char *id)
+{
+    return validate_msgid(id) ? NULL : "must be " VALIDATE_MSGID_RULE;
+}
+
 /* The sender of a publish, single or batch. */
 static int api_sender_param(struct endpoint *ep, const char **out)
 {
-    return api_optional_param(ep, "sender", validate_user, VALIDATE_USER_RULE, out);
+    return api_optional_param(ep, "sender", validate_user_error, out);
 }
 
 /* The message id of a single publish (idempotent publishing; a batch's are per message). */
 static int api_msgid_param(struct endpoint *ep, const char **out)
 {
-    return api_optional_param(ep, "msgid", validate_msgid, VALIDATE_MSGID_RULE, out);
+    return api_optional_param(ep, "msgid", api_msgid_error, out);
 }
 
 static void api_publish_batch(struct endpoint *ep, struct json_object *messages)
@@ -156,8 +162,10 @@ static void api_publish_batch(struct endpoint *ep, struct json_object *messages)
             endpoint_error(ep, 400, msg);
             goto out;
         }
-        if (!json_object_is_type(ch, json_type_string) || !validate_channel(json_object_get_string(ch))) {
-            snprintf(msg, sizeof(msg), "messages[%zu].channel: must be " VALIDATE_CHANNEL_RULE, i);
+        const char *ch_why = validate_channel_error(json_object_is_type(ch, json_type_string)
+                                                        ? json_object_get_string(ch) : NULL);
+        if (ch_why) {
+            snprintf(msg, sizeof(msg), "messages[%zu].channel: %s", i, ch_why);
             endpoint_error(ep, 400, msg);
             goto out;
         }
@@ -322,8 +330,10 @@ static void api_presence(struct request *req, struct reply *reply)
         goto out;
     }
     for (int i = 0; i < n; i++) {
-        if (!validate_channel(names[i])) {
-            endpoint_error(&ep, 400, "channel: must be " VALIDATE_CHANNEL_RULE);
+        if (validate_channel_error(names[i])) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "channel: %s", validate_channel_error(names[i]));
+            endpoint_error(&ep, 400, msg);
             goto out;
         }
         if (endpoint_check_token(&ep, names[i], user) < 0)
@@ -483,8 +493,10 @@ static void api_unread(struct request *req, struct reply *reply)
         goto out;
     }
     for (int i = 0; i < n; i++) {
-        if (!validate_channel(names[i])) {
-            endpoint_error(&ep, 400, "channel: must be " VALIDATE_CHANNEL_RULE);
+        if (validate_channel_error(names[i])) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "channel: %s", validate_channel_error(names[i]));
+            endpoint_error(&ep, 400, msg);
             goto out;
         }
     }

@@ -324,9 +324,13 @@ static int poll_parse(struct poll_request *pr)
     }
     if (pr->nnames == 0)
         return endpoint_error(ep, 400, "channel: missing");
-    for (int i = 0; i < pr->nnames; i++)
-        if (!validate_channel(pr->names[i]))
-            return endpoint_error(ep, 400, "channel: must be " VALIDATE_CHANNEL_RULE);
+    for (int i = 0; i < pr->nnames; i++) {
+        const char *why = validate_channel_error(pr->names[i]);
+        if (why) {
+            snprintf(msg, sizeof(msg), "channel: %s", why);
+            return endpoint_error(ep, 400, msg);
+        }
+    }
     int unique = 0;
     for (int i = 0; i < pr->nnames; i++) {
         bool seen = false;
@@ -349,8 +353,10 @@ static int poll_parse(struct poll_request *pr)
     pr->client = params_get(params, "client");
     if (pr->client && !*pr->client)
         pr->client = NULL;
-    if (pr->client && !validate_user(pr->client))
-        return endpoint_error(ep, 400, "client: must be " VALIDATE_USER_RULE);
+    if (pr->client && validate_user_error(pr->client)) {
+        snprintf(msg, sizeof(msg), "client: %s", validate_user_error(pr->client));
+        return endpoint_error(ep, 400, msg);
+    }
     return 0;
 }
 

@@ -236,8 +236,8 @@ int app_identify(const struct app *app, const char *user, const char *const *tok
         *info = NULL;
     if (user && !*user)
         user = NULL;
-    if (user && !validate_user(user)) {
-        snprintf(err, errlen, "user: must be " VALIDATE_USER_RULE);
+    if (user && validate_user_error(user)) {
+        snprintf(err, errlen, "user: %s", validate_user_error(user));
         return 400;
     }
     time_t now = time(NULL);
@@ -261,9 +261,9 @@ int app_identify(const struct app *app, const char *user, const char *const *tok
         snprintf(err, errlen, "token: the tokens name different users");
         status = 403;
     } else if (subject == AUTH_OK) {
-        if (!validate_user(sub)) {
+        if (validate_user_error(sub)) {
             free(claimed_info);
-            snprintf(err, errlen, "token: sub must be " VALIDATE_USER_RULE);
+            snprintf(err, errlen, "token: sub %s", validate_user_error(sub));
             status = 400;
         } else if (user && strcmp(user, sub) != 0) {
             free(claimed_info);

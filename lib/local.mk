@@ -18,4 +18,4 @@ lib_libpush_a_SOURCES = \
 	lib/reply.c lib/reply.h \
 	lib/table.c lib/table.h \
 	lib/validate.c lib/validate.h
-PUSH_LIBS = lib/libpush.a $(PQ_LIBS) $(JSONC_LIBS) $(CRYPTO_LIBS)
+PUSH_LIBS = lib/libpush.a $(PQ_LIBS) $(JSONC_LIBS) $(CRYPTO_LIBS) $(UNISTRING_LIBS)

@@ -2,8 +2,10 @@
 #include "validate.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uninorm.h>
 
 /* An ASCII letter or digit, or one of extra. */
 static bool ascii_allowed(unsigned char c, const char *extra)
@@ -65,14 +67,51 @@ static bool name_valid(const char *s, size_t max, const char *extra)
     return true;
 }
 
+bool validate_nfc(const char *text, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (unsigned char)text[i] < 0x80)
+        i++;
+    if (i == len)
+        return true;
+    /* NFC is at most three times longer than its input in UTF-8: names fit on the stack. */
+    uint8_t buf[3 * VALIDATE_CHANNEL_MAX + 16];
+    size_t outlen = sizeof(buf);
+    uint8_t *out = u8_normalize(UNINORM_NFC, (const uint8_t *)text, len, buf, &outlen);
+    if (!out)
+        return false;
+    bool same = outlen == len && memcmp(out, text, len) == 0;
+    if (out != buf)
+        free(out);
+    return same;
+}
+
+/* name_valid() and then NFC: NULL, VALIDATE_NFC_RULE or rule_error. */
+static const char *name_error(const char *s, size_t max, const char *extra, const char *rule_error)
+{
+    if (!s || !name_valid(s, max, extra))
+        return rule_error;
+    return validate_nfc(s, strlen(s)) ? NULL : VALIDATE_NFC_RULE;
+}
+
+const char *validate_channel_error(const char *name)
+{
+    return name_error(name, VALIDATE_CHANNEL_MAX, "_.=@/-", "must be " VALIDATE_CHANNEL_RULE);
+}
+
+const char *validate_user_error(const char *id)
+{
+    return name_error(id, VALIDATE_USER_MAX, "_.=@-", "must be " VALIDATE_USER_RULE);
+}
+
 bool validate_channel(const char *name)
 {
-    return name && name_valid(name, VALIDATE_CHANNEL_MAX, "_.=@/-");
+    return validate_channel_error(name) == NULL;
 }
 
 bool validate_user(const char *id)
 {
-    return id && name_valid(id, VALIDATE_USER_MAX, "_.=@-");
+    return validate_user_error(id) == NULL;
 }
 
 bool validate_msgid(const char *id)

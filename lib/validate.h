@@ -12,15 +12,25 @@
 
 /* Names in any script: well-formed UTF-8; of ASCII only letters, digits and the punctuation
  * below (never the cursor's ',' and ':'); above ASCII anything but controls, separators,
- * invisible format characters and noncharacters. PostgreSQL also wants them NFC
- * (sql/migrations/011_goeasy.sql); these checks do not normalize. */
+ * invisible format characters and noncharacters; and in Unicode Normalization Form C, as
+ * PostgreSQL wants them (sql/migrations/011_goeasy.sql). These checks do not normalize. */
 #define VALIDATE_CHANNEL_RULE "1-128 bytes of letters, digits and _.=@/- (UTF-8)"
 #define VALIDATE_USER_RULE "1-64 bytes of letters, digits and _.=@- (UTF-8)"
 
-/* A channel name: VALIDATE_CHANNEL_RULE. */
+/* What a name that holds to the rule above but is not NFC is told. */
+#define VALIDATE_NFC_RULE "not in Unicode NFC (normalize it first)"
+
+/* A channel name: VALIDATE_CHANNEL_RULE, in NFC. */
 bool validate_channel(const char *name);
-/* A user id or client id: VALIDATE_USER_RULE. */
+/* A user id or client id: VALIDATE_USER_RULE, in NFC. */
 bool validate_user(const char *id);
+/* Why name is no channel name: NULL if it is one, VALIDATE_NFC_RULE if it is one but for NFC,
+ * else "must be " VALIDATE_CHANNEL_RULE (static strings). */
+const char *validate_channel_error(const char *name);
+/* Why id is no user id: NULL, VALIDATE_NFC_RULE or "must be " VALIDATE_USER_RULE. */
+const char *validate_user_error(const char *id);
+/* Well-formed UTF-8 text (validate_utf8) in Unicode NFC; ASCII is NFC without a look-up. */
+bool validate_nfc(const char *text, size_t len);
 /* A publisher's message id (idempotent publishing; push.msgid_valid in SQL). */
 #define VALIDATE_MSGID_RULE "1-64 characters of printable ASCII without spaces"
 bool validate_msgid(const char *id);

@@ -14,7 +14,7 @@ echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (voi
 
 CFLAGS=(-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
         -I"$top_srcdir/lib" -I"$top_srcdir/ws" $(pkg-config --cflags json-c libcrypto))
-LIBS=($(pkg-config --libs json-c libcrypto))
+LIBS=($(pkg-config --libs json-c libcrypto) -lunistring)
 LIB_SOURCES=(buf params validate cursor auth reply log)
 # The sidecar's modules that read client requests without libwebsockets or PostgreSQL.
 WS_SOURCES=(request sse_query)

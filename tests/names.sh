@@ -59,11 +59,20 @@ an ideographic space (U+3000)|订　单
 a zero-width space|订$(printf '\u200b')单
 a colon|订单:1
 EOF
-r=$(http POST "$BASE/push/publish" -d appkey="$P" --data-urlencode "channel=cafe$(printf '\u0301')" -d content=x)
-is "${r%% *}" 400 "HTTP publish to a name not in NFC: 400 (from PostgreSQL)"
+# Not in NFC (e + U+0301 for é): refused before PostgreSQL, which would refuse it too.
+NOT_NFC=cafe$(printf '\u0301')
+r=$(http POST "$BASE/push/publish" -d appkey="$P" --data-urlencode "channel=$NOT_NFC" -d content=x)
+is "$r" '400 {"code":400,"content":"channel: not in Unicode NFC (normalize it first)"}' \
+   "HTTP publish to a name not in NFC: 400 not in Unicode NFC"
+r=$(http GET "$BASE/push/poll?appkey=$S&channel=cafe%CC%81&timeout=0")
+like "$r" '^400 .*"content":"channel: not in Unicode NFC \(normalize it first\)"' "long-poll of a name not in NFC: 400"
+r=$(http GET "$BASE/push/poll?appkey=$S&channel=$CH_Q&timeout=0&user=e%CC%81")
+like "$r" '^400 .*"content":"user: not in Unicode NFC \(normalize it first\)"' "long-poll with a user id not in NFC: 400"
+r=$(http POST "$BASE/push/publish" -d appkey="$P" --data-urlencode "channel=café" -d content=x)
+is "${r%% *}" 200 "HTTP publish to café composed (U+00E9): 200"
 r=$(http GET "$BASE/push/poll?appkey=$S&channel=$CH_Q&timeout=0&user=%E5%BC%A0%E3%80%80%E4%B8%89")
 like "$r" '^400 .*"content":"user: must be ' "long-poll with a user id holding U+3000: 400"
-is "$($PSQL -c "SELECT count(*) FROM push.channel WHERE app_id = $APP_ID")" 1 "refused names made no channel (订单 has the one row: reading user-张三 makes none)"
+is "$($PSQL -c "SELECT count(*) FROM push.channel WHERE app_id = $APP_ID")" 2 "refused names made no channel (订单 and café have the two rows: reading user-张三 makes none)"
 
 # WebSocket and SSE, straight to the sidecar and through lighttpd.
 $PY - "$WS_URL" "$S" "$P" "$CH" "$BASE" >"$T/checks" 2>"$T/py.err" <<'PY'
@@ -100,6 +109,10 @@ async def main():
               "%s: a publish to 订单 arrives with its channel name intact" % where)
         r = await w.subscribe(sub, "订 单", req_id=2)
         check(r and r.get("op") == "error" and r.get("code") == 400, "%s: subscribing to 订 单 (a space) is a 400" % where)
+        r = await w.subscribe(sub, "cafe\u0301", req_id=3)
+        check(r and r.get("op") == "error" and r.get("code") == 400 and
+              r.get("content") == "channel: not in Unicode NFC (normalize it first)",
+              "%s: subscribing to a name not in NFC (e + U+0301) is a 400 not in Unicode NFC" % where)
         await sub.close()
 
     pub = await w.connect(url + "/push/ws?appkey=" + pub_key)
@@ -111,6 +124,8 @@ async def main():
     await pub.close()
     check(await refused("appkey=" + sub_key + "&user=" + q("张\u3000三")) == 400,
           "a WebSocket handshake with a user id holding U+3000: 400")
+    check(await refused("appkey=" + sub_key + "&user=" + q("e\u0301")) == 400,
+          "a WebSocket handshake with a user id not in NFC: 400")
 
     # SSE: the event's data names 订单 and its id is the cursor 订单:<seq>.
     for where, (h, p) in (("sidecar", urllib.parse.urlsplit(url.replace("ws", "http", 1))[1].split(":")),
@@ -145,6 +160,13 @@ async def main():
         conn = http.client.HTTPConnection(h, int(p), timeout=5)
         conn.request("GET", "/push/sse?appkey=%s&channel=%s" % (sub_key, q("订 单")))
         check(conn.getresponse().status == 400, "%s: SSE of 订 单 (a space): 400" % where)
+        conn.close()
+        conn = http.client.HTTPConnection(h, int(p), timeout=5)
+        conn.request("GET", "/push/sse?appkey=%s&channel=%s" % (sub_key, q("cafe\u0301")))
+        resp = conn.getresponse()
+        body = resp.read().decode("utf-8", "replace")
+        check(resp.status == 400 and "channel: not in Unicode NFC" in body,
+              "%s: SSE of a name not in NFC: 400 not in Unicode NFC (%d %s)" % (where, resp.status, body.strip()[:80]))
         conn.close()
 
 w.run(main())

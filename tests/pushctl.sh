@@ -2,7 +2,7 @@
 # tests/pushctl.sh: the operator's tool against a real database: migrate, apps, publish,
 # history, tail, tokens, prune, stats, and clear errors.
 . "$(dirname "$0")/lib.sh"
-tap_plan 39
+tap_plan 40
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 CTL=$top_builddir/cli/pushctl
 
@@ -68,6 +68,9 @@ kill $tail_pid
 tok=$("$CTL" token user-alice --app shop --ttl 60)
 like "$tok" '^[0-9a-f]{64}:[0-9]+$' "token is <hex>:<expires>"
 exp=${tok#*:}
+"$CTL" token "user-cafe$(printf '\u0301')" --app shop --ttl 60 >/dev/null 2>"$T/err"
+is "$?:$(cat "$T/err")" "2:pushctl: token: channel not in Unicode NFC (normalize it first)" \
+   "a token for a channel not in NFC fails with why"
 is "$tok" "$($PSQL -c "SELECT push.token(id, 'user-alice', $exp, 'alice') FROM push.app WHERE name = 'shop'")" "the same token as push.token() in SQL"
 
 $PSQL -c "UPDATE push.message SET created_at = now() - interval '10 days' WHERE seq = 1" >/dev/null

@@ -91,12 +91,12 @@ int handshake_check(struct server *server, struct lws *wsi, const struct params 
         return 401;
     }
     const char *id = params_get(q, "client"), *user = params_get(q, "user");
-    if (id && *id && !validate_user(id)) {
-        snprintf(err, errlen, "client: must be " VALIDATE_USER_RULE);
+    if (id && *id && validate_user_error(id)) {
+        snprintf(err, errlen, "client: %s", validate_user_error(id));
         return 400;
     }
-    if (user && *user && !validate_user(user)) {
-        snprintf(err, errlen, "user: must be " VALIDATE_USER_RULE);
+    if (user && *user && validate_user_error(user)) {
+        snprintf(err, errlen, "user: %s", validate_user_error(user));
         return 400;
     }
     struct db_conn *db = server_lookup_conn(server);

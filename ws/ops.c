@@ -418,8 +418,9 @@ static bool ops_reader(struct client *c, struct json_object *req, struct json_ob
 {
     const char *named = request_string(req, "user");
     char err[300];
-    if (named && !validate_user(named)) {
-        client_send_error(c, id, 400, "user: must be " VALIDATE_USER_RULE, channel);
+    if (named && validate_user_error(named)) {
+        snprintf(err, sizeof(err), "user: %s", validate_user_error(named));
+        client_send_error(c, id, 400, err, channel);
         return false;
     }
     char sub[VALIDATE_USER_MAX + 2];
@@ -430,8 +431,9 @@ static bool ops_reader(struct client *c, struct json_object *req, struct json_ob
         return false;
     }
     if (subject == AUTH_OK) {
-        if (!validate_user(sub)) {
-            client_send_error(c, id, 400, "token: sub must be " VALIDATE_USER_RULE, channel);
+        if (validate_user_error(sub)) {
+            snprintf(err, sizeof(err), "token: sub %s", validate_user_error(sub));
+            client_send_error(c, id, 400, err, channel);
             return false;
         }
         if (named && strcmp(named, sub) != 0) {
@@ -571,8 +573,10 @@ static void ops_unread(struct client *c, struct json_object *req, struct json_ob
         return;
     int n = request_strings(req, "channels", names, OPS_MAX_CHANNELS);
     for (int i = 0; i < n; i++) {
-        if (!validate_channel(names[i])) {
-            client_send_error(c, id, 400, "channels: must be " VALIDATE_CHANNEL_RULE, NULL);
+        if (validate_channel_error(names[i])) {
+            char err[160];
+            snprintf(err, sizeof(err), "channels: %s", validate_channel_error(names[i]));
+            client_send_error(c, id, 400, err, NULL);
             return;
         }
     }

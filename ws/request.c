@@ -102,8 +102,9 @@ const char *request_channel(struct json_object *req, const char **err)
         *err = "channel: missing";
         return NULL;
     }
-    if (!validate_channel(channel)) {
-        *err = "channel: must be " VALIDATE_CHANNEL_RULE;
+    if (validate_channel_error(channel)) {
+        *err = strcmp(validate_channel_error(channel), VALIDATE_NFC_RULE) == 0 ? "channel: " VALIDATE_NFC_RULE
+                                                                             : "channel: must be " VALIDATE_CHANNEL_RULE;
         return NULL;
     }
     return channel;

@@ -82,7 +82,7 @@ struct client *sse_start(struct server *server, struct lws *wsi, int *close)
     for (int i = 0; i < s.nnames; i++) {
         if (i == s.bad_channel) {
             status = 400;
-            snprintf(err, sizeof(err), "channel: must be " VALIDATE_CHANNEL_RULE);
+            snprintf(err, sizeof(err), "channel: %s", validate_channel_error(s.names[i]));
             goto fail;
         }
         status = handshake_authorize(&hello, s.names[i], (const char *const *)s.tokens,

@@ -27,6 +27,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_assert(len >= 1 && len <= 64 && utf8 && ascii_within(text, "_.=@-"));
     if (validate_channel(text))
         fuzz_assert(ascii_within(text, "_.=@/-"));
+    /* NFC: a name is told why it is refused, and only a name otherwise valid hears of NFC. */
+    const char *why = validate_channel_error(text);
+    fuzz_assert((why == NULL) == validate_channel(text));
+    fuzz_assert(why == NULL || strcmp(why, VALIDATE_NFC_RULE) != 0 || (utf8 && !validate_nfc(text, len)));
+    fuzz_assert((validate_user_error(text) == NULL) == validate_user(text));
+    if (utf8 && strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _.") == len)
+        fuzz_assert(validate_nfc(text, len));
     if (validate_callback(text))
         fuzz_assert(len >= 1 && len <= 64 && strchr("0123456789.", text[0]) == NULL &&
                     strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$.") == len);

@@ -83,7 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_assert(request_string(req, "channel") == channel);
     } else {
         fuzz_assert(err && (strcmp(err, "channel: missing") == 0 ||
-                            strcmp(err, "channel: must be " VALIDATE_CHANNEL_RULE) == 0));
+                            strcmp(err, "channel: must be " VALIDATE_CHANNEL_RULE) == 0 ||
+                            strcmp(err, "channel: " VALIDATE_NFC_RULE) == 0));
         fuzz_assert((strcmp(err, "channel: missing") == 0) == (request_string(req, "channel") == NULL));
     }
     check_number(req, "since", 0, INT64_MAX);

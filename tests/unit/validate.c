@@ -105,6 +105,27 @@ int main(void)
     ok(validate_user(wide), "user of 21 three-byte letters (63 bytes) valid");
     strcat(wide, "a\xe8\xae\xa2");
     ok(!validate_user(wide), "user of 67 bytes rejected");
+    /* NFC, as PostgreSQL wants it: composed forms only. */
+    ok(validate_channel("caf\xc3\xa9") && validate_channel_error("caf\xc3\xa9") == NULL,
+       "composed \u00e9 (U+00E9) accepted");
+    is_str(validate_channel_error("cafe\xcc\x81"), VALIDATE_NFC_RULE,
+           "decomposed e + U+0301 refused as not NFC");
+    ok(!validate_channel("cafe\xcc\x81") && !validate_user("e\xcc\x81"), "so by validate_channel and validate_user");
+    is_str(validate_user_error("e\xcc\x81"), VALIDATE_NFC_RULE, "user id e + U+0301 refused as not NFC");
+    ok(validate_channel("\xed\x95\x9c\xea\xb5\xad\xec\x96\xb4"), "Hangul \ud55c\uad6d\uc5b4 (composed syllables) accepted");
+    is_str(validate_channel_error("\xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab"), VALIDATE_NFC_RULE,
+           "Hangul as conjoining jamo (U+1112 U+1161 U+11AB) refused as not NFC");
+    ok(validate_user("\xe8\xae\xa2\xe5\x8d\x95"), "CJK \u8ba2\u5355 accepted");
+    is_str(validate_channel_error("\xe2\x84\xab"), VALIDATE_NFC_RULE, "U+212B ANGSTROM SIGN (NFC: U+00C5) refused");
+    is_str(validate_channel_error("a b"), "must be " VALIDATE_CHANNEL_RULE, "a space is told the rule, not NFC");
+    is_str(validate_user_error("a/b"), "must be " VALIDATE_USER_RULE, "a user id with / is told the rule");
+    ok(validate_channel_error(NULL) != NULL && validate_user_error(NULL) != NULL, "NULL names refused");
+    ok(validate_nfc("a.b=c@d/e_f-g", 13) && validate_nfc("", 0), "ASCII is NFC");
+    char ascii[300];
+    memset(ascii, 'x', sizeof(ascii));
+    ok(validate_nfc(ascii, sizeof(ascii)), "300 bytes of ASCII (no terminator needed) are NFC");
+    ok(!validate_nfc("xxxxe\xcc\x81", 6) && validate_nfc("xxxxe\xcc\x81", 5), "only len bytes are read");
+
     ok(validate_channel_needs_token("private-x") && validate_channel_needs_token("user-bob") &&
        !validate_channel_needs_token("news"), "private-* and user-* need tokens, others not");
     ok(validate_channel_needs_token("presence-private-x") && validate_channel_needs_token("presence-user-bob") &&
