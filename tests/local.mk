@@ -79,6 +79,8 @@ WS_TESTS += tests/failover.sh
 EXTRA_DIST += tests/failover.py
 # pushctl kick across push-api, push-poll and the sidecar; presence marks claimed users.
 WS_TESTS += tests/kick.sh
+# A claimed user's own data= in presence, marked verified: false.
+WS_TESTS += tests/claimed-data.sh
 
 # The browser client: ES3 parse and freshness of push.min.js, push.js's rules in node with
 # fakes, and push.js with the demo page in Chromium against the whole stack (needs npm ci).
