@@ -362,6 +362,10 @@ function Connection(options) {
     }
     this.appkey = options.appkey;
     this.user = options.user || null;
+    /* A claimed user's own data (an object, or JSON text of one): sent as data= on the WebSocket
+     * and long-poll requests, kept by presence marked "verified": false (README). */
+    this.data = typeof options.data === "string" ? options.data
+        : options.data && typeof options.data === "object" && window.JSON ? stringify(options.data) : null;
     /* A JWT naming who this page is (its sub) and what it may open: sent with every request. */
     this.token = options.token || null;
     this.client = options.client || randomId();
@@ -918,7 +922,7 @@ function WebSocketTransport(conn) {
 
 WebSocketTransport.prototype.start = function () {
     var self = this, conn = this.conn, location = window.location, url;
-    var params = { appkey: conn.appkey, client: conn.client, user: conn.user, token: conn.token };
+    var params = { appkey: conn.appkey, client: conn.client, user: conn.user, token: conn.token, data: conn.data };
     if (conn.base) {
         url = conn.base.replace(/^http/i, "ws");
     } else {
@@ -1207,6 +1211,9 @@ PollTransport.prototype._request = function (params, done) {
     params.client = conn.client;
     if (conn.user) {
         params.user = conn.user;
+    }
+    if (conn.data) {
+        params.data = conn.data;
     }
     params._ = now();
     var timeout = params.timeout * 1000 + conn.options.requestTimeout;
