@@ -400,4 +400,33 @@ function collector() {
   ok(q && !q.has('data'), 'without a userId userData is not sent');
 }
 
+// ---- A long-poll client leaves presence on disconnect() ----
+{
+  const b = makeBrowser({ websocket: false });
+  const beacons = [];
+  b.window.navigator = { sendBeacon: (url) => { beacons.push(url); return true; } };
+  const push = b.Push.connect({ appkey: 'K', user: 'bob', client: 'tab-1', token: 'T', transports: ['xhr'] });
+  push.subscribe({ channel: 'news' });
+  b.tick(0);
+  is(beacons.length, 0, 'no leave while polling');
+  push.disconnect();
+  const q = beacons.length === 1 ? new URL(beacons[0], 'http://page.test') : null;
+  ok(q && q.pathname === '/push/leave' && q.searchParams.get('client') === 'tab-1' && q.searchParams.get('user') === 'bob' &&
+    q.searchParams.get('appkey') === 'K' && q.searchParams.get('token') === 'T',
+    'disconnect() of a long-poll sends one beacon to /push/leave with appkey, client, user and token', beacons);
+  push.disconnect();
+  is(beacons.length, 1, 'and only once');
+}
+{
+  const b = makeBrowser({ websocket: false });
+  const images = [];
+  b.window.Image = function Image() { images.push(this); };
+  const push = b.Push.connect({ appkey: 'K', client: 'tab-2', transports: ['jsonp'] });
+  push.subscribe({ channel: 'news' });
+  b.tick(0);
+  push.disconnect();
+  ok(images.length === 1 && /\/push\/leave\?/.test(images[0].src) && /client=tab-2/.test(images[0].src),
+    'without sendBeacon an image request goes to /push/leave', images.map((i) => i.src));
+}
+
 require('../tap.js').done();
