@@ -192,7 +192,9 @@ int endpoint_user(struct endpoint *ep, char *sub, size_t sublen, const char **ou
     char **tokens = NULL;
     int ntokens = params_get_list(&ep->req->params, "token", &tokens, ENDPOINT_MAX_TOKENS);
     char err[200];
-    int status = app_identify(&ep->app, params_get(&ep->req->params, "user"), (const char *const *)tokens,
+    /* data= counts only where presence keeps it (info wanted); elsewhere it is not read. */
+    const char *data = info ? params_get(&ep->req->params, "data") : NULL;
+    int status = app_identify(&ep->app, params_get(&ep->req->params, "user"), data, (const char *const *)tokens,
                               ntokens > 0 ? (size_t)ntokens : 0, sub, sublen, info, err, sizeof(err));
     params_list_free(tokens, ntokens > 0 ? ntokens : 0);
     if (status)

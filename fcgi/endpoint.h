@@ -71,8 +71,9 @@ int endpoint_check_token(struct endpoint *ep, const char *channel, const char *u
 
 /* The request's user (app_identify): a JWT's sub, or a user parameter the key, the app or a
  * token vouches for; NULL for an anonymous caller. sub (sublen bytes, VALIDATE_USER_MAX + 1
- * will do) holds it; *out points into it. With info, *info is its token's info claim (the
- * caller frees it) or NULL. Returns 0, or -1 with a 400/403 reply. */
+ * will do) holds it; *out points into it. With info, *info is its token's info claim, or a
+ * claimed user's data= marked unverified (app_identify; the caller frees it), or NULL; without
+ * info data= is not read. Returns 0, or -1 with a 400/403 reply. */
 int endpoint_user(struct endpoint *ep, char *sub, size_t sublen, const char **out, char **info)
     __attribute__((warn_unused_result));
 

@@ -1,4 +1,5 @@
 /* push-api.c: the FastCGI program for publish, history, presence, read marks and status. */
+#include "auth.h"
 #include "clock.h"
 #include "endpoint.h"
 #include "gateway.h"
@@ -40,6 +41,12 @@ static const struct db_statement api_status_sql = {
     "api_status",
     "SELECT push.schema_version_current()",
     0,
+};
+
+static const struct db_statement api_leave_sql = {
+    "api_leave",
+    "SELECT push.presence_leave($1, $2::text[], $3)",
+    3,
 };
 
 static const struct db_statement api_presence_sql = {
@@ -310,6 +317,55 @@ static void api_history(struct request *req, struct reply *reply)
     json_object_object_add(obj, "messages", messages);
     reply_json(reply, obj, req->callback);
 out:
+    endpoint_close(&ep);
+}
+
+/* POST /push/leave: a long-poll client (client=, of the user its token or user= names) leaves
+ * presence at once, from the channel= given or from all of its channels, so its offline and
+ * leave events come now rather than when its presence expires. */
+static void api_leave(struct request *req, struct reply *reply)
+{
+    struct endpoint ep;
+    if (endpoint_open(&ep, req, reply) < 0)
+        return;
+    char **names = NULL;
+    int n = params_get_list(&req->params, "channel", &names, 64);
+    struct buf array = BUF_INIT;
+    char sub[VALIDATE_USER_MAX + 1];
+    const char *user = NULL, *client = params_get(&req->params, "client");
+    if (endpoint_user(&ep, sub, sizeof(sub), &user, NULL) < 0)
+        goto out;
+    if (!client || !*client || !validate_user(client)) {
+        endpoint_error(&ep, 400, client && *client ? "client: must be " VALIDATE_USER_RULE : "client: missing");
+        goto out;
+    }
+    if (n < 0) {
+        endpoint_error(&ep, 400, "channel: at most 64 channels");
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!validate_channel(names[i])) {
+            endpoint_error(&ep, 400, "channel: must be " VALIDATE_CHANNEL_RULE);
+            goto out;
+        }
+        db_array_add(&array, names[i]);
+    }
+    db_array_end(&array);
+    char app_id[16], presence_id[AUTH_PRESENCE_ID];
+    snprintf(app_id, sizeof(app_id), "%d", ep.app.id);
+    /* The id push-poll stored: bound to the user, so nobody else's client can be removed. */
+    auth_presence_id(ep.app.secret, client, user, presence_id);
+    const char *params[] = { app_id, n > 0 ? buf_str(&array) : NULL, presence_id };
+    PGresult *res = db_exec(ep.db, &api_leave_sql, params);
+    if (!db_ok(res)) {
+        endpoint_fail_db(&ep, res);
+        goto out;
+    }
+    PQclear(res);
+    reply_json(reply, reply_object(200, "OK"), req->callback);
+out:
+    buf_free(&array);
+    params_list_free(names, n > 0 ? n : 0);
     endpoint_close(&ep);
 }
 
@@ -593,6 +649,7 @@ static const struct gateway_route api_routes[] = {
     { "/v2/pubsub/publish", "POST", api_publish },
     { "/push/history", "GET", api_history },
     { "/push/presence", "GET", api_presence },
+    { "/push/leave", "GET,POST", api_leave },
     { "/push/read", "POST", api_read },
     { "/push/unread", "GET", api_unread },
     { "/push/status", "GET", api_status },

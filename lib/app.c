@@ -179,6 +179,16 @@ int app_lookup(struct db_conn *conn, const char *key, struct app *out, int *stat
     return 1;
 }
 
+bool app_info_claimed(const char *info)
+{
+    struct json_object *obj = info ? json_tokener_parse(info) : NULL, *verified;
+    bool claimed = json_object_is_type(obj, json_type_object) &&
+                   json_object_object_get_ex(obj, "verified", &verified) &&
+                   json_object_is_type(verified, json_type_boolean) && !json_object_get_boolean(verified);
+    json_object_put(obj);
+    return claimed;
+}
+
 bool app_origin_allowed(const struct app *app, const char *origin)
 {
     return reply_origin_allowed(origin, app->origin_list, (size_t)app->norigins);
@@ -228,16 +238,57 @@ static size_t app_tokens_kept(int app_id, const char *secret, const char *channe
     return n;
 }
 
-int app_identify(const struct app *app, const char *user, const char *const *tokens, size_t ntokens,
-                 char *out, size_t outlen, char **info, char *err, size_t errlen)
+/* A claimed user's data parameter (text, already checked by app_data_parse) with
+ * "verified": false set, serialized; the caller frees it. */
+static char *app_data_claimed(struct json_object *data)
+{
+    json_object_object_add(data, "verified", json_object_new_boolean(0));
+    return xstrdup(json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* The data parameter as a JSON object (caller puts), or NULL with 400's err. */
+static struct json_object *app_data_parse(const char *data, char *err, size_t errlen)
+{
+    size_t n = strlen(data);
+    if (n > APP_DATA_MAX) {
+        snprintf(err, errlen, "data: larger than %d bytes", APP_DATA_MAX);
+        return NULL;
+    }
+    struct json_object *obj = NULL;
+    if (validate_utf8(data, n)) {
+        struct json_tokener *tok = json_tokener_new_ex(16);
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        obj = json_tokener_parse_ex(tok, data, (int)n);
+        bool whole = obj && json_tokener_get_error(tok) == json_tokener_success &&
+                     json_tokener_get_parse_end(tok) == n;
+        json_tokener_free(tok);
+        if (!whole) {
+            json_object_put(obj);
+            obj = NULL;
+        }
+    }
+    if (obj && json_object_is_type(obj, json_type_object) &&
+        !strstr(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN), "\\u0000"))
+        return obj;
+    json_object_put(obj);
+    snprintf(err, errlen, "data: must be a JSON object (" APP_DATA_RULE ")");
+    return NULL;
+}
+
+int app_identify(const struct app *app, const char *user, const char *data, const char *const *tokens,
+                 size_t ntokens, char *out, size_t outlen, char **info, char *err, size_t errlen)
 {
     out[0] = '\0';
     if (info)
         *info = NULL;
     if (user && !*user)
         user = NULL;
+    struct json_object *given = NULL;
+    if (data && *data && !(given = app_data_parse(data, err, errlen)))
+        return 400;
     if (user && validate_user_error(user)) {
         snprintf(err, errlen, "user: %s", validate_user_error(user));
+        json_object_put(given);
         return 400;
     }
     time_t now = time(NULL);
@@ -284,9 +335,10 @@ int app_identify(const struct app *app, const char *user, const char *const *tok
             /* Only claimed: presence shows it so (SECURITY.md). */
             snprintf(out, outlen, "%s", user);
             if (info)
-                *info = xstrdup(APP_INFO_UNVERIFIED);
+                *info = given ? app_data_claimed(given) : xstrdup(APP_INFO_UNVERIFIED);
         }
     }
+    json_object_put(given);
     free(kept);
     return status;
 }

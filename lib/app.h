@@ -67,15 +67,26 @@ void app_authorize_text(enum auth_result result, const char *channel, char *out,
 /* The info presence keeps for a user who only claimed their id (app_identify). */
 #define APP_INFO_UNVERIFIED "{\"verified\":false}"
 
+/* A claimed user's own data (the data= parameter of a WebSocket, SSE or long-poll request):
+ * at most APP_DATA_MAX bytes of JSON object text, kept in presence with "verified": false. */
+#define APP_DATA_MAX 1024
+#define APP_DATA_RULE "at most 1024 bytes of UTF-8 JSON object text, no \\u0000, nested at most 15 deep"
+
+/* Is info (presence's JSON text, or NULL) marked "verified": false, as a claimed user's is? */
+bool app_info_claimed(const char *info);
+
 /* Who a request or connection is, from its user parameter (NULL or "" when absent) and token
  * values: a valid JWT's sub (a user parameter that disagrees, or two subs, are refused);
  * else the user parameter when the server key is used, the app takes claimed users, or one
  * of the tokens opens that user's channel user-<id>; else nobody (anonymous). A token a kick
  * revoked (kick.h) is refused (403). Writes the user or "" into out (outlen >=
  * VALIDATE_USER_MAX + 1). With info, *info is the token's info claim (a copy the caller frees),
- * APP_INFO_UNVERIFIED for a user only claimed (no token, not the server key), or NULL.
+ * for a user only claimed (no token, not the server key) the data parameter (NULL or "" when
+ * absent, APP_DATA_RULE) with "verified": false set, or APP_INFO_UNVERIFIED without one; else
+ * NULL. Data is checked whenever given (400) and otherwise ignored: a token's info wins.
  * Returns 0, or 400/403 with err (*info NULL). */
-int app_identify(const struct app *app, const char *user, const char *const *tokens, size_t ntokens,
-                 char *out, size_t outlen, char **info, char *err, size_t errlen) __attribute__((warn_unused_result));
+int app_identify(const struct app *app, const char *user, const char *data, const char *const *tokens,
+                 size_t ntokens, char *out, size_t outlen, char **info, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -41,7 +41,7 @@ SQL_SHELL_TESTS = tests/sql/migrate-twice.sh tests/sql/concurrency.sh tests/sql/
 
 # Programs, pushctl and push-api through lighttpd.
 API_TESTS = tests/programs.sh tests/pushctl.sh tests/api.sh tests/jwt.sh tests/trust.sh \
-	tests/publish-concurrency.sh tests/publish-group.sh tests/goeasy.sh tests/names.sh tests/unread.sh \
+	tests/publish-concurrency.sh tests/publish-group.sh tests/goeasy.sh tests/names.sh tests/unread.sh tests/poll-leave.sh \
 	tests/pushctl-app.sh tests/read-events.sh
 
 # The poller and long-poll under lighttpd, Apache mod_fcgid and mod_proxy_fcgi.
@@ -79,6 +79,8 @@ WS_TESTS += tests/failover.sh
 EXTRA_DIST += tests/failover.py
 # pushctl kick across push-api, push-poll and the sidecar; presence marks claimed users.
 WS_TESTS += tests/kick.sh
+# A claimed user's own data= in presence, marked verified: false.
+WS_TESTS += tests/claimed-data.sh
 
 # The browser client: ES3 parse and freshness of push.min.js, push.js's rules in node with
 # fakes, and push.js with the demo page in Chromium against the whole stack (needs npm ci).

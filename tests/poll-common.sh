@@ -196,6 +196,24 @@ poll_basic_cases() {
     r=$(poll "appkey=$S&channel=old,live&since=old:1,live:2&timeout=0")
     is "$(body_of "$r" | json '[m["seq"] for m in j["messages"]], j["gap"], j["cursor"]')" \
         "[4, 5] ['old'] old:5,live:2" "old:1 after a prune: gap lists the channel, delivery from the oldest kept"
+
+    # POST /push/leave (push-api) ends a long-poll client's presence at once.
+    poll "appkey=$S&channel=lounge&timeout=0&client=tab-l" >/dev/null
+    is "$(poll_clients_until lounge 1)" 1 "a long-poll client is in lounge's presence"
+    r=$(http POST "$BASE/push/leave?appkey=$S&client=tab-l" -d "")
+    is "${r%% *}" 200 "POST /push/leave is routed to push-api: 200"
+    is "$(poll_clients_until lounge 0)" 0 "and the client is gone from presence"
+}
+
+# poll_clients_until CHANNEL N: the channel's presence client count once it is N (15 s at most).
+poll_clients_until() {
+    local seen i
+    for i in $(seq 150); do
+        seen=$(curl -s "$BASE/push/presence?appkey=$S&channel=$1" | json "j['channels']['$1']['clients']")
+        [ "$seen" = "$2" ] && break
+        sleep 0.1
+    done
+    echo "$seen"
 }
 
 # poll_concurrency_case POLLERS: 4 publishers x 250 messages over HTTP while POLLERS clients

@@ -131,8 +131,9 @@ int handshake_check(struct server *server, struct lws *wsi, const struct params 
     /* The connection's user: its token's sub, or a user= something vouches for (app_identify). */
     char **tokens = NULL;
     int ntokens = params_get_list(q, "token", &tokens, 8);
-    int refused = app_identify(&app, user, (const char *const *)tokens, ntokens > 0 ? (size_t)ntokens : 0,
-                              hello->user, sizeof(hello->user), &hello->info, err, errlen);
+    int refused = app_identify(&app, user, params_get(q, "data"), (const char *const *)tokens,
+                               ntokens > 0 ? (size_t)ntokens : 0, hello->user, sizeof(hello->user), &hello->info,
+                               err, errlen);
     params_list_free(tokens, ntokens > 0 ? ntokens : 0);
     if (refused)
         return refused;
@@ -162,7 +163,7 @@ void handshake_presence_id(struct server *server, struct client_hello *hello)
 void handshake_vouch(struct server *server, struct client_hello *hello, const char *channel)
 {
     const char *owner = validate_channel_user(channel);
-    if (owner && strcmp(owner, hello->user) == 0 && hello->info && strcmp(hello->info, APP_INFO_UNVERIFIED) == 0) {
+    if (owner && strcmp(owner, hello->user) == 0 && app_info_claimed(hello->info)) {
         /* A claimed user proved to be who they said: presence no longer marks them. */
         free(hello->info);
         hello->info = NULL;

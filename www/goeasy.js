@@ -145,6 +145,12 @@ Client.prototype.open = function (userId, userData, token, events) {
     this.token = token || null;
     /* The token goes with every request: its sub is the user, its info what presence shows. */
     var self = this, settings = { appkey: options.appkey, host: options.host, user: userId, token: token || null }, i;
+    /* Without a token the page's userData goes to the server as data=: in an app with claimed
+     * users presence shows it to others marked verified: false (a token's info says more). */
+    var given = typeof userData === "string" ? Push._parseJSON(userData) : userData;
+    if (!token && userId !== null && given && typeof given === "object" && !isArray(given)) {
+        settings.data = userData;
+    }
     for (i = 0; i < PASSED.length; i++) {
         if (owns(options, PASSED[i])) {
             settings[PASSED[i]] = options[PASSED[i]];

@@ -362,6 +362,10 @@ function Connection(options) {
     }
     this.appkey = options.appkey;
     this.user = options.user || null;
+    /* A claimed user's own data (an object, or JSON text of one): sent as data= on the WebSocket
+     * and long-poll requests, kept by presence marked "verified": false (README). */
+    this.data = typeof options.data === "string" ? options.data
+        : options.data && typeof options.data === "object" && window.JSON ? stringify(options.data) : null;
     /* A JWT naming who this page is (its sub) and what it may open: sent with every request. */
     this.token = options.token || null;
     this.client = options.client || randomId();
@@ -891,6 +895,10 @@ Connection.prototype.disconnect = function () {
     this.state = "disconnected";
     this._clearTimers();
     if (this.active) {
+        /* A long-poll leaves presence now (a switch of transport keeps the same client id). */
+        if (this.active._leave) {
+            this.active._leave();
+        }
         this.active.stop();
         this.active = null;
     }
@@ -918,7 +926,7 @@ function WebSocketTransport(conn) {
 
 WebSocketTransport.prototype.start = function () {
     var self = this, conn = this.conn, location = window.location, url;
-    var params = { appkey: conn.appkey, client: conn.client, user: conn.user, token: conn.token };
+    var params = { appkey: conn.appkey, client: conn.client, user: conn.user, token: conn.token, data: conn.data };
     if (conn.base) {
         url = conn.base.replace(/^http/i, "ws");
     } else {
@@ -1155,15 +1163,64 @@ function PollTransport(conn, name) {
     this.alone = false;    /* check new channels one at a time (a check of several failed) */
     this.refusals = 0;     /* held polls refused in a row */
     this.waitingLoad = false;
+    this.polled = false;   /* a poll was sent: presence may hold this client */
+    this.left = false;     /* _leave told the server */
     this.kickTimer = null;
     this.waitTimer = null;
 }
 
+/* The long-poll transports running: each leaves presence when the page goes away. */
+var pollTransports = [];
+
+function onPageHide() {
+    for (var i = 0; i < pollTransports.length; i++) {
+        pollTransports[i]._leave();
+    }
+}
+
+if (window.addEventListener) {
+    window.addEventListener("pagehide", onPageHide, false);
+} else if (window.attachEvent) {
+    window.attachEvent("onunload", onPageHide);
+}
+
 PollTransport.prototype.start = function () {
+    pollTransports.push(this);
     this._cycle();
 };
 
+/* Tells the server this client left (POST /push/leave), so its presence and the offline and
+ * leave events end now rather than when it expires: by navigator.sendBeacon where there is
+ * one (it outlives the page), else by an image request (GET). Once, after a poll was sent. */
+PollTransport.prototype._leave = function () {
+    var conn = this.conn, params = { client: conn.client }, url, nav = window.navigator;
+    if (this.left || !this.polled) {
+        return;
+    }
+    this.left = true;
+    conn._credentials(params);
+    if (conn.user) {
+        params.user = conn.user;
+    }
+    url = conn._url("/push/leave") + "?" + query(params);
+    try {
+        if (nav && nav.sendBeacon && nav.sendBeacon(url)) {
+            return;
+        }
+    } catch (e) {
+        /* an old sendBeacon that refuses: fall back */
+    }
+    if (window.Image) {
+        (new window.Image()).src = url;
+    }
+};
+
 PollTransport.prototype.stop = function () {
+    for (var i = pollTransports.length - 1; i >= 0; i--) {
+        if (pollTransports[i] === this) {
+            pollTransports.splice(i, 1);
+        }
+    }
     this.stopped = true;
     window.clearTimeout(this.kickTimer);
     window.clearTimeout(this.waitTimer);
@@ -1203,10 +1260,14 @@ PollTransport.prototype.unsubscribe = function () {
 
 PollTransport.prototype._request = function (params, done) {
     var conn = this.conn, url = conn._url("/push/poll");
+    this.polled = true;
     conn._credentials(params);
     params.client = conn.client;
     if (conn.user) {
         params.user = conn.user;
+    }
+    if (conn.data) {
+        params.data = conn.data;
     }
     params._ = now();
     var timeout = params.timeout * 1000 + conn.options.requestTimeout;

@@ -7,10 +7,11 @@ const path = require('path');
 const vm = require('vm');
 
 const source = fs.readFileSync(path.join(__dirname, '..', '..', 'www', 'push.js'), 'utf8');
+const goeasySource = fs.readFileSync(path.join(__dirname, '..', '..', 'www', 'goeasy.js'), 'utf8');
 const { ok, is } = require('../tap.js');
 
 // A browser: fake clock, sockets, requests and script tags; push.js loaded into it.
-function makeBrowser({ websocket = true, jsonpOnly = false } = {}) {
+function makeBrowser({ websocket = true, jsonpOnly = false, goeasy = false } = {}) {
   let clock = 0;
   let timers = [];
   let nextTimer = 1;
@@ -73,7 +74,9 @@ function makeBrowser({ websocket = true, jsonpOnly = false } = {}) {
     getElementsByTagName: () => [head],
     createElement: () => ({}),
   };
-  vm.runInNewContext(source, w, { filename: 'push.js' });
+  vm.createContext(w);
+  vm.runInContext(source, w, { filename: 'push.js' });
+  if (goeasy) vm.runInContext(goeasySource, w, { filename: 'goeasy.js' });
   const browser = {
     Push: w.Push,
     window: w,
@@ -359,6 +362,71 @@ function collector() {
     overHttp.params().user === 'alice', 'a socket that drops it: the same request goes over HTTP', overHttp && overHttp.params());
   overHttp.reply(200, { code: 200, content: 'OK', user: 'alice', channels: { 'user-alice': { unread: 1 } }, total: 1 });
   ok(counts && counts.total === 1, 'and answers onSuccess', counts);
+}
+
+// ---- A claimed user's own data: data= on the WebSocket and long-poll requests ----
+{
+  const b = makeBrowser();
+  b.Push.connect({ appkey: 'K', user: 'bob', data: { name: 'Bob' }, transports: ['websocket'] });
+  const params = new URL(b.lastSocket().url.replace(/^ws/, 'http')).searchParams;
+  is(params.get('data'), '{"name":"Bob"}', 'data (an object) goes as JSON text in data= on the WebSocket URL');
+  const p = makeBrowser({ websocket: false });
+  p.Push.connect({ appkey: 'K', user: 'bob', data: '{"name":"Bob"}', transports: ['xhr'] }).subscribe({ channel: 'news' });
+  p.tick(0);
+  const poll = p.pending().find((r) => /\/push\/poll/.test(r.url));
+  is(poll && poll.params().data, '{"name":"Bob"}', 'data (JSON text) goes as data= on each long-poll', poll && poll.params());
+  const n = makeBrowser({ websocket: false });
+  n.Push.connect({ appkey: 'K', user: 'bob', transports: ['xhr'] }).subscribe({ channel: 'news' });
+  n.tick(0);
+  const plain = n.pending().find((r) => /\/push\/poll/.test(r.url));
+  ok(plain && !('data' in plain.params()), 'no data option: no data=', plain && plain.params());
+}
+{
+  const wsUrl = (options) => {
+    const b = makeBrowser({ goeasy: true });
+    const goEasy = new b.window.GoEasy(Object.assign({ host: '', appkey: 'K', transports: ['websocket'] }, options));
+    b.tick(0);
+    return goEasy && b.lastSocket() ? new URL(b.lastSocket().url.replace(/^ws/, 'http')).searchParams : null;
+  };
+  let q = wsUrl({ userId: 'bob', userData: { name: 'Bob' } });
+  is(q && q.get('data'), '{"name":"Bob"}', 'GoEasy 1.x userData (an object) goes as data=');
+  q = wsUrl({ userId: 'bob', userData: '{"name":"Bob"}' });
+  is(q && q.get('data'), '{"name":"Bob"}', 'GoEasy 1.x userData (JSON text) goes as data=');
+  q = wsUrl({ userId: 'bob', userData: 'just text' });
+  ok(q && !q.has('data'), 'userData that is not a JSON object is not sent');
+  q = wsUrl({ userId: 'bob', userData: { name: 'Bob' }, token: 'a.eyJzdWIiOiJib2IifQ.c' });
+  ok(q && !q.has('data'), 'with a token userData is not sent (its info says who the user is)');
+  q = wsUrl({ userData: { name: 'Nobody' } });
+  ok(q && !q.has('data'), 'without a userId userData is not sent');
+}
+
+// ---- A long-poll client leaves presence on disconnect() ----
+{
+  const b = makeBrowser({ websocket: false });
+  const beacons = [];
+  b.window.navigator = { sendBeacon: (url) => { beacons.push(url); return true; } };
+  const push = b.Push.connect({ appkey: 'K', user: 'bob', client: 'tab-1', token: 'T', transports: ['xhr'] });
+  push.subscribe({ channel: 'news' });
+  b.tick(0);
+  is(beacons.length, 0, 'no leave while polling');
+  push.disconnect();
+  const q = beacons.length === 1 ? new URL(beacons[0], 'http://page.test') : null;
+  ok(q && q.pathname === '/push/leave' && q.searchParams.get('client') === 'tab-1' && q.searchParams.get('user') === 'bob' &&
+    q.searchParams.get('appkey') === 'K' && q.searchParams.get('token') === 'T',
+    'disconnect() of a long-poll sends one beacon to /push/leave with appkey, client, user and token', beacons);
+  push.disconnect();
+  is(beacons.length, 1, 'and only once');
+}
+{
+  const b = makeBrowser({ websocket: false });
+  const images = [];
+  b.window.Image = function Image() { images.push(this); };
+  const push = b.Push.connect({ appkey: 'K', client: 'tab-2', transports: ['jsonp'] });
+  push.subscribe({ channel: 'news' });
+  b.tick(0);
+  push.disconnect();
+  ok(images.length === 1 && /\/push\/leave\?/.test(images[0].src) && /client=tab-2/.test(images[0].src),
+    'without sendBeacon an image request goes to /push/leave', images.map((i) => i.src));
 }
 
 require('../tap.js').done();
