@@ -233,17 +233,24 @@ int endpoint_int_param(struct endpoint *ep, const char *name, long long min, lon
     return endpoint_error(ep, 400, msg);
 }
 
+int endpoint_check_channel(struct endpoint *ep, const char *name, const char *channel)
+{
+    const char *why = validate_channel_error(channel);
+    if (!why)
+        return 0;
+    char msg[160];
+    snprintf(msg, sizeof(msg), "%s: %s", name, why);
+    return endpoint_error(ep, 400, msg);
+}
+
 const char *endpoint_channel_param(struct endpoint *ep, const char *name)
 {
     const char *channel = params_get(&ep->req->params, name);
-    char msg[160];
     if (!channel || !*channel) {
+        char msg[160];
         snprintf(msg, sizeof(msg), "%s: missing", name);
-    } else if (validate_channel_error(channel)) {
-        snprintf(msg, sizeof(msg), "%s: %s", name, validate_channel_error(channel));
-    } else {
-        return channel;
+        endpoint_error(ep, 400, msg);
+        return NULL;
     }
-    endpoint_error(ep, 400, msg);
-    return NULL;
+    return endpoint_check_channel(ep, name, channel) < 0 ? NULL : channel;
 }

@@ -91,6 +91,9 @@ int endpoint_check_publish(struct endpoint *ep, const char *channel, const char 
 int endpoint_int_param(struct endpoint *ep, const char *name, long long min, long long max,
                        long long fallback, long long *out) __attribute__((warn_unused_result));
 
+/* 0 when channel is a channel name; else a 400 reply saying why, under name, and -1. */
+int endpoint_check_channel(struct endpoint *ep, const char *name, const char *channel);
+
 /* Reads a required channel parameter. Returns it (borrowed), or NULL with a 400 reply. */
 const char *endpoint_channel_param(struct endpoint *ep, const char *name);
 

@@ -335,8 +335,10 @@ static void api_leave(struct request *req, struct reply *reply)
     const char *user = NULL, *client = params_get(&req->params, "client");
     if (endpoint_user(&ep, sub, sizeof(sub), &user, NULL) < 0)
         goto out;
-    if (!client || !*client || !validate_user(client)) {
-        endpoint_error(&ep, 400, client && *client ? "client: must be " VALIDATE_USER_RULE : "client: missing");
+    if (!client || !*client || validate_user_error(client)) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "client: %s", client && *client ? validate_user_error(client) : "missing");
+        endpoint_error(&ep, 400, msg);
         goto out;
     }
     if (n < 0) {
@@ -344,10 +346,8 @@ static void api_leave(struct request *req, struct reply *reply)
         goto out;
     }
     for (int i = 0; i < n; i++) {
-        if (!validate_channel(names[i])) {
-            endpoint_error(&ep, 400, "channel: must be " VALIDATE_CHANNEL_RULE);
+        if (endpoint_check_channel(&ep, "channel", names[i]) < 0)
             goto out;
-        }
         db_array_add(&array, names[i]);
     }
     db_array_end(&array);
@@ -386,12 +386,8 @@ static void api_presence(struct request *req, struct reply *reply)
         goto out;
     }
     for (int i = 0; i < n; i++) {
-        if (validate_channel_error(names[i])) {
-            char msg[160];
-            snprintf(msg, sizeof(msg), "channel: %s", validate_channel_error(names[i]));
-            endpoint_error(&ep, 400, msg);
+        if (endpoint_check_channel(&ep, "channel", names[i]) < 0)
             goto out;
-        }
         if (endpoint_check_token(&ep, names[i], user) < 0)
             goto out;
         db_array_add(&array, names[i]);
@@ -549,12 +545,8 @@ static void api_unread(struct request *req, struct reply *reply)
         goto out;
     }
     for (int i = 0; i < n; i++) {
-        if (validate_channel_error(names[i])) {
-            char msg[160];
-            snprintf(msg, sizeof(msg), "channel: %s", validate_channel_error(names[i]));
-            endpoint_error(&ep, 400, msg);
+        if (endpoint_check_channel(&ep, "channel", names[i]) < 0)
             goto out;
-        }
     }
     const char *params[] = { ep.app.name, user };
     PGresult *res = db_exec(ep.db, &message_unread_sql, params);
