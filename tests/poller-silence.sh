@@ -37,7 +37,8 @@ has_event() { [ -n "$(events "$1")" ]; }
 listeners=$([ -x "$PUSH_WS" ] && echo 3 || echo 2)
 has_listeners() { [ "$(events listen | wc -l)" -ge "$listeners" ]; }
 wait_for has_listeners
-first_listeners=$(events listen | paste -sd,)
+# (The proxy freezes the flows in whatever order their silence is noticed: compared sorted.)
+first_listeners=$(events listen | sort -n | paste -sd,)
 is "$(events listen | wc -l)" "$listeners" "each program's listener connects through the proxy (flows $first_listeners)"
 
 # held_poll NAME: a poll "from now" on news, held: its headers come after 1 s held.
@@ -67,7 +68,7 @@ held_poll silent
 kill -USR1 "$proxy_pid"
 has_frozen() { [ "$(events freeze | wc -l)" -ge "$listeners" ]; }
 wait_for has_frozen
-is "$(events freeze | paste -sd,)" "$first_listeners" "the proxy freezes the listeners' flows, and only them"
+is "$(events freeze | sort -n | paste -sd,)" "$first_listeners" "the proxy freezes the listeners' flows, and only them"
 t0=$(date +%s%N)
 $PSQL -c "SELECT push.publish('$PUBLISH_KEY', 'news', 'into the silence')" >/dev/null
 [ -x "$PUSH_WS" ] && $PSQL -c "SELECT push.publish('$PUBLISH_KEY', 'sse', 'into the silence')" >/dev/null
