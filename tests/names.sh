@@ -131,30 +131,11 @@ async def main():
     for where, (h, p) in (("sidecar", urllib.parse.urlsplit(url.replace("ws", "http", 1))[1].split(":")),
                           ("lighttpd", urllib.parse.urlsplit(base)[1].split(":"))):
         seq = publish_http("sse " + where)
-        conn = http.client.HTTPConnection(h, int(p), timeout=1)
-        conn.request("GET", "/push/sse?appkey=%s&channel=%s&user=%s&since=%s" % (sub_key, q(ch), q("张三"),
-                                                                             q("%s:%d" % (ch, seq - 1))))
-        resp = conn.getresponse()
-        ok_head = resp.status == 200 and resp.getheader("Content-Type", "").startswith("text/event-stream")
-        event, got, deadline = {}, None, time.monotonic() + 15
-        while got is None and time.monotonic() < deadline:
-            try:
-                line = resp.readline()
-            except (TimeoutError, OSError):
-                continue
-            if not line:
-                break
-            line = line.decode().rstrip("\n")
-            if line == "":
-                if "data" in event:
-                    data = json.loads(event["data"])
-                    if data.get("content") == "sse " + where:
-                        got = (event.get("id"), data)
-                event = {}
-            elif not line.startswith(":"):
-                name, _, value = line.partition(": ")
-                event[name] = value
-        conn.close()
+        stream = w.SseStream((h, int(p)), "appkey=%s&channel=%s&user=%s&since=%s" % (
+            sub_key, q(ch), q("张三"), q("%s:%d" % (ch, seq - 1))))
+        ok_head = stream.resp.status == 200 and stream.resp.getheader("Content-Type", "").startswith("text/event-stream")
+        got = next((e for e in stream.events(1, timeout=15) if e[1].get("content") == "sse " + where), None)
+        stream.close()
         check(ok_head and got is not None and got[1]["channel"] == ch and got[0] == "%s:%d" % (ch, seq),
               "%s: SSE of 订单 delivers the message, id the cursor 订单:%s" % (where, seq))
         conn = http.client.HTTPConnection(h, int(p), timeout=5)
