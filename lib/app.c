@@ -2,6 +2,7 @@
  * keys too). */
 #include "app.h"
 #include "auth.h"
+#include "params.h"
 #include "buf.h"
 #include "kick.h"
 #include "log.h"
@@ -254,21 +255,8 @@ static struct json_object *app_data_parse(const char *data, char *err, size_t er
         snprintf(err, errlen, "data: larger than %d bytes", APP_DATA_MAX);
         return NULL;
     }
-    struct json_object *obj = NULL;
-    if (validate_utf8(data, n)) {
-        struct json_tokener *tok = json_tokener_new_ex(16);
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-        obj = json_tokener_parse_ex(tok, data, (int)n);
-        bool whole = obj && json_tokener_get_error(tok) == json_tokener_success &&
-                     json_tokener_get_parse_end(tok) == n;
-        json_tokener_free(tok);
-        if (!whole) {
-            json_object_put(obj);
-            obj = NULL;
-        }
-    }
-    if (obj && json_object_is_type(obj, json_type_object) &&
-        !strstr(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN), "\\u0000"))
+    struct json_object *obj = validate_utf8(data, n) ? params_json_object(data, n, 16, true) : NULL;
+    if (obj && !strstr(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN), "\\u0000"))
         return obj;
     json_object_put(obj);
     snprintf(err, errlen, "data: must be a JSON object (" APP_DATA_RULE ")");

@@ -1,6 +1,7 @@
 /* auth.c: key hashing and subscribe tokens (HMAC and JWT), compared in constant time. */
 #include "auth.h"
 #include "buf.h"
+#include "params.h"
 #include "validate.h"
 
 #include <inttypes.h>
@@ -125,16 +126,7 @@ static struct json_object *jwt_part_json(const char *in, size_t len)
     long n = base64url_decode(in, len, text);
     if (n <= 0)
         return NULL;
-    struct json_tokener *tok = json_tokener_new();
-    struct json_object *obj = json_tokener_parse_ex(tok, (const char *)text, (int)n);
-    bool whole = obj && json_tokener_get_error(tok) == json_tokener_success &&
-                 json_tokener_get_parse_end(tok) == (size_t)n;
-    json_tokener_free(tok);
-    if (!whole || !json_object_is_type(obj, json_type_object)) {
-        json_object_put(obj);
-        return NULL;
-    }
-    return obj;
+    return params_json_object((const char *)text, (size_t)n, 0, false);
 }
 
 /* Copies an optional array of strings claim. Returns false when it is of another type. */

@@ -326,6 +326,23 @@ static int params_check_json(struct json_object *v, struct buf *path, char *err,
     }
 }
 
+struct json_object *params_json_object(const char *text, size_t len, int depth, bool strict)
+{
+    struct json_tokener *tok = depth > 0 ? json_tokener_new_ex(depth) : json_tokener_new();
+    if (!tok)
+        return NULL;
+    if (strict)
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    struct json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
+    bool whole = obj && json_tokener_get_error(tok) == json_tokener_success && json_tokener_get_parse_end(tok) == len;
+    json_tokener_free(tok);
+    if (!whole || !json_object_is_type(obj, json_type_object)) {
+        json_object_put(obj);
+        return NULL;
+    }
+    return obj;
+}
+
 int params_parse_json(struct params *p, const char *text, size_t len, char *err, size_t errlen)
 {
     int scanned = params_scan_json(text, len, err, errlen);

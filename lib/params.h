@@ -2,6 +2,7 @@
 #ifndef PUSH_PARAMS_H
 #define PUSH_PARAMS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct json_object;
@@ -50,6 +51,11 @@ enum params_result {
  * UTF-8), or PARAMS_TOO_LARGE. */
 int params_parse_urlencoded(struct params *p, const char *text, size_t len, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+
+/* text (len bytes) parsed whole as one JSON object, nested at most depth levels (0: json-c's
+ * default), strictly with strict (RFC 8259 only). Returns it (the caller puts it), or NULL for
+ * anything else. */
+struct json_object *params_json_object(const char *text, size_t len, int depth, bool strict);
 
 /* Adds the members of a top-level JSON object: strings as they are, numbers and booleans as
  * text, objects as their JSON text, arrays of strings, numbers and booleans as repeated
