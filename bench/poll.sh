@@ -9,8 +9,7 @@
 # workload's length, NCHAN_WORKERS (default 1) nginx's workers. Every figure comes from this
 # run on this machine: compare rows, not machines.
 . "$(dirname "$0")/../tests/lib.sh"
-. "$top_srcdir/scripts/setup.sh"
-. "$top_srcdir/bench/nchan.sh"
+. "$top_srcdir/bench/lib.sh"
 
 SECONDS_EACH=${BENCH_SECONDS:-10}
 RATE=10
@@ -25,17 +24,6 @@ fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 R=$T/results
 mkdir -p "$R"
-# Each run gets source addresses of its own (127.0.0.$NEXT_SOURCE on): polls a run leaves
-# behind never count against the next run's per-address limit.
-NEXT_SOURCE=1
-
-# sources N: sets SRC to the --sources and --source-base options for N connections, at most
-# 1000 per address, and moves NEXT_SOURCE past them and the publisher's or probe's address.
-sources() {
-    local k=$(( ($1 + 1000) / 1000 ))
-    SRC="--sources $k --source-base $NEXT_SOURCE"
-    NEXT_SOURCE=$((NEXT_SOURCE + k + 1))
-}
 
 # child_pid PARENT NAME: the pid of PARENT's child called NAME.
 child_pid() {
@@ -93,37 +81,13 @@ EOF
     wait_for curl -sf -o /dev/null "$FLOOR_BASE/const" || { cat "$T/floor/"*.log >&2; return 1; }
 }
 
-# follow TARGET SUBSCRIBERS SECONDS OUT: one tests/poll-load follow run; its JSON goes to OUT.
-follow() {
-    local target=$1 n=$2 secs=$3 out=$4 channel="bench-$1-$2-$RANDOM"
-    sources "$n"
-    # shellcheck disable=SC2086 # $SRC is two options
-    case $target in
-    push)
-        "$LOAD" follow --kind push --poll-url-prefix "$BASE/push/poll?appkey=$SUBSCRIBE_KEY&timeout=25" \
-            --channel "$channel" --subscribers "$n" --rate $RATE --seconds "$secs" --drain 3 --deadline 20 $SRC \
-            --publish "$BASE/push/publish" --publish-key "$PUBLISH_KEY" --pids "$PUSH_PID+,$PG_PID+" ;;
-    nchan)
-        "$LOAD" follow --kind nchan --poll-url-prefix "$NCHAN_BASE/sub/" --channel "$channel" \
-            --subscribers "$n" --rate $RATE --seconds "$secs" --drain 3 --deadline 20 $SRC --publish "$NCHAN_BASE/pub/" \
-            --pids "$NCHAN_PID+" ;;
-    floor)
-        "$LOAD" follow --kind const --poll-url-prefix "$FLOOR_BASE/const" --channel "$channel" \
-            --subscribers "$n" --seconds "$secs" --deadline 20 $SRC --pids "$FLOOR_PID+" ;;
-    esac >"$out" 2>"$out.err" || echo '{}' >"$out"
-    [ -s "$out" ] || echo '{}' >"$out"
-}
-
-if ! setup_packages nginx-light libnginx-mod-nchan >"$T/packages.log" 2>&1 ||
-    [ ! -f /usr/lib/nginx/modules/ngx_nchan_module.so ]; then
-    echo "nginx-light or libnginx-mod-nchan could not be installed: no Nchan column" >&2
-    NO_NCHAN=1
-fi
+nchan_available || NO_NCHAN=1
 start_postgres >/dev/null || exit 1
 start_lighttpd >/dev/null || exit 1
 create_app bench || exit 1
 PUSH_PID=$(cat "$T/lighttpd/lighttpd.pid")
 PG_PID=$(head -1 "$PGDATA_DIR/postmaster.pid")
+PUSH_ROOTS="$PUSH_PID $PG_PID"
 targets="push"
 if [ -z "${NO_NCHAN:-}" ]; then
     start_nchan || exit 1
@@ -133,11 +97,11 @@ start_floor || exit 1
 targets="$targets floor"
 
 # Warm-up (not reported): prepared statements, the key cache, first connections.
-for t in $targets; do follow "$t" 20 1 "$T/warm.$t"; done
+for t in $targets; do poll_follow "$t" 20 $RATE 1 "$T/warm.$t"; done
 
 # Fan-out: the same subscribers, rate and length for every target; fresh channels each run.
 for n in $SIZES; do
-    for t in $targets; do follow "$t" "$n" "$SECONDS_EACH" "$R/follow.$t.$n"; done
+    for t in $targets; do poll_follow "$t" "$n" $RATE "$SECONDS_EACH" "$R/follow.$t.$n"; done
 done
 log_summary "$T/lighttpd/error.log" >"$R/push.log"
 

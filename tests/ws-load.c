@@ -3,27 +3,42 @@
  * message arrives exactly once and in order; prints "ready" once all are subscribed, then
  * one summary line with the fan-out latency (receive time - the message's time). With CHANNEL
  * "-" it is an Nchan WebSocket subscriber instead (the channel is in PATH, no subscribe op):
- * each text frame is a message whose content carries "seq":N (from 1) and "time":MS. */
-#define _GNU_SOURCE /* memmem */
+ * each text frame is a message whose content carries "seq":N (from 1) and "time":MS.
+ * With --publish it also publishes MESSAGES over HTTP at --rate once its own clients are
+ * subscribed (CLIENTS may be 0: a publisher alone), each content carrying "us:" and its send
+ * time in microseconds, which the subscribers prefer to "time" for the latency. */
+#define _GNU_SOURCE /* memmem, strncasecmp */
 #include "clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #define LOAD_MAX_CONNECTING 200
-#define LOAD_LATENCY_BUCKETS 60001 /* 1 ms each; the last one holds anything slower */
+#define LOAD_NS 1000000000LL
+
+static const char usage_text[] =
+    "usage: ws-load [--publish URL [--key K] [--rate R]] HOST PORT PATH?QUERY CHANNEL CLIENTS MESSAGES\n"
+    "               [SOURCE] [TIMEOUT]\n"
+    "--publish URL  publish MESSAGES at R a second (default 10), one at a time, over one keep-alive\n"
+    "               connection, once this process's CLIENTS are subscribed. With --key (push):\n"
+    "               POST URL appkey=K&channel=CHANNEL&content=us:US; without (Nchan): POST URL\n"
+    "               {\"seq\":N,\"time\":MS,\"t\":\"us:US\"}. US: the send time, microseconds.\n"
+    "--samples FILE every latency in microseconds, unsigned 32-bit native integers, sorted.\n";
 
 enum conn_state { CONN_IDLE = 0, CONN_CONNECTING, CONN_HANDSHAKE, CONN_SUBSCRIBING, CONN_OPEN, CONN_DONE, CONN_FAILED };
 
@@ -44,15 +59,29 @@ static struct {
     int epoll;
     int started, connecting, subscribed, done, failed;
     long long lost, duplicate, disorder, received;
-    long long *latency;
-    long long latency_count, latency_max;
+    uint32_t *latency; /* microseconds, one a message received */
+    size_t latency_count, latency_cap;
 } load;
 
-static long long wall_ms(void)
+/* The publisher (--publish): one request in flight on one keep-alive connection. */
+static struct {
+    const char *key;
+    char host[64], path[512];
+    int port, fd;
+    double rate;
+    int next;           /* the message number sent next, from 1 */
+    bool busy, started;
+    char req[1024], in[8192];
+    size_t req_len, in_len;
+    int64_t start, interval;
+    int ok, failed, late;
+} pub = { .fd = -1, .rate = 10, .next = 1 };
+
+static long long wall_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void conn_fail(struct conn *c, const char *why)
@@ -111,13 +140,17 @@ static void conn_text(struct conn *c, const char *text, size_t len)
         c->next = seq + 1;
         c->received++;
         load.received++;
-        long long ms = wall_ms() - sent;
-        if (ms < 0)
-            ms = 0;
-        load.latency[ms < LOAD_LATENCY_BUCKETS ? ms : LOAD_LATENCY_BUCKETS - 1]++;
-        load.latency_count++;
-        if (ms > load.latency_max)
-            load.latency_max = ms;
+        long long sent_us = json_number(text, len, "us:");
+        long long us = wall_us() - (sent_us >= 0 ? sent_us : sent * 1000);
+        if (load.latency_count == load.latency_cap) {
+            load.latency_cap = load.latency_cap ? load.latency_cap * 2 : 65536;
+            load.latency = realloc(load.latency, load.latency_cap * sizeof(*load.latency));
+            if (!load.latency) {
+                perror("ws-load");
+                exit(2);
+            }
+        }
+        load.latency[load.latency_count++] = us < 0 ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
         if (c->received == load.messages) {
             c->state = CONN_DONE;
             load.done++;
@@ -271,21 +304,172 @@ static void conn_connected(struct conn *c)
     epoll_ctl(load.epoll, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
-static long long latency_percentile(double p)
+static int latency_compare(const void *a, const void *b)
 {
-    long long want = (long long)(p * (double)load.latency_count), seen = 0;
-    for (int i = 0; i < LOAD_LATENCY_BUCKETS; i++) {
-        seen += load.latency[i];
-        if (seen > want)
-            return i;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The nearest-rank percentile p (0..1) in milliseconds; 0 with no samples (sorted first). */
+static double latency_percentile(double p)
+{
+    if (load.latency_count == 0)
+        return 0;
+    size_t rank = (size_t)(p * (double)load.latency_count + 0.999999);
+    rank = rank < 1 ? 1 : rank > load.latency_count ? load.latency_count : rank;
+    return load.latency[rank - 1] / 1000.0;
+}
+
+/* ---- the publisher ---- */
+
+static void pub_connect(void)
+{
+    pub.fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)pub.port) };
+    inet_pton(AF_INET, pub.host, &addr.sin_addr);
+    if (pub.fd < 0 || connect(pub.fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+        fprintf(stderr, "ws-load: publisher connect %s:%d: %s\n", pub.host, pub.port, strerror(errno));
+        exit(2);
     }
-    return LOAD_LATENCY_BUCKETS - 1;
+    int one = 1;
+    setsockopt(pub.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    fcntl(pub.fd, F_SETFL, O_NONBLOCK);
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &pub };
+    epoll_ctl(load.epoll, EPOLL_CTL_ADD, pub.fd, &ev);
+    pub.in_len = 0;
+}
+
+static void pub_close(void)
+{
+    close(pub.fd);
+    pub.fd = -1;
+}
+
+/* Writes the request in pub.req on a connection (a new one when the server ended the last). */
+static void pub_write(void)
+{
+    if (pub.fd < 0)
+        pub_connect();
+    if (write(pub.fd, pub.req, pub.req_len) != (ssize_t)pub.req_len) {
+        pub_close();
+        pub_connect();
+        if (write(pub.fd, pub.req, pub.req_len) != (ssize_t)pub.req_len) {
+            fprintf(stderr, "ws-load: publisher write: %s\n", strerror(errno));
+            exit(2);
+        }
+    }
+    pub.busy = true;
+}
+
+/* Sends message pub.next once it is due. */
+static void pub_tick(void)
+{
+    if (!pub.started || pub.busy || pub.next > load.messages)
+        return;
+    int64_t now = clock_ns(), due = pub.start + (int64_t)(pub.next - 1) * pub.interval;
+    if (now < due)
+        return;
+    if (now - due > pub.interval)
+        pub.late++;
+    char body[256];
+    long long us = wall_us();
+    int n = pub.key ? snprintf(body, sizeof(body), "appkey=%s&channel=%s&content=us%%3A%lld", pub.key, load.channel, us)
+                    : snprintf(body, sizeof(body), "{\"seq\":%d,\"time\":%lld,\"t\":\"us:%lld\"}", pub.next, us / 1000, us);
+    pub.req_len = (size_t)snprintf(pub.req, sizeof(pub.req),
+                                   "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s",
+                                   pub.path, pub.host, pub.port,
+                                   pub.key ? "application/x-www-form-urlencoded" : "application/json", n, body);
+    pub.next++;
+    pub_write();
+}
+
+/* Reads the answer: Content-Length or a chunked body's last chunk ends it. */
+static void pub_read(void)
+{
+    for (;;) {
+        ssize_t n = read(pub.fd, pub.in + pub.in_len, sizeof(pub.in) - pub.in_len - 1);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        if (n <= 0) {
+            pub_close();
+            if (pub.busy && pub.in_len == 0)
+                pub_write(); /* the server ended keep-alive before reading it: send it again */
+            else if (pub.busy) {
+                pub.busy = false;
+                pub.failed++;
+            }
+            return;
+        }
+        pub.in_len += (size_t)n;
+        pub.in[pub.in_len] = '\0';
+        char *end = strstr(pub.in, "\r\n\r\n");
+        if (!end)
+            continue;
+        size_t head = (size_t)(end - pub.in) + 4;
+        long length = -1;
+        bool chunked = false;
+        for (char *line = strchr(pub.in, '\n'); line && line < end; line = strchr(line + 1, '\n')) {
+            if (strncasecmp(line + 1, "Content-Length:", 15) == 0)
+                length = atol(line + 16);
+            else if (strncasecmp(line + 1, "Transfer-Encoding: chunked", 26) == 0)
+                chunked = true;
+        }
+        bool complete = chunked ? pub.in_len >= head + 5 && memcmp(pub.in + pub.in_len - 5, "0\r\n\r\n", 5) == 0
+                                : length < 0 || pub.in_len >= head + (size_t)length;
+        if (!complete)
+            continue;
+        if (pub.in_len > 12 && pub.in[9] == '2')
+            pub.ok++;
+        else {
+            if (pub.failed < 3)
+                fprintf(stderr, "ws-load: publish answered %.12s\n", pub.in + 9);
+            pub.failed++;
+        }
+        pub.busy = false;
+        pub.in_len = 0;
+        return;
+    }
+}
+
+static bool pub_done(void)
+{
+    return !pub.port || (pub.next > load.messages && !pub.busy);
+}
+
+static int pub_parse(const char *url)
+{
+    if (strncmp(url, "http://", 7) != 0 ||
+        sscanf(url + 7, "%63[^:/]:%d%511s", pub.host, &pub.port, pub.path) != 3 || pub.port <= 0)
+        return -1;
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 7) {
-        fprintf(stderr, "usage: ws-load HOST PORT PATH?QUERY CHANNEL CLIENTS MESSAGES [SOURCE] [TIMEOUT]\n");
+    static const struct option longopts[] = {
+        { "publish", 1, 0, 'p' }, { "key", 1, 0, 'k' }, { "rate", 1, 0, 'r' }, { "samples", 1, 0, 's' },
+        { "help", 0, 0, 'h' },    { 0, 0, 0, 0 },
+    };
+    const char *samples = NULL;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'p':
+            if (pub_parse(optarg) < 0) {
+                fprintf(stderr, "ws-load: --publish %s: not http://HOST:PORT/PATH\n", optarg);
+                return 2;
+            }
+            break;
+        case 'k': pub.key = optarg; break;
+        case 'r': pub.rate = atof(optarg); break;
+        case 's': samples = optarg; break;
+        default: fputs(usage_text, ch == 'h' ? stdout : stderr); return ch == 'h' ? 0 : 2;
+        }
+    }
+    argc -= optind - 1;
+    argv += optind - 1;
+    if (argc < 7 || atoi(argv[5]) < 0 || atoi(argv[6]) < 1 || !(pub.rate > 0 && pub.rate <= 100000)) {
+        fputs(usage_text, stderr);
         return 2;
     }
     load.host = argv[1];
@@ -296,16 +480,35 @@ int main(int argc, char **argv)
     load.messages = atoi(argv[6]);
     load.source = argc > 7 && *argv[7] ? argv[7] : NULL;
     load.timeout = argc > 8 ? atof(argv[8]) : 60;
-    load.conns = calloc((size_t)load.clients, sizeof(*load.conns));
-    load.latency = calloc(LOAD_LATENCY_BUCKETS, sizeof(*load.latency));
+    if (pub.port && pub.key && load_nchan()) {
+        fprintf(stderr, "ws-load: --key publishes to push: CHANNEL is the channel, not -\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    pub.interval = (int64_t)((double)LOAD_NS / pub.rate);
+    load.conns = calloc((size_t)load.clients + 1, sizeof(*load.conns));
     load.epoll = epoll_create1(0);
     double start = clock_seconds(), deadline = start + load.timeout;
     struct epoll_event events[512];
-    while (load.done + load.failed < load.clients && clock_seconds() < deadline) {
+    while ((load.done + load.failed < load.clients || !pub_done()) && clock_seconds() < deadline) {
         while (load.started < load.clients && load.connecting < LOAD_MAX_CONNECTING)
             conn_start(&load.conns[load.started]);
-        int n = epoll_wait(load.epoll, events, 512, 100);
+        if (pub.port && !pub.started && load.subscribed == load.clients) {
+            pub.started = true;
+            pub.start = clock_ns();
+        }
+        pub_tick();
+        int wait_ms = 100;
+        if (pub.started && !pub.busy && pub.next <= load.messages) {
+            int64_t left = pub.start + (int64_t)(pub.next - 1) * pub.interval - clock_ns();
+            wait_ms = left <= 0 ? 0 : (int)(left / 1000000) + 1 < 100 ? (int)(left / 1000000) + 1 : 100;
+        }
+        int n = epoll_wait(load.epoll, events, 512, wait_ms);
         for (int i = 0; i < n; i++) {
+            if (events[i].data.ptr == &pub) {
+                pub_read();
+                continue;
+            }
             struct conn *c = events[i].data.ptr;
             if (c->state == CONN_CONNECTING)
                 conn_connected(c);
@@ -314,10 +517,23 @@ int main(int argc, char **argv)
         }
     }
     long long expected = (long long)load.clients * load.messages;
+    qsort(load.latency, load.latency_count, sizeof(*load.latency), latency_compare);
+    if (samples) {
+        FILE *f = fopen(samples, "wb");
+        if (!f || fwrite(load.latency, sizeof(*load.latency), load.latency_count, f) != load.latency_count ||
+            fclose(f) != 0) {
+            fprintf(stderr, "ws-load: %s: %s\n", samples, strerror(errno));
+            return 2;
+        }
+    }
     printf("clients=%d subscribed=%d complete=%d failed=%d received=%lld expected=%lld lost=%lld "
-           "duplicate=%lld disorder=%lld seconds=%.2f latency_ms_p50=%lld p99=%lld max=%lld\n",
+           "duplicate=%lld disorder=%lld seconds=%.2f latency_ms_p50=%.3f p99=%.3f max=%.3f",
            load.clients, load.subscribed, load.done, load.failed, load.received, expected, load.lost,
            load.duplicate, load.disorder, clock_seconds() - start, latency_percentile(0.5),
-           latency_percentile(0.99), load.latency_max);
-    return load.received == expected && load.lost == 0 && load.duplicate == 0 && load.disorder == 0 ? 0 : 1;
+           latency_percentile(0.99), latency_percentile(1));
+    if (pub.port)
+        printf(" published=%d publish_failed=%d publish_late=%d", pub.ok, pub.failed, pub.late);
+    printf("\n");
+    bool published = !pub.port || (pub.ok == load.messages && pub.failed == 0);
+    return load.received == expected && load.lost == 0 && load.duplicate == 0 && load.disorder == 0 && published ? 0 : 1;
 }
