@@ -87,6 +87,7 @@ def ws_figures(name):
         out["published"] = int(v.get("published", 0))
         out["publish_failed"] = int(v.get("publish_failed", 0))
         out["publish_late"] = int(v.get("publish_late", 0))
+        out["publish_seconds"] = float(v.get("seconds", 0))
     except (OSError, ValueError):
         out["published"] = None
     server = read_words(name + ".server")
@@ -138,6 +139,18 @@ def row(workload, figure, push, nchan=None, target="", met=None, lower_is_better
     return ratio
 
 
+def share(d):
+    """ "delivered / expected" with thousands separators, or None without a result."""
+    return "%s / %s" % (format(d["delivered"], ","), format(d["expected"], ",")) if d.get("expected") is not None else None
+
+
+def reached(d):
+    """The publish rate reached: messages published over the publishing time."""
+    if d.get("raw"):
+        return round(d["raw"]["published"] / d["raw"]["publish_s"], 1) if d["raw"].get("publish_s") else None
+    return round(d["published"] / d["publish_seconds"], 1) if d.get("published") and d.get("publish_seconds") else None
+
+
 def at_most(value, limit):
     return None if value is None else value <= limit
 
@@ -163,9 +176,9 @@ row("HTTP publish, batch of 100, 8 conn.", "server CPU us/msg", batch.get("cpu_u
 for kind, label in (("ws_1", "WebSocket"), ("poll_1", "long-poll")):
     p, n = data[kind].get("push", {}), data[kind].get("nchan", {})
     w = "1 %s subscriber, %s msg/s" % (label, latency_rate)
-    row(w, "delivered / expected", "%s / %s" % (p.get("delivered"), p.get("expected")) if p else None,
-        "%s / %s" % (n.get("delivered"), n.get("expected")) if n else None, "nothing lost",
+    row(w, "delivered / expected", share(p), share(n), "nothing lost",
         (p.get("delivered") == p.get("expected") and not p.get("lost")) if p else None)
+    row(w, "publishes/s reached (one at a time)", reached(p), reached(n))
     row(w, "p50 ms", get(p, "latency_ms", "p50"), get(n, "latency_ms", "p50"), "<= 1 ms",
         at_most(get(p, "latency_ms", "p50"), 1.0))
     row(w, "p99 ms", get(p, "latency_ms", "p99"), get(n, "latency_ms", "p99"), "<= 3 ms",
@@ -176,9 +189,7 @@ for size in sizes:
     w = "WebSocket fan-out, %s subs x 10 msg/s" % format(int(size), ",")
     whole = (lambda d: bool(d) and d.get("delivered") == d.get("expected") and d.get("lost") == 0
              and d.get("duplicate") == 0 and d.get("disorder") == 0)
-    row(w, "delivered / expected", "%s / %s" % (p.get("delivered"), p.get("expected")) if p else None,
-        "%s / %s" % (n.get("delivered"), n.get("expected")) if n else None, "nothing lost",
-        whole(p) if p else None)
+    row(w, "delivered / expected", share(p), share(n), "nothing lost", whole(p) if p else None)
     cpu_ratio = row(w, "server CPU us/delivery", p.get("cpu_us_per_delivery"), n.get("cpu_us_per_delivery"),
                     "<= 1.0x Nchan")
     rows[-1]["met"] = None if cpu_ratio is None else cpu_ratio <= 1.0
