@@ -190,6 +190,7 @@ for size in sizes:
     whole = (lambda d: bool(d) and d.get("delivered") == d.get("expected") and d.get("lost") == 0
              and d.get("duplicate") == 0 and d.get("disorder") == 0)
     row(w, "delivered / expected", share(p), share(n), "nothing lost", whole(p) if p else None)
+    row(w, "publishes/s reached (one at a time)", reached(p), reached(n))
     cpu_ratio = row(w, "server CPU us/delivery", p.get("cpu_us_per_delivery"), n.get("cpu_us_per_delivery"),
                     "<= 1.0x Nchan")
     rows[-1]["met"] = None if cpu_ratio is None else cpu_ratio <= 1.0
