@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # tests/ws-load.sh: 5,000 WebSocket subscribers on one channel (five client processes on
 # 127.0.0.1-5, the sidecar with --workers 2) and 100 messages: 500,000 deliveries, none lost,
-# none twice, none out of order.
+# none twice, none out of order; then the load client's own publisher (--publish, as
+# bench/compare uses it) through lighttpd and push-api, and its refusal of a bad URL.
 . "$(dirname "$0")/ws-lib.sh"
 LOAD="$top_builddir/tests/ws-load"
 [ -x "$PUSH_WS" ] || skip_all "ws/push-ws not built"
 [ -x "$LOAD" ] || skip_all "tests/ws-load not built"
 ulimit -n 20000 2>/dev/null || skip_all "cannot raise the open-files limit to 20000"
-tap_plan 8
+tap_plan 11
 
 PROCS=5 PER=1000 MESSAGES=100
 CLIENTS=$((PROCS * PER))
@@ -51,4 +52,17 @@ is "$(sum disorder)" 0 "none out of order"
 is "$(sum complete)" $CLIENTS "every client got all $MESSAGES"
 is "$(metric push_ws_deliveries_total)" $((CLIENTS * MESSAGES)) "the sidecar counted $((CLIENTS * MESSAGES)) deliveries over both workers"
 [ -s "$T/load.1.err" ] && diag "$(head -5 "$T"/load.?.err)"
+
+# The publisher: 1 subscriber and 50 messages at 100 a second published over HTTP by the same
+# process once it is subscribed, each timed from its send.
+PUSH_WS_PORT=$WS_PORT start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
+"$LOAD" --publish "$BASE/push/publish" --key "$PUBLISH_KEY" --rate 100 --samples "$T/samples" \
+    127.0.0.1 "$WS_PORT" "/push/ws?appkey=$SUBSCRIBE_KEY" published 1 50 127.0.0.9 60 >"$T/pub.out" 2>"$T/pub.err"
+status=$?
+diag "$(cat "$T/pub.out" "$T/pub.err")"
+like "$status $(cat "$T/pub.out")" '^0 .* received=50 expected=50 lost=0 duplicate=0 disorder=0 .* published=50 publish_failed=0 ' \
+    "--publish: 50 messages published over HTTP, all 50 received in order"
+is "$(stat -c %s "$T/samples")" 200 "--samples: one 4-byte latency a message received"
+out=$("$LOAD" --publish "ftp://127.0.0.1/x" 127.0.0.1 "$WS_PORT" /push/ws x 1 1 2>&1)
+like "$? $out" '^2 ws-load: --publish ftp://127.0.0.1/x: not http://HOST:PORT/PATH' "a --publish URL that is not http:// is refused with status 2"
 tap_done
