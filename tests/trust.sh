@@ -37,6 +37,7 @@ reads() {
     r=$(http GET "$BASE/push/history?appkey=$key&channel=user-bob$q"); echo "history $(code_of "$r")"
     r=$(http GET "$BASE/push/history?appkey=$key&channel=user-bob&callback=cb$q"); echo "jsonp $(code_of "$r")"
     r=$(http GET "$BASE/push/poll?appkey=$key&channel=user-bob&timeout=0$q"); echo "poll $(code_of "$r")"
+    r=$(http GET "$BASE/push/poll?appkey=$key&channel=user-bob&timeout=0&callback=cb$q"); echo "jsonp-poll $(code_of "$r")"
     r=$(http GET "$BASE/push/presence?appkey=$key&channel=user-bob$q"); echo "presence $(code_of "$r")"
     r=$(http POST "$BASE/push/read" -d "appkey=$key&user=bob&channel=user-bob&seq=1$q"); echo "read $(code_of "$r")"
     r=$(http GET "$BASE/push/unread?appkey=$key&user=bob$q"); echo "unread $(code_of "$r")"
@@ -54,6 +55,10 @@ async def main():
     print("ws-history", 200 if r and r.get("op") == "history" else r and r.get("code"))
     r = await w.request(ws, {"op": "presence", "channel": "user-bob", "token": tok, "id": 3})
     print("ws-presence", 200 if r and r.get("op") == "presence" else r and r.get("code"))
+    r = await w.request(ws, {"op": "read", "channel": "user-bob", "user": "bob", "seq": 1, "token": tok, "id": 4})
+    print("ws-read", 200 if r and r.get("op") == "read" else r and r.get("code"))
+    r = await w.request(ws, {"op": "unread", "user": "bob", "token": tok, "id": 5})
+    print("ws-unread", 200 if r and r.get("op") == "unread" else r and r.get("code"))
     await ws.close()
 w.run(main())
 PY
@@ -79,6 +84,38 @@ expect_all 403 "a forged token" reads "$S" "&token=$(jwt "{\"sub\":\"bob\",\"exp
 expect_all 403 "alg none" reads "$S" "&token=$(jwt "{\"sub\":\"bob\",\"exp\":$EXP}" none)"
 expect_all 403 "alg HS512" reads "$S" "&token=$(jwt "{\"sub\":\"bob\",\"exp\":$EXP}" HS512)"
 expect_all 403 "a token without exp" reads "$S" "&token=$(jwt "{\"sub\":\"bob\"}")"
+expect_all 403 "a token for another channel" reads "$S" "&token=$(jwt "{\"sub\":\"carol\",\"exp\":$EXP,\"channels\":[\"private-chat-1\"]}")"
+expect_all 403 "an HMAC token for another channel" reads "$S" "&token=$("$top_builddir/cli/pushctl" token private-chat-1 --app shop --user bob --ttl 600)"
+
+# /push/read and /push/unread (and their WebSocket ops) tell nothing of a channel the caller may
+# not read: private-chat-1 (it exists, seq 1) and private-none (it does not) get the same answer.
+answers() {
+    local channel=$1 r
+    r=$(http POST "$BASE/push/read" -d "appkey=$S&user=bob&channel=$channel&seq=999999&token=$BOB"); echo "read ${r//$channel/C}"
+    r=$(http GET "$BASE/push/unread?appkey=$S&user=bob&channel=$channel&token=$BOB"); echo "unread ${r//$channel/C}"
+    $PY - "$WS_URL" "$S" "$BOB" "$channel" <<'PY'
+import asyncio, json, sys
+import ws_client as w
+url, key, token, channel = sys.argv[1:]
+async def main():
+    ws = await w.connect(url + "/push/ws?appkey=" + key)
+    r = await w.request(ws, {"op": "read", "channel": channel, "seq": 999999, "token": token, "id": 1})
+    print("ws-read", json.dumps(r, sort_keys=True).replace(channel, "C"))
+    r = await w.request(ws, {"op": "unread", "channels": [channel], "token": token, "id": 2})
+    print("ws-unread", json.dumps(r, sort_keys=True).replace(channel, "C"))
+    await ws.close()
+w.run(main())
+PY
+}
+answers private-chat-1 >"$T/exists"
+answers private-none >"$T/none"
+is "$(wc -l <"$T/exists") $(wc -l <"$T/none")" "4 4" "an answer from each of read, unread, op read and op unread"
+while read -r transport answer && read -r _ other <&3; do
+    is "$answer" "$other" "$transport: the same answer for a private channel that exists and one that does not"
+    [[ ! "$answer" =~ \"(seq|last_seq|read_seq)\":\ ?[0-9] ]]
+    ok $? "$transport: and it tells no seq of the channel"
+    diag "$transport: $answer"
+done <"$T/exists" 3<"$T/none"
 
 r=$(http GET "$BASE/push/history?appkey=$S&channel=private-chat-2&token=$(jwt "{\"exp\":$EXP,\"channels\":[\"private-chat-1\"]}")")
 like "$r" '^403 .*token: does not cover this channel' "a token for private-chat-1 does not open private-chat-2"
@@ -108,6 +145,12 @@ expect_all 200 "the publish key publishing to news" publishes "$P" news ""
 expect_all 200 "the server key publishing to user-bob" publishes "$K" user-bob ""
 expect_all 200 "a page's token publishing to private-chat-1" publishes "$P" private-chat-1 "&token=$PAGE"
 expect_all 403 "a page's token publishing to private-other" publishes "$P" private-other "&token=$PAGE"
+for bad in "forged|$(jwt "{\"sub\":\"carol\",\"exp\":$EXP,\"publish\":[\"private-chat-*\"]}" HS256 not-the-secret)" \
+           "expired|$(jwt "{\"sub\":\"carol\",\"exp\":$(( $(date +%s) - 10 )),\"publish\":[\"private-chat-*\"]}")" \
+           "alg none|$(jwt "{\"sub\":\"carol\",\"exp\":$EXP,\"publish\":[\"private-chat-*\"]}" none)" \
+           "alg HS512|$(jwt "{\"sub\":\"carol\",\"exp\":$EXP,\"publish\":[\"private-chat-*\"]}" HS512)"; do
+    expect_all 403 "a ${bad%%|*} token publishing to private-chat-1" publishes "$P" private-chat-1 "&token=${bad#*|}"
+done
 expect_all 403 "a token that only reads private-chat-*" publishes "$P" private-chat-1 "&token=$(jwt "{\"exp\":$EXP,\"channels\":[\"private-chat-*\"]}")"
 r=$(http POST "$BASE/push/publish" -H 'Content-Type: application/json' \
     -d "{\"appkey\":\"$P\",\"token\":\"$PAGE\",\"messages\":[{\"channel\":\"private-chat-1\",\"content\":\"a\"},{\"channel\":\"user-bob\",\"content\":\"b\"}]}")
