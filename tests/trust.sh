@@ -120,6 +120,19 @@ done <"$T/exists" 3<"$T/none"
 r=$(http GET "$BASE/push/history?appkey=$S&channel=private-chat-2&token=$(jwt "{\"exp\":$EXP,\"channels\":[\"private-chat-1\"]}")")
 like "$r" '^403 .*token: does not cover this channel' "a token for private-chat-1 does not open private-chat-2"
 
+# The sidecar's query string: invalid UTF-8 is 400 naming the parameter; a NUL (%00) is refused
+# by libwebsockets itself, which closes the connection without an answer (SECURITY.md "Not yet").
+while IFS='|' read -r query what; do
+    r=$(curl -s -m 5 -w ' %{http_code}' "$WS_HTTP/push/sse?appkey=$S&$query")
+    is "$r" "{\"code\":400,\"content\":\"$what\"} 400" "SSE $query: 400 $what"
+done <<EOF2
+channel=news&user=a%FFb|user: not valid UTF-8
+channel=news%FF|channel: not valid UTF-8
+channel=news&client=a%C0%AF|client: not valid UTF-8
+EOF2
+r=$(curl -s -m 5 -w ' %{http_code}' "$WS_HTTP/push/sse?appkey=$S&channel=trunc%00private-x")
+is "$r" " 000" "SSE with %00 in the query string: the connection is closed without an answer"
+
 # Publishing: the publish key to public channels; a page's token to what its publish claim names.
 PAGE=$(jwt "{\"sub\":\"carol\",\"exp\":$EXP,\"channels\":[\"private-chat-*\"],\"publish\":[\"private-chat-*\"]}")
 publishes() {
