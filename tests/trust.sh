@@ -8,7 +8,8 @@ ws_require
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
-start_ws || { echo "Bail out! push-ws did not start"; exit 1; }
+# Keepalives every 2 s: a closed SSE stream is noticed at a failed write (ws/README.md).
+PUSH_WS_PING_INTERVAL=2 start_ws || { echo "Bail out! push-ws did not start"; exit 1; }
 create_app shop "'{}'" true
 P=$PUBLISH_KEY S=$SUBSCRIBE_KEY K=$SERVER_KEY
 publish user-bob "for bob"
@@ -215,6 +216,36 @@ done
 is "$(echo "$r" | json 'j["channels"]["foyer"]["users"], j["channels"]["foyer"]["info"]')" "['alice'] {'alice': {'name': 'Alice'}}" \
     "a poll with alice's token: presence names alice with her token's info"
 
+# SSE: the stream's user is its token's sub, in presence with the token's info; mallory naming
+# alice's client id gets a presence of its own, and her leaving does not remove alice's.
+MALLORY=$(jwt "{\"sub\":\"mallory\",\"exp\":$EXP}")
+porch() {
+    local want=$1 tries=${2:-100} got=
+    for _ in $(seq "$tries"); do
+        got=$(http GET "$BASE/push/presence?appkey=$K&channel=porch" | sed 's/^[0-9]* //' |
+              json 'j["channels"]["porch"]["clients"], sorted(j["channels"]["porch"]["users"]), j["channels"]["porch"]["info"]')
+        [ "$got" = "$want" ] && break
+        sleep 0.1
+    done
+    echo "$got"
+}
+curl -s -N -m 120 -o /dev/null "$WS_HTTP/push/sse?appkey=$S&channel=porch&client=tab-1&token=$ALICE" &
+sse_alice=$!
+track_pid $sse_alice
+is "$(porch "1 ['alice'] {'alice': {'name': 'Alice'}}")" "1 ['alice'] {'alice': {'name': 'Alice'}}" \
+    "SSE with alice's token: presence names alice with her token's info"
+curl -s -N -m 120 -o /dev/null "$WS_HTTP/push/sse?appkey=$S&channel=porch&client=tab-1&token=$MALLORY" &
+sse_mallory=$!
+track_pid $sse_mallory
+is "$(porch "2 ['alice', 'mallory'] {'alice': {'name': 'Alice'}}")" "2 ['alice', 'mallory'] {'alice': {'name': 'Alice'}}" \
+    "SSE: mallory with alice's client id is a second client"
+kill "$sse_mallory"
+t0=$(date +%s)
+is "$(porch "1 ['alice'] {'alice': {'name': 'Alice'}}" 300)" "1 ['alice'] {'alice': {'name': 'Alice'}}" \
+    "SSE: mallory's stream ending leaves alice's presence"
+diag "mallory's presence went after $(( $(date +%s) - t0 )) s"
+kill "$sse_alice"
+
 # Without a token, a claimed user counts only in an app that takes claimed users.
 CLAIMS_SUB=$($PSQL -c "SELECT subscribe_key FROM push.app_create('claims', '{}', false, 65536, 0, true)")
 claimed_presence() {
@@ -231,7 +262,7 @@ is "$(claimed_presence "$S" "$K")" "1 []" "an app without claimed users: a poll 
 CLAIMS_SERVER=$($PSQL -c "SELECT key FROM push.key_rotate('claims', '{server}', '0')")
 is "$(claimed_presence "$CLAIMS_SUB" "$CLAIMS_SERVER")" "1 ['mallory']" "an app created with claimed users: mallory counts as named"
 
-$PY - "$WS_URL" "$S" "$ALICE" "$(jwt "{\"sub\":\"mallory\",\"exp\":$EXP}")" "$BASE" "$K" >"$T/checks" 2>"$T/py.err" <<'PY'
+$PY - "$WS_URL" "$S" "$ALICE" "$MALLORY" "$BASE" "$K" >"$T/checks" 2>"$T/py.err" <<'PY'
 import asyncio, json, subprocess, sys
 import ws_client as w
 url, key, alice, mallory, base, server_key = sys.argv[1:]
