@@ -105,6 +105,11 @@ poll_basic_cases() {
         '^(application|text)/javascript; charset=utf-8$' "JSONP Content-Type"
     r=$(poll "appkey=$S&channel=bad%20name&callback=cb")
     like "$r" '^200 /\*\*/cb\(\{"code":400,"content":"channel: ' "JSONP error: HTTP 200, code 400 inside"
+    # A JSONP poll has no Origin: its Referer must come from one of the app's origins.
+    r=$(poll "appkey=$S&channel=live&timeout=0&callback=cb" -H 'Referer: https://evil.example/page')
+    like "$r" '^200 /\*\*/cb\(\{"code":403,"content":"origin: the Referer' "JSONP poll with a Referer from another origin: 403 inside"
+    r=$(poll "appkey=$S&channel=live&timeout=0&callback=cb" -H 'Referer: https://shop.example/page')
+    like "$r" '^200 /\*\*/cb\(\{"code":200' "JSONP poll with a Referer from the app's origin: 200"
     r=$(poll "appkey=$S&channel=live&callback=alert(1)")
     like "$r" '^400 \{"code":400,"content":"callback: ' "bad callback: 400 without reflection"
 
