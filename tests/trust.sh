@@ -176,10 +176,11 @@ is "$($PSQL -c "SELECT count(*) FROM push.message m JOIN push.channel c ON c.id 
 # them, whatever they had cached.
 http POST "$BASE/push/publish" -d appkey="$P" -d channel=news -d content=cached >/dev/null
 http GET "$BASE/push/poll?appkey=$P&channel=news&timeout=0" >/dev/null
-NEW_P=$($PSQL -c "SELECT key FROM push.key_rotate('shop', '{publish}', '3 seconds')")
+NEW_P=$("$top_builddir/cli/pushctl" app rotate-keys shop --role publish --overlap '3 seconds' --format env |
+       sed -n 's/^PUSH_PUBLISH_KEY=//p')
 ENDS=$(( $(date +%s) + 3 ))
 r=$(http POST "$BASE/push/publish" -d appkey="$NEW_P" -d channel=news -d content=new)
-is "${r%% *}" 200 "rotation: the new publish key works at once"
+is "${r%% *}" 200 "rotation (pushctl app rotate-keys --role publish --overlap '3 seconds'): the new publish key works at once"
 if [ "$(date +%s)" -lt "$ENDS" ]; then
     r=$(http POST "$BASE/push/publish" -d appkey="$P" -d channel=news -d content=old)
     is "${r%% *}" 200 "rotation: the old one still works in the overlap"
