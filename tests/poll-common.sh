@@ -130,20 +130,22 @@ poll_basic_cases() {
     like "$r" '^400 \{"code":400,"content":"channel: ' "bad channel name: 400 channel"
     r=$(poll "appkey=$S")
     like "$r" '^400 \{"code":400,"content":"channel: ' "no channel: 400 channel"
-    # A NUL byte or invalid UTF-8 in the query string: 400. Apache hands it to push-poll, which
-    # names the parameter; lighttpd refuses such a query string itself, with its own page.
-    local query what
-    while IFS='|' read -r query what; do
-        r=$(poll "appkey=$S&$query")
+    # A NUL byte or invalid UTF-8 in the query string: 400. Apache hands it to push-poll and
+    # push-api, which name the parameter; lighttpd refuses such a query string itself.
+    local query what path
+    while IFS='|' read -r path query what; do
+        r=$(http GET "$BASE$path?appkey=$S&$query")
         if [ -n "${APACHE_RUN_USER:-}" ]; then
-            is "$r" "400 {\"code\":400,\"content\":\"$what\"}" "$query: 400 $what"
+            is "$r" "400 {\"code\":400,\"content\":\"$what\"}" "$path $query: 400 $what"
         else
-            like "$r" '^400 <' "$query: 400 from lighttpd"
+            like "$r" '^400 <' "$path $query: 400 from lighttpd"
         fi
     done <<EOF2
-timeout=0&channel=trunc%00private-x|channel: contains a NUL byte
-timeout=0&channel=live&user=a%FFb|user: not valid UTF-8
-timeout=0&channel=live&client=tab%00x|client: contains a NUL byte
+/push/poll|timeout=0&channel=trunc%00private-x|channel: contains a NUL byte
+/push/poll|timeout=0&channel=live&user=a%FFb|user: not valid UTF-8
+/push/poll|timeout=0&channel=live&client=tab%00x|client: contains a NUL byte
+/push/history|channel=trunc%00private-x|channel: contains a NUL byte
+/push/presence|channel=live&user=a%FFb|user: not valid UTF-8
 EOF2
     r=$(poll "appkey=$S&channel=$(seq -s, -f 'c%g' 65)")
     like "$r" '^400 \{"code":400,"content":"channel: ' "65 channels: 400 channel"
