@@ -230,12 +230,12 @@ porch() {
     done
     echo "$got"
 }
-curl -s -N -m 120 -o /dev/null "$WS_HTTP/push/sse?appkey=$S&channel=porch&client=tab-1&token=$ALICE" &
+curl -s -N -m 120 -o /dev/null "$WS_HTTP/push/sse?appkey=$S&channel=porch&client=sse-1&token=$ALICE" &
 sse_alice=$!
 track_pid $sse_alice
 is "$(porch "1 ['alice'] {'alice': {'name': 'Alice'}}")" "1 ['alice'] {'alice': {'name': 'Alice'}}" \
     "SSE with alice's token: presence names alice with her token's info"
-curl -s -N -m 120 -o /dev/null "$WS_HTTP/push/sse?appkey=$S&channel=porch&client=tab-1&token=$MALLORY" &
+curl -s -N -m 120 -o /dev/null "$WS_HTTP/push/sse?appkey=$S&channel=porch&client=sse-1&token=$MALLORY" &
 sse_mallory=$!
 track_pid $sse_mallory
 is "$(porch "2 ['alice', 'mallory'] {'alice': {'name': 'Alice'}}")" "2 ['alice', 'mallory'] {'alice': {'name': 'Alice'}}" \
@@ -246,6 +246,7 @@ is "$(porch "1 ['alice'] {'alice': {'name': 'Alice'}}" 300)" "1 ['alice'] {'alic
     "SSE: mallory's stream ending leaves alice's presence"
 diag "mallory's presence went after $(( $(date +%s) - t0 )) s"
 kill "$sse_alice"
+is "$(porch "0 [] {}" 300)" "0 [] {}" "SSE: alice's stream ending removes her presence"
 
 # Without a token, a claimed user counts only in an app that takes claimed users.
 CLAIMS_SUB=$($PSQL -c "SELECT subscribe_key FROM push.app_create('claims', '{}', false, 65536, 0, true)")
