@@ -3,7 +3,7 @@
 # push-api against a real PostgreSQL: every row of the error table, JSONP and CORS.
 . "$(dirname "$0")/lib.sh"
 command -v lighttpd >/dev/null || skip_all "lighttpd not installed"
-tap_plan 116
+tap_plan 118
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
@@ -179,6 +179,11 @@ curl -s -o /dev/null -I "$BASE/push/publish?appkey=$PAGE_P&channel=room&content=
 curl -s -o /dev/null -I "$BASE/push/publish?appkey=$PUB_P&channel=pub&content=head&callback=cb" -H 'Referer: https://pub.example/chat'
 curl -s -o /dev/null -I "$BASE/push/publish?appkey=$P&channel=news&content=head"
 is "$($PSQL -c "SELECT count(*) FROM push.message WHERE content = 'head'")" 0 "HEAD publishes nothing"
+# GET writes only as JSONP (with callback) in an app that allows page publishing.
+r=$(http GET "$BASE/push/publish?appkey=$PAGE_P&channel=room&content=no-callback")
+like "$r" '^405 .*"content":"publish: use POST, or GET with callback from a page"' \
+    "GET publish without callback in an app that allows page publishing: 405"
+is "$($PSQL -c "SELECT count(*) FROM push.message WHERE content = 'no-callback'")" 0 "and nothing is written"
 r=$(http GET "$BASE/push/publish?appkey=$PAGE_P&channel=room&content=x&callback=cb" -X HEAD -o /dev/null -D "$T/head")
 like "$(cat "$T/head")" 'HTTP/1.1 200' "HEAD with callback: 200 (JSONP), no body"
 

@@ -105,6 +105,11 @@ poll_basic_cases() {
         '^(application|text)/javascript; charset=utf-8$' "JSONP Content-Type"
     r=$(poll "appkey=$S&channel=bad%20name&callback=cb")
     like "$r" '^200 /\*\*/cb\(\{"code":400,"content":"channel: ' "JSONP error: HTTP 200, code 400 inside"
+    # A JSONP poll has no Origin: its Referer must come from one of the app's origins.
+    r=$(poll "appkey=$S&channel=live&timeout=0&callback=cb" -H 'Referer: https://evil.example/page')
+    like "$r" '^200 /\*\*/cb\(\{"code":403,"content":"origin: the Referer' "JSONP poll with a Referer from another origin: 403 inside"
+    r=$(poll "appkey=$S&channel=live&timeout=0&callback=cb" -H 'Referer: https://shop.example/page')
+    like "$r" '^200 /\*\*/cb\(\{"code":200' "JSONP poll with a Referer from the app's origin: 200"
     r=$(poll "appkey=$S&channel=live&callback=alert(1)")
     like "$r" '^400 \{"code":400,"content":"callback: ' "bad callback: 400 without reflection"
 
@@ -125,6 +130,23 @@ poll_basic_cases() {
     like "$r" '^400 \{"code":400,"content":"channel: ' "bad channel name: 400 channel"
     r=$(poll "appkey=$S")
     like "$r" '^400 \{"code":400,"content":"channel: ' "no channel: 400 channel"
+    # A NUL byte or invalid UTF-8 in the query string: 400. Apache hands it to push-poll and
+    # push-api, which name the parameter; lighttpd refuses such a query string itself.
+    local query what path
+    while IFS='|' read -r path query what; do
+        r=$(http GET "$BASE$path?appkey=$S&$query")
+        if [ -n "${APACHE_RUN_USER:-}" ]; then
+            is "$r" "400 {\"code\":400,\"content\":\"$what\"}" "$path $query: 400 $what"
+        else
+            like "$r" '^400 <' "$path $query: 400 from lighttpd"
+        fi
+    done <<EOF2
+/push/poll|timeout=0&channel=trunc%00private-x|channel: contains a NUL byte
+/push/poll|timeout=0&channel=live&user=a%FFb|user: not valid UTF-8
+/push/poll|timeout=0&channel=live&client=tab%00x|client: contains a NUL byte
+/push/history|channel=trunc%00private-x|channel: contains a NUL byte
+/push/presence|channel=live&user=a%FFb|user: not valid UTF-8
+EOF2
     r=$(poll "appkey=$S&channel=$(seq -s, -f 'c%g' 65)")
     like "$r" '^400 \{"code":400,"content":"channel: ' "65 channels: 400 channel"
     r=$(poll "appkey=$S&channel=$(seq -s, -f 'c%g' 64)&timeout=0")

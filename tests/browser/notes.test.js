@@ -6,7 +6,9 @@
 // user hears nothing. On WebSocket in both pages, on XHR long-poll in both, and with page B on
 // JSONP (a JSONP page cannot POST a read itself). Prints TAP.
 //
-// Environment (from tests/browser.sh): BASE, SECRET, SERVER_KEY, CHROMIUM, PUSH_ARTIFACTS,
+// Each page holds the publish key and a JWT of its own user only, never the server key or secret.
+//
+// Environment (from tests/browser.sh): BASE, PUBLISH_KEY, SECRET, SERVER_KEY, CHROMIUM, PUSH_ARTIFACTS,
 // PUSH_WS_BIN.
 'use strict';
 const fs = require('fs');
@@ -80,6 +82,31 @@ async function waitShown(page, want, timeout = 30000) {
   return shown(page);
 }
 
+// What a demo page holds: the publish key, and a short-lived JWT from the demo's server side that
+// opens its own user's channel and no other; neither the server key nor the secret is in the
+// page, its scripts or what the server side answered it.
+async function pageHolds(page, user, other) {
+  const held = await page.evaluate(async () => {
+    const texts = [document.documentElement.outerHTML];
+    for (const entry of performance.getEntriesByType('resource')) {
+      if (/\.js(\?|$)|\/demo\/token/.test(entry.name)) texts.push(await fetch(entry.name).then((r) => r.text(), () => ''));
+    }
+    return { appkey: window.demo.push.appkey, token: window.demo.push.token, texts };
+  });
+  ok(held.appkey === env.PUBLISH_KEY, `${user}: the page holds the publish key`, held.appkey);
+  const leaked = held.texts.filter((t) => t.includes(env.SERVER_KEY) || t.includes(env.SECRET)).length;
+  ok(held.texts.length >= 4 && leaked === 0,
+    `${user}: the server key and the secret are nowhere in the page, its scripts or its token reply`,
+    { fetched: held.texts.length, leaked });
+  const claims = JSON.parse(Buffer.from(String(held.token).split('.')[1] || '', 'base64url').toString() || '{}');
+  const life = claims.exp - Date.now() / 1000;
+  ok(claims.sub === user && life > 0 && life <= 600, `${user}: its token is a JWT for ${user} that ends within 600 s`, claims);
+  const history = async (channel) => (await fetch(`${BASE}/push/history?${new URLSearchParams({
+    appkey: held.appkey, channel, token: held.token })}`)).status;
+  is([await history(`user-${user}`), await history(`user-${other}`)], [200, 403],
+    `${user}: with them the page reads user-${user} (200) and not user-${other} (403)`);
+}
+
 async function suite(label, transportA, transportB) {
   const user = `ann-${label}`;
   const a = await openNotes(user, transportA);
@@ -87,6 +114,7 @@ async function suite(label, transportA, transportB) {
   const other = await openNotes(`bea-${label}`, transportB);
   ok(await notesReady(a, transportA) && await notesReady(b, transportB) && await notesReady(other, transportB),
     `${label}: pages A (${transportA}) and B (${transportB}) of ${user}, and one of another user, load their notifications`);
+  await pageHolds(a, user, `bea-${label}`);
   for (const text of ['first', 'second', 'third']) {
     const r = await notify(user, `${text} for ${user}`);
     if (r.code !== 200) diag(JSON.stringify(r));

@@ -4,7 +4,10 @@
 // For each forced transport (websocket, xhr, jsonp): a page subscribes; a curl publish
 // arrives; a message sent from a second page arrives in the first; the sidecar (websocket)
 // or the long-poll FastCGI program (xhr, jsonp) is killed mid-stream and comes back, and both
-// pages still get every message exactly once, in order. Then: the default transport order,
+// pages still get every message exactly once, in order; push.js publishes to a private channel
+// with a token's publish claim (403 without), and subscribes to and reads the history of the
+// page user's user-<id> with its token, every bad token (forged, expired, alg none, HS512,
+// another user's, another channel's) refused with 403. Then: the default transport order,
 // falling back to long-poll when the sidecar is down and back to WebSocket when it returns,
 // and cross-origin pages (CORS XHR, JSONP, WebSocket).
 //
@@ -79,6 +82,15 @@ function pollPid() {
     }
   }
   return null;
+}
+
+// A JWT as a backend makes it (alg and secret may be wrong on purpose).
+function jwt(claims, alg = 'HS256', secret = env.SECRET) {
+  const b64 = (text) => Buffer.from(text).toString('base64url');
+  const signed = `${b64(JSON.stringify({ alg, typ: 'JWT' }))}.${b64(JSON.stringify(claims))}`;
+  const sig = alg === 'none' ? ''
+    : require('crypto').createHmac(alg === 'HS512' ? 'sha512' : 'sha256', secret).update(signed).digest('base64url');
+  return `${signed}.${sig}`;
 }
 
 // ---- the pages ----
@@ -199,6 +211,42 @@ async function transportSuite(transport) {
     withToken);
   const without = await pagePublish(null);
   ok(!without.ok && without.code === 403, `${transport}: and without the token: 403`, without);
+
+  // Page A is alice's. push.js subscribes and reads history with every bad token at once (one
+  // poll restart: a JSONP page cannot cancel the held polls it leaves), each on a channel the
+  // token would open were it good: all 403. Then user-alice with her own token: subscribed.
+  const exp = Math.floor(Date.now() / 1000) + 600;
+  const badTokens = [
+    ['a forged', 'private-t1', jwt({ sub: 'alice', exp, channels: ['private-t1'] }, 'HS256', 'not-the-secret')],
+    ['an expired', 'private-t2', jwt({ sub: 'alice', exp: exp - 1200, channels: ['private-t2'] })],
+    ['an alg none', 'private-t3', jwt({ sub: 'alice', exp, channels: ['private-t3'] }, 'none')],
+    ['an alg HS512', 'private-t4', jwt({ sub: 'alice', exp, channels: ['private-t4'] }, 'HS512')],
+    ["bob's (another sub)", 'user-alice', jwt({ sub: 'bob', exp, channels: ['user-*'] })],
+    ["another channel's", 'private-t6', jwt({ exp, channels: ['private-page-*'] })],
+  ];
+  const tokenUse = (uses) => a.evaluate((list) => Promise.all(list.map(([ch, t]) => new Promise((resolve) => {
+    const push = window.demo.push;
+    const answer = { subscribe: null, history: null };
+    const settle = (what, value) => {
+      answer[what] = value;
+      if (answer.subscribe && answer.history) resolve(answer);
+    };
+    window.setTimeout(() => resolve(answer), 30000);
+    push.subscribe({ channel: ch, token: t, onMessage: () => {},
+      onSuccess: () => settle('subscribe', 200),
+      onFailed: (e) => settle('subscribe', `${e.code} ${e.content}`) });
+    push.history({ channel: ch, token: t, onSuccess: () => settle('history', 200),
+      onFailed: (e) => settle('history', `${e.code} ${e.content}`) });
+  }))), uses);
+  const bad = await tokenUse(badTokens.map(([, ch, tok]) => [ch, tok]));
+  badTokens.forEach(([what, ch], i) => {
+    ok(/^403 /.test(bad[i].subscribe) && /^403 /.test(bad[i].history),
+      `${transport}: push.js subscribing to ${ch} and reading its history with ${what} token: 403`, bad[i]);
+  });
+  const [good] = await tokenUse([['user-alice', jwt({ sub: 'alice', exp })]]);
+  ok(good.subscribe === 200 && good.history === 200,
+    `${transport}: and user-alice with alice's own token: subscribed, history`, good);
+  await a.evaluate(() => window.demo.push.unsubscribe('user-alice'));
 
   // History on load: a third page lists the last messages before any live one.
   const c = await openDemo(`transports=${transport}&user=carol&channel=${channel}`);
