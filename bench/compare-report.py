@@ -11,7 +11,7 @@ import os
 import sys
 
 (results, targets, sizes, seconds, fanout_messages, latency_rate, nchan_workers, short, started, machine,
- json_out) = sys.argv[1:12]
+ json_out, durable) = sys.argv[1:13]
 targets, sizes = targets.split(), sizes.split()
 HZ = os.sysconf("SC_CLK_TCK")
 
@@ -219,8 +219,10 @@ def cell(v):
 
 
 print()
-print("bench/compare%s, %s, %s; %s s a timed workload; fan-out %s messages; Nchan %s nginx workers" % (
-    " --short" if short == "1" else "", started, machine, seconds, fanout_messages, nchan_workers))
+print("bench/compare%s, %s, %s; %s s a timed workload; fan-out %s messages; Nchan %s nginx workers; %s" % (
+    " --short" if short == "1" else "", started, machine, seconds, fanout_messages, nchan_workers,
+    "PostgreSQL durable (fsync, synchronous_commit on)" if durable == "1"
+    else "BENCH_DURABLE=0: PostgreSQL with fsync and synchronous_commit off, publishes NOT durable"))
 print()
 print("| workload | figure | push | Nchan | push/Nchan | target | met? |")
 print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -242,7 +244,7 @@ for label, by_target in runs:
 
 doc = {"bench": "compare", "started": started, "machine": machine, "short": short == "1", "seconds": int(seconds),
        "fanout_messages": int(fanout_messages), "latency_rate": int(latency_rate),
-       "nchan_workers": int(nchan_workers), "rows": rows, "figures": data}
+       "nchan_workers": int(nchan_workers), "durable": durable == "1", "rows": rows, "figures": data}
 text = json.dumps(doc, separators=(",", ":"))
 if json_out == "-":
     print()
