@@ -13,6 +13,7 @@
 #include "log.h"
 #include "message.h"
 #include "poller.h"
+#include "table.h"
 #include "touch.h"
 #include "validate.h"
 
@@ -35,6 +36,8 @@
 #define POLL_RING_BYTES (1024 * 1024)  /* content bytes kept per channel at most */
 #define POLL_FEED_IDLE 300             /* seconds a channel nobody polls stays followed */
 #define POLL_QUIET_MS 1000             /* a poll held this long sends its headers */
+#define POLL_SUPERSEDE_WINDOW_MS 10000 /* a client's polls answer its older ones at most */
+#define POLL_SUPERSEDE_MAX 8           /* this many times in this window */
 
 /* One message ready to go out; content borrowed from a PGresult or a pinned feed item. */
 struct poll_item {
@@ -86,7 +89,14 @@ struct poll_request {
     uint64_t kick_serial;          /* kick_serial() before its tokens were judged */
     bool in_users;
     struct list_link user_link;    /* in poll_users */
-    struct poll_request *kicked_next; /* a kick's answers, once out of every list */
+    /* Held for a client id: in poll_clients (a newer poll of the client answers it), guarded
+     * by poll_lock. The window and count of the answers that chain of polls gave. */
+    char presence[AUTH_PRESENCE_ID]; /* the client's presence id, or "" */
+    bool in_clients;
+    struct table_link client_link;
+    int64_t supersede_since_ms;
+    int supersede_count;
+    struct poll_request *kicked_next; /* a kick's or a newer poll's answers, out of every list */
 };
 
 static struct poller *poll_poller;
@@ -100,6 +110,8 @@ static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct list poll_quiet;
 /* Held requests of a user; guarded by poll_lock. */
 static struct list poll_users;
+/* Held requests with a client id, by app and presence id; guarded by poll_lock. */
+static struct table poll_clients;
 
 static const struct db_statement poll_open_sql = {
     "poll_open",
@@ -482,6 +494,10 @@ static void poll_link(struct poll_request *pr)
         list_push(&poll_users, &pr->user_link);
         pr->in_users = true;
     }
+    if (pr->presence[0]) {
+        table_add(&poll_clients, &pr->client_link, table_hash_text((uint64_t)pr->app_id, pr->presence));
+        pr->in_clients = true;
+    }
 }
 
 static void poll_quiet_add(struct poll_request *pr)
@@ -505,6 +521,10 @@ static void poll_unlink(struct poll_request *pr)
     if (pr->in_users) {
         list_remove(&poll_users, &pr->user_link);
         pr->in_users = false;
+    }
+    if (pr->in_clients) {
+        table_remove(&poll_clients, &pr->client_link);
+        pr->in_clients = false;
     }
     for (int i = 0; i < pr->nnames; i++) {
         struct poll_channel *ch = &pr->channels[i];
@@ -659,6 +679,50 @@ static void poll_on_hangup(struct held_request *r)
     poll_request_free(pr);
 }
 
+/* Claims and unlinks the held polls of pr's client (called with poll_lock held, before pr is
+ * linked): a client whose poll is held sends another only when it gave that one up (its
+ * channels changed, or it timed out on its side), and a JSONP script cannot be aborted, so
+ * the old poll would keep a browser connection until it ends; old browsers have two a host.
+ * Two live connections sharing a client id would answer each other's polls in a loop: a chain
+ * of polls answers older ones at most POLL_SUPERSEDE_MAX times in POLL_SUPERSEDE_WINDOW_MS,
+ * after which they are held side by side. Returns the claimed polls, linked by kicked_next,
+ * for poll_answer_superseded once poll_lock is released. */
+static struct poll_request *poll_supersede(struct poll_request *pr, int64_t now)
+{
+    struct poll_request *old = NULL;
+    if (!pr->presence[0])
+        return NULL;
+    size_t hash = table_hash_text((uint64_t)pr->app_id, pr->presence);
+    for (struct table_link *l = table_first(&poll_clients, hash); l;) {
+        struct table_link *next = table_next(l);
+        struct poll_request *o = LINK_ENTRY(l, struct poll_request, client_link);
+        if (o->app_id == pr->app_id && strcmp(o->presence, pr->presence) == 0) {
+            bool fresh = now - o->supersede_since_ms >= POLL_SUPERSEDE_WINDOW_MS;
+            int64_t since = fresh ? now : o->supersede_since_ms;
+            int count = fresh ? 0 : o->supersede_count;
+            if (count < POLL_SUPERSEDE_MAX && held_claim(&o->held)) {
+                poll_unlink(o);
+                pr->supersede_since_ms = since;
+                pr->supersede_count = count + 1;
+                o->kicked_next = old;
+                old = o;
+            }
+        }
+        l = next;
+    }
+    return old;
+}
+
+/* Answers the polls poll_supersede claimed (without poll_lock). */
+static void poll_answer_superseded(struct poll_request *superseded)
+{
+    while (superseded) {
+        struct poll_request *old = superseded;
+        superseded = old->kicked_next;
+        poll_answer(old, NULL);
+    }
+}
+
 /* Hands the request to the held set. Returns 0 when it is no longer the worker's (held, or
  * answered: refused by a cap, or ready meanwhile), or -1 when it could not be held (the worker
  * answers it now). */
@@ -671,11 +735,14 @@ static int poll_hold(struct poll_request *pr, struct request *req, struct reply 
     pr->held.gw = gw;
     pr->held.deadline_ms = clock_ms() + pr->timeout * 1000;
     pthread_mutex_lock(&poll_lock);
+    /* In the same hold as the link: the client's next poll finds this one. */
+    struct poll_request *superseded = poll_supersede(pr, clock_ms());
     poll_link(pr);
     enum held_result held = held_add(&pr->held);
     if (held != HELD_OK) {
         poll_unlink(pr);
         pthread_mutex_unlock(&poll_lock);
+        poll_answer_superseded(superseded);
         const char *callback = gw->callback[0] ? gw->callback : NULL;
         if (held == HELD_ADDRESS_FULL) {
             reply_header(&gw->reply, "Retry-After", "5");
@@ -699,6 +766,7 @@ static int poll_hold(struct poll_request *pr, struct request *req, struct reply 
     if (kicked || now)
         poll_unlink(pr);
     pthread_mutex_unlock(&poll_lock);
+    poll_answer_superseded(superseded);
     if (kicked)
         poll_answer_kicked(pr);
     else if (now)
@@ -725,9 +793,8 @@ static void poll_handle(struct request *req, struct reply *reply)
         goto done;
     endpoint_close(&pr->ep);
     if (pr->client) {
-        char presence_id[AUTH_PRESENCE_ID];
-        auth_presence_id(pr->ep.app.secret, pr->client, pr->user, presence_id);
-        touch_queue(pr->ep.app.id, pr->names, pr->nnames, presence_id, pr->user, pr->info);
+        auth_presence_id(pr->ep.app.secret, pr->client, pr->user, pr->presence);
+        touch_queue(pr->ep.app.id, pr->names, pr->nnames, pr->presence, pr->user, pr->info);
     }
     /* The borrowed request strings are gone once the worker moves on; a held poll keeps no info. */
     pr->app_id = pr->ep.app.id;
@@ -795,6 +862,7 @@ static int poll_start(const struct config *cfg)
     poller_on_kick(poll_poller, poll_on_kick);
     poller_set_liveness(poll_poller, cfg->listener_idle, cfg->listener_timeout);
     feeds_init(poll_poller, (size_t)cfg->poll_ring, POLL_RING_BYTES, poll_on_new);
+    table_init(&poll_clients, 64);
     static const struct held_callbacks callbacks = { poll_on_deadline, poll_on_hangup };
     if (held_start(&callbacks, (size_t)cfg->poll_max_held, (size_t)cfg->poll_max_per_address) < 0)
         return -1;
@@ -830,6 +898,7 @@ static void poll_finish(void)
     if (touch_flush(endpoint_pool()) < 0)
         log_debug("poll: presence flush failed");
     feeds_free();
+    table_free(&poll_clients);
     poller_free(poll_poller);
     poll_poller = NULL;
     endpoint_shutdown();

@@ -41,7 +41,7 @@ SQL_SHELL_TESTS = tests/sql/migrate-twice.sh tests/sql/concurrency.sh tests/sql/
 
 # Programs, pushctl and push-api through lighttpd.
 API_TESTS = tests/programs.sh tests/pushctl.sh tests/api.sh tests/jwt.sh tests/trust.sh \
-	tests/publish-concurrency.sh tests/publish-group.sh tests/goeasy.sh tests/names.sh tests/unread.sh tests/poll-leave.sh \
+	tests/publish-concurrency.sh tests/publish-group.sh tests/goeasy.sh tests/names.sh tests/unread.sh tests/poll-leave.sh tests/poll-supersede.sh \
 	tests/pushctl-app.sh tests/read-events.sh
 
 # The poller and long-poll under lighttpd, Apache mod_fcgid and mod_proxy_fcgi.
@@ -95,7 +95,7 @@ EXTRA_DIST += tests/browser/push.test.js tests/browser/goeasy.test.js tests/brow
 # --enable-sanitizers=thread (scripts/test makes build/tsan): `make check-tsan`. Every report
 # goes to a file under tsan-reports/ (a server's stderr is not its test's) and fails the run;
 # the first race also ends its process (halt_on_error), which fails its test.
-TSAN_TESTS = tests/poller.sh tests/poll-ring.sh tests/poll-abandon.sh tests/poll-lighttpd.sh \
+TSAN_TESTS = tests/poller.sh tests/poll-ring.sh tests/poll-abandon.sh tests/poll-lighttpd.sh tests/poll-supersede.sh \
 	tests/poll-many.sh tests/poller-silence.sh tests/ws-workers.sh tests/ws-pg-restart.sh
 TSAN_CHECK_OPTIONS = halt_on_error=1:exitcode=66:second_deadlock_stack=1:log_path=$(abs_top_builddir)/tsan-reports/tsan
 check-tsan:

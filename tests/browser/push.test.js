@@ -248,6 +248,33 @@ async function transportSuite(transport) {
     `${transport}: and user-alice with alice's own token: subscribed, history`, good);
   await a.evaluate(() => window.demo.push.unsubscribe('user-alice'));
 
+  // Channels added one after another: each restarts the held poll, and a JSONP page cannot
+  // cancel the one it leaves (push-poll answers it when the client's next poll comes), so the
+  // browser's six connections a host are not used up: eight in a row, then a message on the
+  // first, all within 15 s.
+  const started = Date.now();
+  const oneByOne = await a.evaluate(async (prefix) => {
+    const push = window.demo.push;
+    const results = [];
+    for (let i = 0; i < 8; i++) {
+      results.push(await new Promise((resolve) => {
+        window.setTimeout(() => resolve('timeout'), 30000);
+        push.subscribe({ channel: `${prefix}-${i}`, onMessage: (m) => { window.oneByOneGot = m.content; },
+          onSuccess: () => resolve(200), onFailed: (e) => resolve(`${e.code} ${e.content}`) });
+      }));
+    }
+    return results;
+  }, `row-${transport}`);
+  await curlPublish(`row-${transport}-0`, 'after eight');
+  const rowGot = await until('the message on the first of eight', async () =>
+    (await a.evaluate(() => window.oneByOneGot)) === 'after eight', 30000).catch(() => false);
+  const rowSeconds = (Date.now() - started) / 1000;
+  ok(oneByOne.every((r) => r === 200) && rowGot && rowSeconds < 15,
+    `${transport}: eight channels subscribed one after another, then a message on the first: within 15 s`,
+    { oneByOne, rowGot, rowSeconds });
+  await a.evaluate((prefix) => { for (let i = 0; i < 8; i++) window.demo.push.unsubscribe(`${prefix}-${i}`); },
+    `row-${transport}`);
+
   // History on load: a third page lists the last messages before any live one.
   const c = await openDemo(`transports=${transport}&user=carol&channel=${channel}`);
   await waitReady(c, transport);
