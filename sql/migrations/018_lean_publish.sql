@@ -1,7 +1,8 @@
--- 018_lean_publish.sql: the group publish path in fewer statements: publish_group checks a group
--- whose messages all pass in one query (the message-by-message checks of 015 run only when one
--- does not), and publish_rows locks, bumps and builds its notification set-based. Results,
--- seqs, errors and the notification's format are those of 015.
+-- 018_lean_publish.sql: the group publish path in fewer statements and without a query per
+-- message: publish_group checks a group whose messages all pass in one query (the
+-- message-by-message checks of 015 run only when one does not), publish_rows locks, bumps and
+-- builds its notification set-based, and the messages' foreign key (a look-up per inserted row)
+-- becomes a cascade trigger. Results, seqs, errors and the notification's format are those of 015.
 
 -- 015's publish_group, kept as the path of groups with a refused message or a rate-limited app.
 ALTER FUNCTION push.publish_group(text[], text[], text[], text[], text[]) RENAME TO publish_group_each;
@@ -160,3 +161,19 @@ END $$;
 COMMENT ON FUNCTION push.publish_rows(int[], text[], text[], text[], text[]) IS
     'stores checked messages with one INSERT and one notification, a message whose msgid its channel holds '
     'as a duplicate of that one; returns (i, seq, time_ms, duplicate) in input order';
+
+-- The messages' foreign key ran a query per inserted message to find its channel. Both writers
+-- of push.message (publish_rows and publish_app) hold their channel's row lock while they insert,
+-- so that check never fails; what stays is the cascade: a statement trigger deletes the messages
+-- of the channels a statement deleted (push.app_delete, push.prune, a DELETE by hand).
+ALTER TABLE push.message DROP CONSTRAINT message_channel_id_fkey;
+CREATE FUNCTION push.channel_delete_messages() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM push.message m USING gone g WHERE m.channel_id = g.id;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION push.channel_delete_messages() IS
+    'trigger: deletes the messages of the channels deleted by a statement (the cascade of the former foreign key)';
+CREATE TRIGGER channel_delete_messages AFTER DELETE ON push.channel REFERENCING OLD TABLE AS gone
+    FOR EACH STATEMENT EXECUTE FUNCTION push.channel_delete_messages();
