@@ -1,5 +1,5 @@
--- 018_lean_publish.sql: the group publish path in fewer statements and without a query per
--- message: publish_group checks a group whose messages all pass in one query (the
+-- 018_lean_publish.sql: the group and batch publish paths in fewer statements, without a query per
+-- message: publish_group and publish_batch check messages that all pass in one query (the
 -- message-by-message checks of 015 run only when one does not), publish_rows locks, bumps and
 -- builds its notification set-based, and the messages' foreign key (a look-up per inserted row)
 -- becomes a cascade trigger. Results, seqs, errors and the notification's format are those of 015.
@@ -177,3 +177,43 @@ COMMENT ON FUNCTION push.channel_delete_messages() IS
     'trigger: deletes the messages of the channels deleted by a statement (the cascade of the former foreign key)';
 CREATE TRIGGER channel_delete_messages AFTER DELETE ON push.channel REFERENCING OLD TABLE AS gone
     FOR EACH STATEMENT EXECUTE FUNCTION push.channel_delete_messages();
+
+-- 015's publish_batch, kept as the path of batches with a refused message (it names the first).
+ALTER FUNCTION push.publish_batch(text, text[], text[], text, text[]) RENAME TO publish_batch_each;
+REVOKE EXECUTE ON FUNCTION push.publish_batch_each(text, text[], text[], text, text[]) FROM push_service;
+COMMENT ON FUNCTION push.publish_batch_each(text, text[], text[], text, text[]) IS
+    'publish_batch checking each message in turn (015): the path of batches with a refused message';
+
+-- The key is resolved once and every message checked in one query; when all pass, the batch goes
+-- to publish_rows as it is, otherwise publish_batch_each finds and raises the first error.
+CREATE FUNCTION push.publish_batch(p_key text, p_channels text[], p_contents text[], p_sender text DEFAULT NULL,
+                                   p_msgids text[] DEFAULT NULL)
+RETURNS TABLE(channel text, seq bigint, duplicate bool, time_ms bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, push, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    v_count int := coalesce(cardinality(p_channels), 0);
+    v_app push.app;
+BEGIN
+    IF v_count > 0 AND array_ndims(p_channels) = 1 AND array_lower(p_channels, 1) = 1 AND array_ndims(p_contents) = 1
+       AND cardinality(p_contents) = v_count AND coalesce(cardinality(p_msgids), v_count) = v_count
+       AND coalesce(array_ndims(p_msgids), 1) = 1 AND coalesce(octet_length(p_sender), 0) <= 128 THEN
+        v_app := push.app_by_key(p_key, true);
+        IF (SELECT bool_and(push.channel_valid(u.n) AND u.c IS NOT NULL AND octet_length(u.c) <= v_app.max_message_bytes
+                            AND (u.id IS NULL OR push.msgid_valid(u.id)))
+            FROM unnest(p_channels, p_contents, coalesce(p_msgids, array_fill(NULL::text, ARRAY[v_count]))) AS u(n, c, id)) THEN
+            PERFORM push.rate_take(v_app, v_count);
+            RETURN QUERY
+            SELECT p_channels[r.i], r.seq, r.duplicate, r.time_ms
+            FROM push.publish_rows(array_fill(v_app.id, ARRAY[v_count]), p_channels, p_contents,
+                                   array_fill(nullif(p_sender, ''), ARRAY[v_count]), p_msgids) r
+            ORDER BY r.i;
+            RETURN;
+        END IF;
+    END IF;
+    RETURN QUERY SELECT * FROM push.publish_batch_each(p_key, p_channels, p_contents, p_sender, p_msgids);
+END $$;
+COMMENT ON FUNCTION push.publish_batch(text, text[], text[], text, text[]) IS
+    'publishes p_contents[i] to p_channels[i] (msgid p_msgids[i]), all or nothing; returns (channel, seq, '
+    'duplicate, time_ms) in input order';
+GRANT EXECUTE ON FUNCTION push.publish_batch(text, text[], text[], text, text[]) TO push_service;
