@@ -24,7 +24,6 @@
 
 static const struct gateway_program *gateway_prog;
 static int gateway_socket;
-static pthread_mutex_t gateway_accept_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool gateway_shutdown;
 /* Requests being served; once closed is set none starts (shutdown waits for busy to be 0). */
 static struct {
@@ -324,9 +323,9 @@ static void *gateway_worker(void *arg)
                 return NULL;
             }
         }
-        pthread_mutex_lock(&gateway_accept_lock);
+        /* Every idle worker waits in accept() itself: Linux hands each connection to one of
+         * them, so no mutex passes the turn from thread to thread (a wake-up per request). */
         int rc = gateway_stopping() ? -1 : FCGX_Accept_r(fr);
-        pthread_mutex_unlock(&gateway_accept_lock);
         if (rc < 0)
             break;
         pthread_mutex_lock(&gateway_serving.lock);

@@ -1,5 +1,6 @@
 /* group.c: group commit for single publishes: a committer thread writes, in one transaction
- * with one notification, the publishes that gathered while its previous transaction committed. */
+ * with one notification, the publishes that gathered while its previous transaction committed,
+ * and hands each to its done callback. */
 #include "group.h"
 #include "buf.h"
 #include "log.h"
@@ -11,7 +12,7 @@
 struct group {
     struct db_pool *pool;            /* non-owning */
     pthread_t thread;                /* the committer */
-    pthread_mutex_t lock;            /* guards everything below and every queued message's done */
+    pthread_mutex_t lock;            /* guards everything below */
     pthread_cond_t arrived;          /* a message was queued while the committer was idle */
     struct group_message *queue;     /* waiting for a transaction, oldest first */
     struct group_message **tail;
@@ -35,7 +36,7 @@ static void group_fail(struct group_message *batch, size_t n)
 }
 
 /* Writes the n messages from batch in one transaction and sets their results. Called without
- * the lock; the messages are this caller's until it marks them done. */
+ * the lock; the messages are the committer's until it hands them to their done. */
 static void group_commit(struct group *g, struct group_message *batch, size_t n)
 {
     struct buf keys = BUF_INIT, channels = BUF_INIT, contents = BUF_INIT, senders = BUF_INIT, msgids = BUF_INIT;
@@ -80,7 +81,7 @@ out:
 }
 
 /* The committer: takes what has gathered (at most GROUP_MAX, the oldest first), writes it,
- * wakes its callers and starts over; waits only when nothing is queued. */
+ * hands each message to its done and starts over; waits only when nothing is queued. */
 static void *group_run(void *arg)
 {
     struct group *g = arg;
@@ -105,13 +106,13 @@ static void *group_run(void *arg)
         pthread_mutex_unlock(&g->lock);
 
         group_commit(g, batch, n);
-
-        pthread_mutex_lock(&g->lock);
         for (struct group_message *done = batch, *next; done; done = next) {
             next = done->next;
-            done->done = true;
-            pthread_cond_signal(&done->wake);
+            done->next = NULL;
+            done->done(done);
         }
+
+        pthread_mutex_lock(&g->lock);
     }
     pthread_mutex_unlock(&g->lock);
     return NULL;
@@ -149,18 +150,15 @@ void group_free(struct group *g)
     free(g);
 }
 
-void group_publish(struct group *g, struct group_message *m)
+void group_submit(struct group *g, struct group_message *m)
 {
-    m->done = false;
     m->next = NULL;
-    pthread_cond_init(&m->wake, NULL);
     pthread_mutex_lock(&g->lock);
     *g->tail = m;
     g->tail = &m->next;
-    if (g->idle)
+    if (g->idle) {
+        g->idle = false; /* one wake-up is enough */
         pthread_cond_signal(&g->arrived);
-    while (!m->done)
-        pthread_cond_wait(&m->wake, &g->lock);
+    }
     pthread_mutex_unlock(&g->lock);
-    pthread_cond_destroy(&m->wake);
 }

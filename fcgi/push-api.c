@@ -227,7 +227,79 @@ out:
     json_object_put(msgids);
 }
 
-/* A single publish waits for its group's transaction (group.h) without holding a connection. */
+/* A single publish in its group (group.h): the request held (gateway_hold) with copies of its
+ * fields in one allocation, answered by the committer thread once the group committed. */
+struct api_single {
+    struct group_message m;
+    struct gateway_held *held;  /* owned until answered */
+    char text[];                /* key, channel, content, sender and msgid, each NUL-ended */
+};
+
+/* Copies s (or nothing for NULL) to *at and moves at past it. Returns the copy or NULL. */
+static const char *api_single_copy(char **at, const char *s, size_t len)
+{
+    if (!s)
+        return NULL;
+    char *copy = *at;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    *at += len + 1;
+    return copy;
+}
+
+/* Group callback (committer thread): answers the held request and frees it. */
+static void api_single_done(struct group_message *m)
+{
+    struct api_single *single = (struct api_single *)m;
+    struct gateway_held *held = single->held;
+    const char *callback = held->callback[0] ? held->callback : NULL;
+    if (m->status != 200) {
+        if (m->status == 503)
+            reply_header(&held->reply, "Retry-After", "5");
+        else if (m->status == 429)
+            reply_header(&held->reply, "Retry-After", "1");
+        reply_error(&held->reply, m->status, m->error, callback);
+    } else {
+        struct json_object *obj = reply_object(200, "OK");
+        json_object_object_add(obj, "channel", json_object_new_string(m->channel));
+        json_object_object_add(obj, "seq", json_object_new_int64(m->seq));
+        json_object_object_add(obj, "time", json_object_new_int64(m->time_ms));
+        if (m->duplicate)
+            json_object_object_add(obj, "duplicate", json_object_new_boolean(1));
+        reply_json(&held->reply, obj, callback);
+    }
+    gateway_answer(held);
+    free(single);
+}
+
+/* Hands a checked single publish to the group and holds its request: this thread goes back
+ * to accepting while the group commits. Returns 0, or -1 with the reply filled. */
+static int api_single_submit(struct endpoint *ep, const char *channel, const struct param *content,
+                             const char *sender, const char *msgid)
+{
+    const char *key = params_get(&ep->req->params, "appkey");
+    size_t key_len = strlen(key), channel_len = strlen(channel), sender_len = sender ? strlen(sender) : 0,
+           msgid_len = msgid ? strlen(msgid) : 0;
+    struct api_single *single = xmalloc(sizeof(*single) + key_len + channel_len + content->value_len +
+                                        sender_len + msgid_len + 5);
+    memset(&single->m, 0, sizeof(single->m));
+    char *at = single->text;
+    single->m.key = api_single_copy(&at, key, key_len);
+    single->m.channel = api_single_copy(&at, channel, channel_len);
+    single->m.content = api_single_copy(&at, content->value, content->value_len);
+    single->m.sender = api_single_copy(&at, sender, sender_len);
+    single->m.msgid = api_single_copy(&at, msgid, msgid_len);
+    single->m.done = api_single_done;
+    /* The request's strings (channel, content) go when the handler returns: copied above. */
+    single->held = gateway_hold(ep->req, ep->reply);
+    if (!single->held) {
+        free(single);
+        return endpoint_error(ep, 400, "body: could not be read to its end");
+    }
+    group_submit(api_group, &single->m);
+    return 0;
+}
+
 static void api_publish(struct request *req, struct reply *reply)
 {
     if (api_publish_limiter && !limiter_take(api_publish_limiter, req->remote_addr, clock_seconds())) {
@@ -257,20 +329,7 @@ static void api_publish(struct request *req, struct reply *reply)
     if (api_sender_param(&ep, &sender) < 0 || api_msgid_param(&ep, &msgid) < 0)
         goto out;
     endpoint_close(&ep);
-    struct group_message m = { .key = params_get(&req->params, "appkey"), .channel = channel,
-                               .content = content->value, .sender = sender, .msgid = msgid };
-    group_publish(api_group, &m);
-    if (m.status != 200) {
-        endpoint_error(&ep, m.status, m.error);
-        goto out;
-    }
-    struct json_object *obj = reply_object(200, "OK");
-    json_object_object_add(obj, "channel", json_object_new_string(channel));
-    json_object_object_add(obj, "seq", json_object_new_int64(m.seq));
-    json_object_object_add(obj, "time", json_object_new_int64(m.time_ms));
-    if (m.duplicate)
-        json_object_object_add(obj, "duplicate", json_object_new_boolean(1));
-    reply_json(reply, obj, req->callback);
+    api_single_submit(&ep, channel, content, sender, msgid);
 out:
     endpoint_close(&ep);
 }
@@ -659,8 +718,8 @@ int main(int argc, char **argv)
         NULL,
         api_finish,
     };
-    /* A single publish holds its thread until its group commits: as many threads as
-     * publishes should gather in one transaction. */
+    /* A single publish is held, not waited for (api_single_submit): the threads are for the
+     * requests that wait on the database themselves (batch, history, presence, read). */
     if (config_default("threads", "64") < 0)
         return 1;
     return gateway_main(&program, argc, argv);

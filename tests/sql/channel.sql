@@ -1,6 +1,6 @@
--- channel.sql: channel names (1-128 bytes of letters, digits and _.=@/-), channel_open's heads (no row made by reading) and pruning idle channels.
+-- channel.sql: channel names (1-128 bytes of letters, digits and _.=@/-), channel_open's heads (no row made by reading), pruning idle channels and a deleted channel's messages going with it.
 BEGIN;
-SELECT plan(50);
+SELECT plan(55);
 
 SELECT app_id, publish_key FROM push.app_create('channel-main') \gset
 
@@ -95,6 +95,22 @@ SELECT is((SELECT count(*)::int FROM push.presence WHERE app_id = :app_id AND ch
 SELECT is(push.publish(:'publish_key', 'news', 'again'), 4::bigint, 'seqs of a kept channel continue');
 SELECT throws_ok($$SELECT push.prune(interval '1 day', NULL)$$, 'PU400', 'idle: must be zero or more',
                  'a NULL idle time is a 400');
+
+-- A deleted channel takes its messages with it, by hand or with its app; no other channel's go.
+SELECT app_id AS gone_app, publish_key AS gone_key FROM push.app_create('channel-gone') \gset
+SELECT count(*) AS gone_stored FROM push.publish_batch(:'gone_key', '{g1,g1,g2,g3}', '{a,b,c,d}') \gset
+SELECT count(*) AS kept_stored FROM push.publish_batch(:'publish_key', '{g1}', '{kept}') \gset
+SELECT id AS g1_id FROM push.channel WHERE app_id = :gone_app AND name = 'g1' \gset
+SELECT is((SELECT count(*) FROM push.message m JOIN push.channel c ON c.id = m.channel_id WHERE c.app_id = :gone_app),
+          4::bigint, 'the app has 4 messages on 3 channels');
+DELETE FROM push.channel WHERE app_id = :gone_app AND name = 'g1';
+SELECT is((SELECT count(*) FROM push.message WHERE channel_id = :g1_id), 0::bigint,
+          'deleting a channel deletes its messages');
+SELECT is(push.app_delete('channel-gone'), 2::bigint, 'app_delete deletes its two other channels');
+SELECT is((SELECT count(*) FROM push.message m WHERE NOT EXISTS (SELECT 1 FROM push.channel c WHERE c.id = m.channel_id)),
+          0::bigint, 'no message is left without its channel');
+SELECT is((SELECT string_agg(m.content, ',') FROM push.message m JOIN push.channel c ON c.id = m.channel_id
+           WHERE c.app_id = :app_id AND c.name = 'g1'), 'kept', 'another app''s channel of the same name keeps its message');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # notify.sh: a committed publish notifies push_message with '<channel_id>:<seq>', a batch once with
-# '<channel_id>:<seq>,...' (each channel's newest seq); a rolled-back one notifies nothing.
+# '<channel_id>:<seq>,...' (each channel's newest seq), split below 7,900 bytes when longer; a
+# rolled-back one notifies nothing.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
 use_test_database
 sql() { $PUSH_TEST_PSQL -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-tap_plan 5
+tap_plan 8
 
 app="notify-test-$$"
 cleanup() {
@@ -26,13 +27,16 @@ SELECT push.publish('$key', 'news', 'rolled back');
 ROLLBACK;
 SELECT push.publish('$key', 'news', repeat('x', 65536));
 SELECT count(*) FROM push.publish_batch('$key', '{news,other}', '{a,b}');
+SELECT count(*) FROM push.publish_batch('$key', ARRAY(SELECT 'wide-' || g FROM generate_series(1, 400) g),
+                                        array_fill('w'::text, ARRAY[400]));
 EOF_SQL
 )
 news=$(sql -c "SELECT channel_id FROM push.channel_open($app_id, '{news}')")
 other=$(sql -c "SELECT channel_id FROM push.channel_open($app_id, '{other}')")
 # Other sessions may publish to the same database: keep this app's channels only.
 # A batch's channels come in any order within its payload: each payload is shown sorted.
-payloads=$(printf '%s\n' "$out" | sed -n 's/^Asynchronous notification "push_message" with payload "\([^"]*\)".*/\1/p' |
+all_payloads=$(printf '%s\n' "$out" | sed -n 's/^Asynchronous notification "push_message" with payload "\([^"]*\)".*/\1/p')
+payloads=$(printf '%s\n' "$all_payloads" |
     grep -E "(^|,)($news|$other):" | while read -r p; do printf '%s' "$p" | tr ',' '\n' | sort | paste -sd, -; done |
     tr '\n' ' ')
 
@@ -45,4 +49,15 @@ is "$payloads" "$news:1 $news:2 $(printf '%s\n' "$news:3" "$other:1" | sort | pa
 is "$(printf '%s' "$payloads" | wc -w)" 3 "the rolled-back publish notified nothing"
 is "$(sql -c "SELECT string_agg(m.content, ',' ORDER BY m.seq) FROM push.message m WHERE m.channel_id = $news AND m.seq <> 2")" \
     "first,a" "the rolled-back seq was reused, leaving no hole"
+
+# 400 channels' items (about 9,000 bytes) do not fit one payload: several, each below 7,900 bytes,
+# name every channel once with its seq.
+wide=$(sql -c "SELECT c.id || ':' || c.last_seq FROM push.channel c WHERE c.app_id = $app_id AND c.name LIKE 'wide-%' ORDER BY 1")
+# Other sessions' payloads are left out: those whose first item is not one of these channels.
+wide_payloads=$(printf '%s\n' "$all_payloads" | while read -r p; do
+    printf '%s\n' "$wide" | grep -qxF "${p%%,*}" && printf '%s\n' "$p"; done)
+is "$(printf '%s\n' "$wide_payloads" | grep -c .)" 2 "a 400-channel batch is notified in two payloads"
+is "$(printf '%s\n' "$wide_payloads" | awk 'length($0) >= 7900' | wc -l)" 0 "each below 7,900 bytes"
+is "$(printf '%s\n' "$wide_payloads" | tr ',' '\n' | sort)" "$(printf '%s\n' "$wide" | sort)" \
+    "together they name each of the 400 channels once, with its seq"
 tap_done
