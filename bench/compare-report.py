@@ -167,6 +167,11 @@ row("HTTP publish, single, 32 conn.", "msg/s", rate_push, rate_nchan, ">= 10,000
 row("HTTP publish, single, 32 conn.", "p99 ms", single_push.get("p99_ms"), single_nchan.get("p99_ms"))
 row("HTTP publish, single, 32 conn.", "server CPU us/msg", single_push.get("cpu_us_per_message"),
     single_nchan.get("cpu_us_per_message"))
+floor = publish_figures("single.floor")
+data["publish"]["single"]["floor"] = floor
+w = "the floor: the same single publishes, lighttpd + a constant FastCGI reply"
+row(w, "req/s", floor.get("messages_per_second"), rate_nchan)
+row(w, "server CPU us/request", floor.get("cpu_us_per_message"), single_nchan.get("cpu_us_per_message"))
 batch = data["publish"]["batch"]["push"]
 row("HTTP publish, batch of 100, 8 conn.", "msg/s (Nchan: single)", batch.get("messages_per_second"), rate_nchan,
     ">= 100,000", at_least(batch.get("messages_per_second"), 100000))
@@ -230,6 +235,10 @@ for r in rows:
     print("| %s | %s | %s | %s | %s | %s | %s |" % (r["workload"], r["figure"], cell(r["push"]), cell(r["nchan"]),
                                                  cell(r["push_over_nchan"]), r["target"] or "",
                                                  "" if not r["target"] else cell(r["met"])))
+if rate_push and floor.get("messages_per_second"):
+    print()
+    print("push's single publish rate is %.2fx the floor's (lighttpd + a constant FastCGI reply, same client)" % (
+        rate_push / floor["messages_per_second"]))
 stored = data["publish"]["single"]["push_stored"]
 if stored.get("transactions"):
     print()

@@ -1,5 +1,5 @@
 # bench/lib.sh: what the benches share (sourced after tests/lib.sh): the server processes' CPU
-# and memory, Nchan on loopback, and one long-poll follow run of tests/poll-load.
+# and memory, Nchan on loopback, the FastCGI floor, and one long-poll follow run of tests/poll-load.
 . "$top_srcdir/scripts/setup.sh"
 . "$top_srcdir/bench/nchan.sh"
 
@@ -78,4 +78,43 @@ poll_follow() {
             --subscribers "$n" --seconds "$secs" --deadline 20 $SRC --pids "$FLOOR_PID+" ;;
     esac >"$out" 2>"$out.err" || echo '{}' >"$out"
     [ -s "$out" ] || echo '{}' >"$out"
+}
+
+# start_floor: the floor, a second lighttpd with bench/fcgi-const (a constant reply) under /const,
+# set up like the programs' entries in conf/lighttpd.conf. Sets FLOOR_BASE and FLOOR_PID.
+start_floor() {
+    local port
+    port=$(free_port)
+    mkdir -p "$T/floor"
+    cat >"$T/floor/lighttpd.conf" <<EOF
+server.modules += ( "mod_fastcgi", "mod_accesslog" )
+server.bind = "127.0.0.1"
+server.port = $port
+server.document-root = "$T/floor"
+server.errorlog = "$T/floor/error.log"
+accesslog.filename = "$T/floor/access.log"
+server.pid-file = "$T/floor/lighttpd.pid"
+server.max-connections = 4096
+server.max-fds = 16384
+server.max-read-idle = 120
+server.max-write-idle = 120
+fastcgi.server = (
+  "/const" => ((
+    "socket" => "$T/floor/fcgi-const.sock",
+    "bin-path" => "$top_builddir/bench/fcgi-const",
+    # Back-to-back clients queue here: 2,000 of them overflow the default 1,024 (answered 500).
+    "listen-backlog" => 4096,
+    "check-local" => "disable",
+    "max-procs" => 1,
+    "min-procs" => 1,
+    "connect-timeout" => 5,
+    "fix-root-scriptname" => "enable",
+  )),
+)
+EOF
+    lighttpd -D -f "$T/floor/lighttpd.conf" >"$T/floor/stderr.log" 2>&1 &
+    FLOOR_PID=$!
+    track_pid $FLOOR_PID
+    FLOOR_BASE="http://127.0.0.1:$port"
+    wait_for curl -sf -o /dev/null "$FLOOR_BASE/const" || { cat "$T/floor/"*.log >&2; return 1; }
 }

@@ -42,45 +42,6 @@ log_summary() {
         grep -v 'server st' | sort | uniq -c | sort -rn | head -3
 }
 
-# start_floor: a second lighttpd with fcgi-const under /const, set up like push-poll's entry in
-# conf/lighttpd.conf. Sets FLOOR_BASE and FLOOR_PID.
-start_floor() {
-    local port
-    port=$(free_port)
-    mkdir -p "$T/floor"
-    cat >"$T/floor/lighttpd.conf" <<EOF
-server.modules += ( "mod_fastcgi", "mod_accesslog" )
-server.bind = "127.0.0.1"
-server.port = $port
-server.document-root = "$T/floor"
-server.errorlog = "$T/floor/error.log"
-accesslog.filename = "$T/floor/access.log"
-server.pid-file = "$T/floor/lighttpd.pid"
-server.max-connections = 4096
-server.max-fds = 16384
-server.max-read-idle = 120
-server.max-write-idle = 120
-fastcgi.server = (
-  "/const" => ((
-    "socket" => "$T/floor/fcgi-const.sock",
-    "bin-path" => "$CONST",
-    # Back-to-back clients queue here: 2,000 of them overflow the default 1,024 (answered 500).
-    "listen-backlog" => 4096,
-    "check-local" => "disable",
-    "max-procs" => 1,
-    "min-procs" => 1,
-    "connect-timeout" => 5,
-    "fix-root-scriptname" => "enable",
-  )),
-)
-EOF
-    lighttpd -D -f "$T/floor/lighttpd.conf" >"$T/floor/stderr.log" 2>&1 &
-    FLOOR_PID=$!
-    track_pid $FLOOR_PID
-    FLOOR_BASE="http://127.0.0.1:$port"
-    wait_for curl -sf -o /dev/null "$FLOOR_BASE/const" || { cat "$T/floor/"*.log >&2; return 1; }
-}
-
 nchan_available || NO_NCHAN=1
 start_postgres >/dev/null || exit 1
 start_lighttpd >/dev/null || exit 1
