@@ -1,4 +1,4 @@
--- 018_lean_publish.sql: the group and batch publish paths in fewer statements, without a query per
+-- 017_lean_publish.sql: the group and batch publish paths in fewer statements, without a query per
 -- message: publish_group and publish_batch check messages that all pass in one query (the
 -- message-by-message checks of 015 run only when one does not), publish_rows locks, bumps and
 -- builds its notification set-based, and the messages' foreign key (a look-up per inserted row)
