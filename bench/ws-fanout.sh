@@ -4,9 +4,10 @@
 # on 127.0.0.x, messages published at a fixed rate; prints deliveries, loss, latency, server
 # CPU per delivery and memory per idle subscriber, the push/Nchan ratios, and one JSON line.
 #
-# push-ws runs 2 workers and Nchan 2 nginx workers. push's server CPU counts push-ws and every
-# PostgreSQL process (the publish included); Nchan's counts nginx. Memory per subscriber is the
-# growth of the servers' PSS while the subscribers connect, divided by their number.
+# push-ws runs BENCH_WS_WORKERS workers (default 2) and Nchan 2 nginx workers. push's server
+# CPU counts push-ws and every PostgreSQL process (the publish included); Nchan's counts nginx.
+# Memory per subscriber is the growth of the servers' PSS while the subscribers connect,
+# divided by their number.
 # BENCH_WS_SIZES (default "1 5000") and BENCH_WS_MESSAGES (default 50, at 10 a second) size it.
 # Every figure comes from this run on this machine: compare rows, not machines.
 . "$(dirname "$0")/../tests/ws-lib.sh"
@@ -17,6 +18,7 @@ LOAD="$top_builddir/tests/ws-load"
 [ -x "$LOAD" ] || { echo "tests/ws-load not built (make bench builds it)"; exit 1; }
 SIZES=${BENCH_WS_SIZES:-"1 5000"}
 MESSAGES=${BENCH_WS_MESSAGES:-50}
+WORKERS=${BENCH_WS_WORKERS:-2}
 PAUSE=0.1
 NCHAN_WORKERS=2
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
@@ -88,14 +90,17 @@ fanout() {
     push) roots="$WS_PID $PG_PID" port=$WS_PORT path="/push/ws?appkey=$SUBSCRIBE_KEY" arg=$channel ;;
     nchan) roots=$NCHAN_PID port=${NCHAN_BASE##*:} path="/ws/$channel" arg=- ;;
     esac
-    local mem0 mem1 cpu0 cpu1
+    local mem0 mem1 cpu0 cpu1 secs
+    # Seconds to subscribe everyone (1 per 100 subscribers, at least 120) and for the clients
+    # to end after that (the messages on top).
+    secs=$((clients / 100 > 120 ? clients / 100 : 120))
     mem0=$(pss $roots)
     for i in $(seq "$procs"); do
-        "$LOAD" 127.0.0.1 "$port" "$path" "$arg" $((clients / procs)) "$MESSAGES" "127.0.$((run % 200 + 1)).$i" 120 \
-            >"$T/load.$i" 2>"$T/load.$i.err" &
+        "$LOAD" 127.0.0.1 "$port" "$path" "$arg" $((clients / procs)) "$MESSAGES" "127.0.$((run % 200 + 1)).$i" \
+            $((secs + MESSAGES)) >"$T/load.$i" 2>"$T/load.$i.err" &
         pids+=($!)
     done
-    for _ in $(seq 1200); do
+    for _ in $(seq $((secs * 10))); do
         [ "$(cat "$T"/load.[0-9]* 2>/dev/null | grep -c '^ready')" = "$procs" ] && break
         sleep 0.1
     done
@@ -126,7 +131,7 @@ if ! setup_packages nginx-light libnginx-mod-nchan >"$T/packages.log" 2>&1 ||
 fi
 start_postgres >/dev/null || exit 1
 create_app bench || exit 1
-start_ws --workers 2 >/dev/null || exit 1
+start_ws --workers "$WORKERS" >/dev/null || exit 1
 PG_PID=$(head -1 "$PGDATA_DIR/postmaster.pid")
 targets=push
 if [ -z "${NO_NCHAN:-}" ]; then
@@ -140,7 +145,7 @@ for n in $SIZES; do
     for t in $targets; do fanout "$t" "$n" "$R/$t.$n"; done
 done
 
-printf '\nWebSocket fan-out, %d messages at 10 a second (push-ws 2 workers; Nchan 2 nginx workers)\n\n' "$MESSAGES"
+printf '\nWebSocket fan-out, %d messages at 10 a second (push-ws %d workers; Nchan 2 nginx workers)\n\n' "$MESSAGES" "$WORKERS"
 printf '| subscribers | target | delivered / expected | lost | dup | p50 ms | p99 ms | CPU µs per delivery | PSS KiB per subscriber |\n'
 printf '| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
 json="{\"bench\":\"ws-fanout\",\"messages\":$MESSAGES,\"runs\":["
