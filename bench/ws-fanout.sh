@@ -100,8 +100,11 @@ fanout() {
             $((secs + MESSAGES)) >"$T/load.$i" 2>"$T/load.$i.err" &
         pids+=($!)
     done
-    for _ in $(seq $((secs * 10))); do
+    local deadline=$((SECONDS + secs))
+    while [ "$SECONDS" -lt "$deadline" ]; do
         [ "$(cat "$T"/load.[0-9]* 2>/dev/null | grep -c '^ready')" = "$procs" ] && break
+        # Clients that gave up (their summary line is out) will not get ready.
+        [ "$(cat "$T"/load.[0-9]* 2>/dev/null | grep -c '^clients=')" = 0 ] || break
         sleep 0.1
     done
     sleep 1
