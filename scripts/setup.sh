@@ -6,7 +6,6 @@ PG_BIN=/usr/lib/postgresql/15/bin
 
 PACKAGES="build-essential autoconf automake libtool pkg-config curl ca-certificates procps
   iproute2 python3 python3-websockets libfcgi-dev libpq-dev libjson-c-dev libwebsockets-dev
-  libwebsockets-evlib-ev libev-dev
   libunistring-dev libssl-dev postgresql-15 postgresql-15-pgtap lighttpd lighttpd-modules-lua apache2
   libapache2-mod-fcgid libapache2-mod-qos clang"
 

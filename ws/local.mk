@@ -18,5 +18,5 @@ ws_push_ws_SOURCES = \
 	ws/sse.c ws/sse.h \
 	ws/sse_query.c ws/sse_query.h
 ws_push_ws_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS)
-ws_push_ws_LDADD = $(POLLER_LIBS) $(PUSH_LIBS) $(LWS_LIBS) $(LIBEV_LIBS)
+ws_push_ws_LDADD = $(POLLER_LIBS) $(PUSH_LIBS) $(LWS_LIBS)
 EXTRA_DIST += ws/README.md

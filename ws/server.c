@@ -20,7 +20,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <ev.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <libwebsockets.h>
@@ -61,11 +60,6 @@
  * fills its ws_queue soon and memory per connection stays small; autotuning could let one
  * stalled connection hold megabytes. */
 #define SERVER_SEND_BUFFER (128 * 1024)
-
-/* The loop's backend: epoll costs per ready descriptor, where the poll() of libwebsockets'
- * own loop costs per descriptor open, at every wake-up. The signal mask stays the process's
- * (only server_signals() takes SIGTERM/SIGINT). */
-#define SERVER_EV_FLAGS (EVBACKEND_EPOLL | EVFLAG_NOSIGMASK)
 
 /* Per-connection data lws allocates with the wsi. */
 struct session {
@@ -588,19 +582,16 @@ static void *server_signals(void *arg)
     return NULL;
 }
 
-/* A context on loop (libev, through the evlib plugin of libwebsockets). */
-static struct lws_context *server_context(const lws_retry_bo_t *retry, struct ev_loop *loop)
+static struct lws_context *server_context(const lws_retry_bo_t *retry)
 {
     struct lws_context_creation_info info;
-    void *foreign_loops[1] = { loop };
     memset(&info, 0, sizeof(info));
-    info.foreign_loops = foreign_loops;
     /* Connections come from the shared listening socket (server_accept), not from lws. */
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = server_protocols;
     info.vhost_name = "push-ws";
     info.server_string = "push-ws";
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBEV;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.retry_and_idle_policy = retry;
     info.timeout_secs = 10;
     info.keepalive_timeout = 5;
@@ -653,12 +644,7 @@ int server_run(const struct config *cfg, int worker, int listen_fd)
         return 1;
     inbox_init(&server->inbox);
     server->channels = channels_new(server);
-    server->loop = ev_loop_new(SERVER_EV_FLAGS);
-    if (!server->loop) {
-        log_error("cannot create the event loop (libev with epoll)");
-        goto out;
-    }
-    server->context = server_context(&retry, server->loop);
+    server->context = server_context(&retry);
     server->vhost = server->context ? lws_get_vhost_by_name(server->context, "push-ws") : NULL;
     lws_sock_file_fd_type listen_desc = { .filefd = listen_fd };
     server->listener = server->vhost ? lws_adopt_descriptor_vhost(server->vhost, LWS_ADOPT_RAW_FILE_DESC,
@@ -698,7 +684,8 @@ int server_run(const struct config *cfg, int worker, int listen_fd)
 
     mask_loop_thread();
     while (!server->done)
-        ev_run(server->loop, EVRUN_ONCE);
+        if (lws_service(server->context, 0) < 0)
+            break;
     status = 0;
 out:
     server->stopping = true;
@@ -706,9 +693,6 @@ out:
     if (server->context)
         lws_context_destroy(server->context); /* closes what is left: CLOSED callbacks run */
     server->context = NULL;
-    if (server->loop)
-        ev_loop_destroy(server->loop);
-    server->loop = NULL;
     jobs_free(server->jobs);                  /* their results come back through the inbox */
     inbox_drain(&server->inbox);
     client_free_closing(server);

@@ -21,7 +21,6 @@ struct channels;
 struct client;
 struct jobs;
 struct lws;
-struct ev_loop;
 struct lws_context;
 struct lws_vhost;
 struct poller;
@@ -29,7 +28,6 @@ struct poller;
 struct server {
     const struct config *cfg;     /* non-owning */
     int worker;                   /* 0-based worker index */
-    struct ev_loop *loop;         /* owned: the libev loop (epoll) the context runs on */
     struct lws_context *context;  /* owned */
     struct lws_vhost *vhost;      /* the context's only vhost */
     int listen_fd;                /* this worker's listening socket (the loop closes its copy) */
