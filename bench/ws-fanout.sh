@@ -9,6 +9,7 @@
 # Memory per subscriber is the growth of the servers' PSS while the subscribers connect,
 # divided by their number.
 # BENCH_WS_SIZES (default "1 5000") and BENCH_WS_MESSAGES (default 50, at 10 a second) size it.
+# NO_NCHAN=1 leaves Nchan out (its 2 workers cannot hold more than the open-files limit each).
 # Every figure comes from this run on this machine: compare rows, not machines.
 . "$(dirname "$0")/../tests/ws-lib.sh"
 . "$top_srcdir/scripts/setup.sh"
