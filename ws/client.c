@@ -50,6 +50,7 @@ struct client *client_new(struct server *server, struct lws *wsi, enum client_ki
     c->sink.ops = &client_sink_ops;
     c->queue_max = (size_t)server->cfg->ws_queue;
     c->queue_bytes_max = (size_t)server->cfg->ws_queue_bytes;
+    c->heard_at = time(NULL);
     list_push(&server->clients, &c->link);
     server->nclients++;
     metrics_add(client_gauge(c), 1);
@@ -207,6 +208,31 @@ void client_pump(struct client *c)
     }
 }
 
+void client_heard(struct client *c, time_t now)
+{
+    c->heard_at = now;
+    c->ping_sent = false;
+}
+
+void client_keepalive(struct client *c, time_t now)
+{
+    if (!c->wsi || c->close_status)
+        return;
+    const struct config *cfg = c->server->cfg;
+    int hangup = cfg->ws_idle_timeout > cfg->ws_ping_interval ? cfg->ws_idle_timeout : cfg->ws_ping_interval + 5;
+    if (now - c->heard_at >= hangup) {
+        log_info("client %s (%s): closed: nothing received for %d seconds", c->hello.addr,
+                 c->hello.id[0] ? c->hello.id : "anonymous", (int)(now - c->heard_at));
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        return;
+    }
+    if (!c->ping_sent && now - c->heard_at >= cfg->ws_ping_interval) {
+        c->ping_sent = true;
+        c->ping_due = true;
+        lws_callback_on_writable(c->wsi);
+    }
+}
+
 int client_write(struct client *c)
 {
     if (c->close_status) {
@@ -223,6 +249,13 @@ int client_write(struct client *c)
     int64_t delivered = 0;
     buf_reset(out);
     buf_append(out, headroom, LWS_PRE);
+    if (c->ping_due) {
+        /* FIN, ping, 1 byte of payload: libwebsockets tells of pongs only when they carry
+         * some (client_heard()), and a pong carries the ping's. */
+        static const unsigned char ping[3] = { 0x89, 0x01, 'k' };
+        buf_append(out, ping, sizeof(ping));
+        c->ping_due = false;
+    }
     while (c->queue_len && out->len < LWS_PRE + CLIENT_WRITE_BYTES) {
         struct frame *f = client_pop(c);
         buf_append(out, frame_wire(f), frame_wire_len(f));

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "app.h"
 #include "buf.h"
@@ -71,6 +72,10 @@ struct client {
 
     struct cursor *cursor;       /* SSE: the position sent so far, owned */
     bool keepalive_due;          /* SSE: send a comment line */
+
+    time_t heard_at;             /* WebSocket: when the peer last sent a frame or a pong */
+    bool ping_sent;              /* WebSocket: a ping went out since heard_at */
+    bool ping_due;               /* WebSocket: a ping goes out with the next write */
 };
 
 /* A client for wsi, listed in the server, with one reference (the connection's). */
@@ -114,6 +119,17 @@ struct frame *client_pop(struct client *c);
 
 /* Lets replaying subscriptions refill the queue. */
 void client_pump(struct client *c);
+
+/* The peer of a WebSocket client sent a frame or a pong at now. */
+void client_heard(struct client *c, time_t now);
+
+/* WebSocket keepalive, called about once a second for every WebSocket client: a ping after
+ * ws_ping_interval seconds without a frame or a pong from the peer, and the connection
+ * dropped (without a close frame) once nothing came for ws_idle_timeout seconds (at least the
+ * ping interval + 5). The loop's one timer does this rather than a timer per connection:
+ * libwebsockets keeps its timers in one sorted list, so that a timer per connection makes
+ * every new connection cost as much as all those held. */
+void client_keepalive(struct client *c, time_t now);
 
 /* Writes what is queued (WebSocket frames or SSE events). Returns 0, or -1 to close now. */
 int client_write(struct client *c) __attribute__((warn_unused_result));

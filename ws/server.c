@@ -220,12 +220,16 @@ static int server_metrics(struct server *server, struct lws *wsi)
     return rc;
 }
 
-/* Descriptors this process has open: counted in /proc/self/fd at most every
- * SERVER_FD_RECOUNT seconds, plus the connections accepted since (never less than the truth). */
+/* Descriptors this process has open: counted in /proc/self/fd (at most every
+ * SERVER_FD_RECOUNT seconds), plus the connections accepted since (never less than the truth,
+ * as long as the other threads keep within SERVER_FD_RESERVE and db_pool). */
 static long server_descriptors(struct server *server)
 {
+    /* The estimate is never below the truth, so it is counted anew only when it reaches the
+     * budget: reading /proc/self/fd costs as much as the descriptors open. */
     double now = clock_seconds();
-    if (now - server->fd_counted_at >= SERVER_FD_RECOUNT) {
+    bool over = server->fd_counted_at == 0 || server->fd_counted + server->fd_accepted > server->fd_budget;
+    if (over && now - server->fd_counted_at >= SERVER_FD_RECOUNT) {
         DIR *dir = opendir("/proc/self/fd");
         if (!dir)
             return LONG_MAX; /* out of descriptors already, or no /proc: take nobody more */
@@ -426,6 +430,11 @@ static void server_tick(lws_sorted_usec_list_t *sul)
         server->keepalive_at = now;
         sse_keepalive(server);
     }
+    for (struct list_link *l = server->clients.first; l; l = l->next) {
+        struct client *c = LINK_ENTRY(l, struct client, link);
+        if (c->kind == CLIENT_WEBSOCKET)
+            client_keepalive(c, now);
+    }
     lws_sul_schedule(server->context, 0, sul, server_tick, LWS_US_PER_SEC);
 }
 
@@ -505,7 +514,14 @@ static int server_handle(struct server *server, struct lws *wsi, enum lws_callba
         log_debug("client %s (%s) connected", ss->hello.addr, ss->hello.id[0] ? ss->hello.id : "anonymous");
         return 0;
     case LWS_CALLBACK_RECEIVE:
-        return ss->client ? server_receive(ss->client, wsi, in, len) : -1;
+        if (!ss->client)
+            return -1;
+        client_heard(ss->client, time(NULL));
+        return server_receive(ss->client, wsi, in, len);
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (ss->client)
+            client_heard(ss->client, time(NULL));
+        return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return ss && ss->client ? client_write(ss->client) : 0;
@@ -620,11 +636,9 @@ int server_run(const struct config *cfg, int worker, int listen_fd)
     signal(SIGPIPE, SIG_IGN);
 
     lws_set_log_level(log_enabled(LOG_LEVEL_DEBUG) ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, server_lws_log);
-    const lws_retry_bo_t retry = {
-        .secs_since_valid_ping = (uint16_t)cfg->ws_ping_interval,
-        .secs_since_valid_hangup = (uint16_t)(cfg->ws_idle_timeout > cfg->ws_ping_interval
-                                              ? cfg->ws_idle_timeout : cfg->ws_ping_interval + 5),
-    };
+    /* No idle policy for lws (its default would ping after 300 s): client_keepalive() pings
+     * and drops idle WebSocket connections. */
+    const lws_retry_bo_t retry = { .secs_since_valid_hangup = 0 };
     int status = 1;
     if (db_pool_init(&server->pool, cfg->dsn, cfg->db_pool) < 0)
         return 1;
