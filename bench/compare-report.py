@@ -172,6 +172,12 @@ data["publish"]["single"]["floor"] = floor
 w = "the floor: the same single publishes, lighttpd + a constant FastCGI reply"
 row(w, "req/s", floor.get("messages_per_second"), rate_nchan)
 row(w, "server CPU us/request", floor.get("cpu_us_per_message"), single_nchan.get("cpu_us_per_message"))
+data["publish"]["one"] = {t: publish_figures("one." + t) for t in targets + ["floor"]}
+one = data["publish"]["one"]
+w = "HTTP publish, 1 conn., one at a time: round trip"
+for fig in ("p50_ms", "p99_ms"):
+    row(w, fig.replace("_ms", " ms"), get(one, "push", fig), get(one, "nchan", fig))
+    row(w, fig.replace("_ms", " ms") + ", the floor", get(one, "floor", fig), get(one, "nchan", fig))
 batch = data["publish"]["batch"]["push"]
 row("HTTP publish, batch of 100, 8 conn.", "msg/s (Nchan: single)", batch.get("messages_per_second"), rate_nchan,
     ">= 100,000", at_least(batch.get("messages_per_second"), 100000))
