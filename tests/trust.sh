@@ -8,7 +8,7 @@ ws_require
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 start_lighttpd || { echo "Bail out! lighttpd did not start"; exit 1; }
-# Keepalives every 2 s: a closed SSE stream is noticed at a failed write (ws/README.md).
+# Keepalives every 2 s (the WebSocket pings).
 PUSH_WS_PING_INTERVAL=2 start_ws || { echo "Bail out! push-ws did not start"; exit 1; }
 create_app shop "'{}'" true
 P=$PUBLISH_KEY S=$SUBSCRIBE_KEY K=$SERVER_KEY

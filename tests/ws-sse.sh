@@ -3,7 +3,7 @@
 # cursor after it; a reconnect with Last-Event-ID (or since=) gets exactly what was missed.
 . "$(dirname "$0")/ws-lib.sh"
 ws_require
-tap_plan 16
+tap_plan 18
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 create_app shop "'{https://shop.example}'"
@@ -16,10 +16,10 @@ else
     BASE=
 fi
 
-$PY - "127.0.0.1" "$WS_PORT" "$SUBSCRIBE_KEY" "$PUBLISH_KEY" "$PSQL" "$TOKEN" "$BASE" >"$T/checks" 2>"$T/py.err" <<'PY'
+$PY - "127.0.0.1" "$WS_PORT" "$SUBSCRIBE_KEY" "$PUBLISH_KEY" "$PSQL" "$TOKEN" "$BASE" "$SHOP_ID" >"$T/checks" 2>"$T/py.err" <<'PY'
 import http.client, json, subprocess, sys, time, urllib.parse
 from ws_client import SseStream
-host, port, key, pub_key, psql, token, base = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
+host, port, key, pub_key, psql, token, base, app_id = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
 
 def check(cond, text):
     print(("ok" if cond else "not ok") + "\t" + text, flush=True)
@@ -88,6 +88,29 @@ check(status in (0, 400), "channel=trunc%%00private-x: never served (%d)" % stat
 s = Stream("appkey=" + key + "&channel=news&user=%C0%AF")
 body = s.resp.read().decode("utf-8", "replace")
 check(s.resp.status == 400 and "user: not valid UTF-8" in body, "invalid UTF-8 in user: 400 naming it")
+
+# A stream the browser closes leaves presence within seconds, not at the next keepalive write
+# (PUSH_WS_PING_INTERVAL, 30 s here): the sidecar watches the socket for the close.
+def clients(channel):
+    out = subprocess.run(psql.split() + ["-c", "SELECT clients FROM push.here_now(%s, ARRAY['%s'])" % (app_id, channel)],
+                         capture_output=True, check=True).stdout.decode().strip()
+    return int(out or 0)
+
+def until_clients(channel, want, timeout):
+    deadline = time.monotonic() + timeout
+    while clients(channel) != want and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return clients(channel)
+
+s = Stream(urllib.parse.urlencode({"appkey": key, "channel": "lobby", "client": "sse-tab"}))
+s.events(0, timeout=5, subscribed=1)
+check(until_clients("lobby", 1, 15) == 1, "an SSE stream with a client id is in presence")
+s.resp.close()
+s.conn.close()
+started = time.monotonic()
+left = until_clients("lobby", 0, 12)
+check(left == 0, "closed by the client, it leaves presence within 12 s (%.1f s; keepalive every 30 s)"
+      % (time.monotonic() - started))
 
 if base:
     u = urllib.parse.urlsplit(base)

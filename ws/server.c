@@ -430,6 +430,7 @@ static void server_tick(lws_sorted_usec_list_t *sul)
         server->keepalive_at = now;
         sse_keepalive(server);
     }
+    sse_reap_closed(server);
     for (struct list_link *l = server->clients.first; l; l = l->next) {
         struct client *c = LINK_ENTRY(l, struct client, link);
         if (c->kind == CLIENT_WEBSOCKET)

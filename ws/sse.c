@@ -1,6 +1,8 @@
 /* sse.c: GET /push/sse: the subscription stream as text/event-stream, with the cursor as
  * each event's id and Last-Event-ID resume. */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include "sse.h"
+#include "buf.h"
 #include "channel.h"
 #include "client.h"
 #include "cursor.h"
@@ -15,6 +17,7 @@
 
 #include <json-c/json.h>
 #include <libwebsockets.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,4 +197,34 @@ void sse_keepalive(struct server *server)
             lws_callback_on_writable(c->wsi);
         }
     }
+}
+
+void sse_reap_closed(struct server *server)
+{
+    size_t n = 0, cap = 0;
+    struct pollfd *fds = NULL;
+    struct client **of = NULL;
+    for (struct list_link *l = server->clients.first; l; l = l->next) {
+        struct client *c = LINK_ENTRY(l, struct client, link);
+        if (c->kind != CLIENT_SSE || !c->wsi || c->close_status)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            fds = xrealloc(fds, cap * sizeof(*fds));
+            of = xrealloc(of, cap * sizeof(*of));
+        }
+        fds[n] = (struct pollfd){ .fd = lws_get_socket_fd(c->wsi), .events = POLLRDHUP };
+        of[n++] = c;
+    }
+    if (n > 0 && poll(fds, n, 0) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (!(fds[i].revents & (POLLRDHUP | POLLHUP | POLLERR)))
+                continue;
+            log_info("client %s (%s): SSE stream closed by the client", of[i]->hello.addr,
+                     of[i]->hello.id[0] ? of[i]->hello.id : "anonymous");
+            lws_set_timeout(of[i]->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        }
+    }
+    free(fds);
+    free(of);
 }

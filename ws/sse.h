@@ -19,5 +19,9 @@ int sse_write(struct client *c) __attribute__((warn_unused_result));
 
 /* Asks every idle stream for a keep-alive comment line. */
 void sse_keepalive(struct server *server);
+/* Closes the SSE streams whose client closed its socket (checked once a second, all in one
+ * poll()): libwebsockets 4.1 notices the close of an HTTP connection whose response is still
+ * streaming only when a write fails (the next keepalive), and presence would keep the client. */
+void sse_reap_closed(struct server *server);
 
 #endif
