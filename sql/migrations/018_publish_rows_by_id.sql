@@ -30,18 +30,23 @@ BEGIN
     -- The sorted channels drive the nested loops, so rows are locked in (app, name) order. The
     -- locked row is the newest version, so last_seq + the message's rank on its channel is its seq.
     FOR pass IN 1 .. 2 LOOP
-        SELECT count(*) FILTER (WHERE x.k = 1), count(x.id) FILTER (WHERE x.k = 1),
-               array_agg(x.id) FILTER (WHERE x.k = 1), array_agg(x.row) FILTER (WHERE x.k = 1),
-               array_agg(x.last_seq + x.cnt) FILTER (WHERE x.k = 1),
-               array_agg(x.id ORDER BY x.ord), array_agg(x.last_seq + x.k ORDER BY x.ord)
+        WITH l AS MATERIALIZED (
+            SELECT g.a, g.n, g.cnt, c.id, c.row, c.last_seq
+            FROM (SELECT u.a, u.n, count(*) AS cnt FROM unnest(p_app_ids, p_channels) AS u(a, n)
+                  GROUP BY u.a, u.n ORDER BY u.a, u.n COLLATE "C") g
+            LEFT JOIN LATERAL (SELECT c.id, c.ctid AS row, c.last_seq FROM push.channel c
+                               WHERE c.app_id = g.a AND c.name = g.n FOR NO KEY UPDATE) c ON true
+        )
+        SELECT w.wanted, w.found, w.ids, w.rows, w.tops, m.chans, m.seqs
         INTO v_wanted, v_found, v_ids, v_rows, v_tops, v_chan, v_seqs
-        FROM (SELECT l.id, l.row, l.last_seq, cardinality(g.ords) AS cnt, o.ord, o.k
-              FROM (SELECT u.a, u.n, array_agg(u.ord ORDER BY u.ord) AS ords
-                    FROM unnest(p_app_ids, p_channels) WITH ORDINALITY AS u(a, n, ord)
-                    GROUP BY u.a, u.n ORDER BY u.a, u.n COLLATE "C") g
-              LEFT JOIN LATERAL (SELECT c.id, c.ctid AS row, c.last_seq FROM push.channel c WHERE c.app_id = g.a AND c.name = g.n
-                                 FOR NO KEY UPDATE) l ON true
-              CROSS JOIN LATERAL unnest(g.ords) WITH ORDINALITY AS o(ord, k)) x;
+        FROM (SELECT count(*) AS wanted, count(l.id) AS found, array_agg(l.id) AS ids, array_agg(l.row) AS rows,
+                     array_agg(l.last_seq + l.cnt) AS tops FROM l) w,
+             (SELECT array_agg(y.id) AS chans, array_agg(y.seq) AS seqs
+              FROM (SELECT l.id, l.last_seq + u.k AS seq
+                    FROM (SELECT x.a, x.n, x.ord, row_number() OVER (PARTITION BY x.a, x.n ORDER BY x.ord) AS k
+                          FROM unnest(p_app_ids, p_channels) WITH ORDINALITY AS x(a, n, ord)) u
+                    JOIN l ON l.a = u.a AND l.n = u.n
+                    ORDER BY u.ord) y) m;
         EXIT WHEN v_found = v_wanted OR pass = 2;
         INSERT INTO push.channel (app_id, name)
         SELECT u.a, u.n FROM unnest(p_app_ids, p_channels) AS u(a, n)
