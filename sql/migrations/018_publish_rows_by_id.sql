@@ -86,7 +86,7 @@ BEGIN
     WITH bumped AS (
         UPDATE push.channel c SET last_seq = b.top, updated_at = now()
         FROM unnest(v_rows, v_ids, v_tops) AS b(row, id, top)
-        WHERE c.ctid = b.row AND c.ctid = ANY (v_rows) AND c.id = b.id
+        WHERE c.ctid = b.row AND c.id = b.id
         RETURNING c.id || ':' || c.last_seq AS item
     ), stored AS (
         INSERT INTO push.message (channel_id, seq, content, sender, msgid)
