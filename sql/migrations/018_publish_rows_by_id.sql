@@ -1,8 +1,11 @@
 -- 018_publish_rows_by_id.sql: publish_rows in less work per message: the statement that locks the
 -- channels also reads their heads and gives every message its channel id and seq, so the head
--- bump and the message insert join nothing by name and sort nothing (they take the ids and seqs
--- as arrays); the msgid look-up and the renumbering around duplicates run only when a message
--- has a msgid. Results, seqs, lock order, errors and the notification's format are those of 017.
+-- bump finds each channel row by its tid (017 joined push.channel by name, a join the planner
+-- could make by scanning the whole table) and the message insert takes ids and seqs as arrays;
+-- the msgid look-up and the renumbering around duplicates run only when a message has a msgid.
+-- The channel name rule leaves its CHECK constraint (evaluated on every head bump) for triggers
+-- on insert and rename. Results, seqs, lock order, errors and the notification's format are
+-- those of 017.
 
 CREATE OR REPLACE FUNCTION push.publish_rows(p_app_ids int[], p_channels text[], p_contents text[], p_senders text[],
                                              p_msgids text[] DEFAULT NULL)
