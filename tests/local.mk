@@ -35,7 +35,7 @@ SQL_TESTS = tests/sql/schema.sql tests/sql/app.sql tests/sql/channel.sql tests/s
 	tests/sql/token.sql tests/sql/jwt.sql tests/sql/example.sql tests/sql/privileges.sql \
 	tests/sql/group.sql tests/sql/names.sql tests/sql/presence-events.sql tests/sql/unread-kept.sql \
 	tests/sql/read-each.sql tests/sql/read-events.sql tests/sql/msgid.sql tests/sql/retention.sql \
-	tests/sql/kick.sql
+	tests/sql/kick.sql tests/sql/publish-rows.sql
 SQL_SHELL_TESTS = tests/sql/migrate-twice.sh tests/sql/concurrency.sh tests/sql/notify.sh \
 	tests/sql/read-events-concurrency.sh
 
