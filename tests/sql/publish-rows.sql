@@ -1,4 +1,4 @@
--- publish-rows.sql: the write path of 018_publish_rows_by_id.sql: dense seqs in input order over
+-- publish-rows.sql: the write path of 017_lean_publish.sql: dense seqs in input order over
 -- repeated, new and existing channels, duplicates that leave a channel unbumped, and the channel
 -- name rule kept by triggers.
 BEGIN;
