@@ -30,11 +30,16 @@ struct db_pool *endpoint_pool(void)
     return &endpoint_db_pool;
 }
 
-int endpoint_error(struct endpoint *ep, int code, const char *content)
+void endpoint_reply_error(struct reply *reply, int code, const char *content, const char *callback)
 {
     if (code == 503 || code == 429)
-        reply_header(ep->reply, "Retry-After", code == 503 ? "5" : "1");
-    reply_error(ep->reply, code, content, ep->req->callback);
+        reply_header(reply, "Retry-After", code == 503 ? "5" : "1");
+    reply_error(reply, code, content, callback);
+}
+
+int endpoint_error(struct endpoint *ep, int code, const char *content)
+{
+    endpoint_reply_error(ep->reply, code, content, ep->req->callback);
     return -1;
 }
 

@@ -59,6 +59,9 @@ void endpoint_fail_db(struct endpoint *ep, PGresult *res);
 
 /* Replies with an error (JSONP-aware). Always returns -1, for "return endpoint_error(...)". */
 int endpoint_error(struct endpoint *ep, int code, const char *content);
+/* The same into any reply (a held request's, answered later): 503 and 429 carry Retry-After
+ * (5 and 1 seconds). callback: the JSONP callback, or NULL. */
+void endpoint_reply_error(struct reply *reply, int code, const char *content, const char *callback);
 
 /* Most token values (token= and an Authorization: Bearer token) one request may give. */
 #define ENDPOINT_MAX_TOKENS 8

@@ -254,11 +254,7 @@ static void api_single_done(struct group_message *m)
     struct gateway_held *held = single->held;
     const char *callback = held->callback[0] ? held->callback : NULL;
     if (m->status != 200) {
-        if (m->status == 503)
-            reply_header(&held->reply, "Retry-After", "5");
-        else if (m->status == 429)
-            reply_header(&held->reply, "Retry-After", "1");
-        reply_error(&held->reply, m->status, m->error, callback);
+        endpoint_reply_error(&held->reply, m->status, m->error, callback);
     } else {
         struct json_object *obj = reply_object(200, "OK");
         json_object_object_add(obj, "channel", json_object_new_string(m->channel));
