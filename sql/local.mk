@@ -20,6 +20,7 @@ dist_sqlmigrations_DATA = \
 	sql/migrations/014_read_events.sql \
 	sql/migrations/015_msgid_retention.sql \
 	sql/migrations/016_kick.sql \
-	sql/migrations/017_lean_publish.sql
+	sql/migrations/017_lean_publish.sql \
+	sql/migrations/018_channel_id_lock.sql
 sqlexamplesdir = $(pkgdatadir)/sql/examples
 dist_sqlexamples_DATA = sql/examples/order_notify.sql

@@ -4,7 +4,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
 use_test_database
 sql() { $PUSH_TEST_PSQL -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-tap_plan 16
+tap_plan 18
 
 publishers=8
 per_publisher=500
@@ -95,4 +95,29 @@ is "$(cat "$T"/retrier*.out | sort -u | wc -l)" "$msgids" "every session got the
 is "$(cat "$T"/retrier*.out | sort -u | sed 's/|/ /' | while read -r id seq; do
           sql -c "SELECT m.msgid $in_once AND m.seq = $seq"; done | grep -c '^m')" "$msgids" \
     "and that seq is the message stored with it"
+
+# Sessions making the same new channels at once: every channel's row is made once and no publish
+# fails on it (a maker that raced another waits for it and uses its row). A starter session holds
+# one advisory lock per channel and lets them go one by one, so the makers start each channel
+# together.
+makers=6
+fresh=200
+base=$((RANDOM * 1000))
+for ((j = 1; j <= fresh; j++)); do echo "SELECT pg_advisory_lock($base + $j);"; done >"$T/starter.sql"
+echo "SELECT pg_sleep(1);" >>"$T/starter.sql"
+for ((j = 1; j <= fresh; j++)); do echo "SELECT pg_advisory_unlock($base + $j), pg_sleep(0.02);"; done >>"$T/starter.sql"
+for ((r = 1; r <= makers; r++)); do
+    for ((j = 1; j <= fresh; j++)); do
+        echo "SELECT pg_advisory_lock_shared($base + $j), pg_advisory_unlock_shared($base + $j);"
+        echo "SELECT push.publish('$key', 'fresh-$j', '$r');"
+    done >"$T/maker$r.sql"
+done
+sql -f "$T/starter.sql" >/dev/null 2>"$T/starter.err" &
+starter=$!
+sleep 0.5
+is "$(run_all maker $makers)" 0 "$makers sessions making the same $fresh new channels at once all succeed"
+wait "$starter"
+cat "$T"/maker*.err | head -5 | sed 's/^/# /'
+is "$(sql -c "SELECT count(*) || ' ' || sum(last_seq) FROM push.channel WHERE app_id = $app_id AND name LIKE 'fresh-%'")" \
+    "$fresh $((fresh * makers))" "each of them was made once and holds all $makers messages"
 tap_done
