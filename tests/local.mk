@@ -42,7 +42,7 @@ SQL_SHELL_TESTS = tests/sql/migrate-twice.sh tests/sql/concurrency.sh tests/sql/
 # Programs, pushctl and push-api through lighttpd.
 API_TESTS = tests/programs.sh tests/pushctl.sh tests/api.sh tests/jwt.sh tests/trust.sh \
 	tests/publish-concurrency.sh tests/publish-group.sh tests/goeasy.sh tests/names.sh tests/unread.sh tests/poll-leave.sh tests/poll-supersede.sh \
-	tests/pushctl-app.sh tests/read-events.sh
+	tests/pushctl-app.sh tests/read-events.sh tests/quick-start.sh
 
 # The poller and long-poll under lighttpd, Apache mod_fcgid and mod_proxy_fcgi.
 check_PROGRAMS += tests/poller-check
