@@ -22,6 +22,8 @@ setup_packages() {
     export DEBIAN_FRONTEND=noninteractive
     # Packaged web servers must not start system services on install.
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+    # An install stopped half way (Ctrl-C) is finished first, or apt-get refuses to start.
+    dpkg --configure -a >/dev/null
     apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     local rc=$?
     rm -f /usr/sbin/policy-rc.d
