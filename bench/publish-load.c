@@ -1,4 +1,4 @@
-/* publish-load.c: an HTTP/1.1 publish load client for bench/publish.sh: one epoll loop keeps N
+/* publish-load.c: an HTTP/1.1 publish load client for bench/compare: one epoll loop keeps N
  * keep-alive connections each with one publish in flight, spread over many channels, for some
  * seconds; prints one JSON line of results on stdout and one line for people on stderr. */
 #define _GNU_SOURCE /* memmem */
