@@ -4,10 +4,11 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_BIN=/usr/lib/postgresql/15/bin
 
+# clang and libclang-rt-dev (its libFuzzer, not installed without recommends): tests/fuzz.sh.
 PACKAGES="build-essential autoconf automake libtool pkg-config curl ca-certificates procps
   iproute2 python3 python3-websockets libfcgi-dev libpq-dev libjson-c-dev libwebsockets-dev
   libunistring-dev libssl-dev postgresql-15 postgresql-15-pgtap lighttpd lighttpd-modules-lua apache2
-  libapache2-mod-fcgid libapache2-mod-qos clang"
+  libapache2-mod-fcgid libapache2-mod-qos clang libclang-rt-dev"
 
 say() { printf '==> %s\n' "$*"; }
 
