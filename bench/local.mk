@@ -15,5 +15,7 @@ bench_fcgi_const_LDADD = $(FCGI_LIBS)
 bench: bench/fcgi-const
 # bench/publish-load: the publish load client (single and batch publishes, push and Nchan).
 check_PROGRAMS += bench/publish-load
+bench_publish_load_SOURCES = bench/publish-load.c tests/http-response.c tests/http-response.h
+bench_publish_load_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 bench_publish_load_LDADD = lib/libpush.a
 bench: bench/publish-load

@@ -1,8 +1,8 @@
 /* publish-load.c: an HTTP/1.1 publish load client for bench/compare: one epoll loop keeps N
  * keep-alive connections each with one publish in flight, spread over many channels, for some
  * seconds; prints one JSON line of results on stdout and one line for people on stderr. */
-#define _GNU_SOURCE /* memmem */
 #include "clock.h"
+#include "http-response.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -130,24 +129,6 @@ static void load_reconnect(int ep, struct load_conn *c)
         die("epoll_ctl");
 }
 
-/* Returns the length of a complete response in c->in (head and Content-Length body), 0 when
- * more is needed, -1 when it cannot be read (no Content-Length). Sets *status. */
-static long load_response(struct load_conn *c, int *status)
-{
-    char *end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
-    if (!end)
-        return 0;
-    size_t head = (size_t)(end - c->in) + 4;
-    *status = atoi(c->in + 9);
-    long length = -1;
-    for (char *line = memchr(c->in, '\n', head); line && line < end; line = memchr(line + 1, '\n', (size_t)(end - line)))
-        if (strncasecmp(line + 1, "Content-Length:", 15) == 0)
-            length = atol(line + 16);
-    if (length < 0)
-        return -1;
-    return c->in_len >= head + (size_t)length ? (long)(head + (size_t)length) : 0;
-}
-
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -219,7 +200,7 @@ int main(int argc, char **argv)
             }
             if (!(evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
                 continue;
-            ssize_t r = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
+            ssize_t r = read(c->fd, c->in + c->in_len, sizeof(c->in) - 1 - c->in_len);
             if (r < 0 && errno == EAGAIN)
                 continue;
             if (r <= 0 && c->in_len == 0) {
@@ -232,17 +213,17 @@ int main(int argc, char **argv)
                 return 1;
             }
             c->in_len += (size_t)r;
-            int status = 0;
-            long len = load_response(c, &status);
-            if (len < 0) {
-                fprintf(stderr, "publish-load: a response without Content-Length\n");
+            struct http_response res;
+            int parsed = http_response_parse(c->in, c->in_len, false, &res);
+            if (parsed < 0 || (parsed == 0 && c->in_len == sizeof(c->in) - 1)) {
+                fprintf(stderr, "publish-load: a response it cannot read\n");
                 return 1;
             }
-            if (len == 0)
+            if (parsed == 0)
                 continue;
             int64_t t = clock_ns();
             answered++;
-            if (status >= 200 && status < 300)
+            if (res.status >= 200 && res.status < 300)
                 messages += strcmp(opt.kind, "push") == 0 ? (uint64_t)opt.batch : 1;
             else
                 failed++;

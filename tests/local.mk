@@ -63,10 +63,12 @@ API_TESTS += tests/abuse-api.sh
 
 # The long-poll load client (hold, abandon, follow), also bench/poll.sh's.
 check_PROGRAMS += tests/poll-load
+tests_poll_load_SOURCES = tests/poll-load.c tests/http-response.c tests/http-response.h
 tests_poll_load_LDADD = lib/libpush.a $(JSONC_LIBS)
 
 # The WebSocket and SSE sidecar, with a C load client for the 5,000-subscriber test.
 check_PROGRAMS += tests/ws-load
+tests_ws_load_SOURCES = tests/ws-load.c tests/http-response.c tests/http-response.h
 tests_ws_load_LDADD = lib/libpush.a
 WS_TESTS = tests/ws-basic.sh tests/idempotent.sh tests/ws-resume.sh tests/ws-sse.sh tests/ws-slow.sh tests/ws-limits.sh \
 	tests/ws-restart.sh tests/ws-pg-restart.sh tests/ws-workers.sh tests/ws-load.sh tests/ws-faults.sh \

@@ -1,8 +1,9 @@
 /* poll-load.c: an HTTP/1.1 long-poll load client for the tests and bench/poll.sh: one epoll
  * loop holds, abandons or follows many polls spread over 127.0.0.x source addresses, then
  * prints one JSON line of results on stdout and one line for people on stderr. */
-#define _GNU_SOURCE /* memmem, strcasestr */
+#define _GNU_SOURCE /* memmem */
 #include "clock.h"
+#include "http-response.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -28,7 +29,6 @@
 
 #define LOAD_MAX_CONNECTING 256       /* connects in flight at once */
 #define LOAD_PER_SOURCE 1000          /* connections per source address unless --sources */
-#define LOAD_HEAD_MAX 65536           /* the most a response head may take */
 #define LOAD_RETRY_NS 200000000LL     /* pause before polling again after an error or a refusal */
 #define LOAD_BODY_KEY_MAX 200         /* raw bodies are summarised by their first 200 bytes */
 #define NS 1000000000LL
@@ -180,127 +180,6 @@ static int url_parse(const char *text, struct url *u)
 bad:
     fprintf(stderr, "poll-load: %s: not an http://IPV4[:PORT]/PATH URL\n", text);
     return -1;
-}
-
-/* ---- HTTP responses ---- */
-
-struct http_response {
-    int status;
-    bool keep_alive;
-    char *body;               /* borrowed from the connection's input, NUL-terminated */
-    size_t body_len;
-    char etag[128];
-    char last_modified[64];
-};
-
-static bool header_is(const char *name, size_t len, const char *want)
-{
-    return len == strlen(want) && strncasecmp(name, want, len) == 0;
-}
-
-static void header_copy(char *dst, size_t size, const char *value, size_t len)
-{
-    if (len >= size)
-        len = size - 1;
-    memcpy(dst, value, len);
-    dst[len] = '\0';
-}
-
-/* Walks a chunked body: 1 when it is complete (decoded in place when decode, *len then its
- * length), 0 when more is needed, -1 when malformed. */
-static int http_chunks(char *body, size_t *len, bool decode)
-{
-    size_t in = 0, out = 0, avail = *len;
-    for (;;) {
-        char *eol = memmem(body + in, avail - in, "\r\n", 2);
-        if (!eol)
-            return avail - in > 64 ? -1 : 0;
-        char *end;
-        unsigned long size = strtoul(body + in, &end, 16);
-        if (end == body + in)
-            return -1;
-        size_t data = (size_t)(eol - body) + 2;
-        if (size == 0) {
-            if (!memmem(eol, avail - (size_t)(eol - body), "\r\n\r\n", 4))
-                return 0;
-            if (decode)
-                *len = out;
-            return 1;
-        }
-        if (avail < data + size + 2)
-            return 0;
-        if (decode)
-            memmove(body + out, body + data, size);
-        out += size;
-        in = data + size + 2;
-    }
-}
-
-/* Parses the response at the start of buf (len bytes, a spare byte after them): 1 when it is
- * whole (r filled, the body decoded in place), 0 when more is needed, -1 when malformed.
- * at_eof: the server has closed, which ends a body without a length. */
-static int http_parse(char *buf, size_t len, bool at_eof, struct http_response *r)
-{
-    char *head_end = memmem(buf, len, "\r\n\r\n", 4);
-    if (!head_end)
-        return len > LOAD_HEAD_MAX ? -1 : 0;
-    if (len < 12 || memcmp(buf, "HTTP/1.", 7) != 0)
-        return -1;
-    memset(r, 0, sizeof(*r));
-    r->keep_alive = buf[7] == '1';
-    r->status = atoi(buf + 9);
-    long long content_length = -1;
-    bool chunked = false;
-    const char *stop = head_end + 2;
-    const char *line = memchr(buf, '\n', (size_t)(stop - buf));
-    while (line && ++line < stop) {
-        const char *eol = memchr(line, '\r', (size_t)(stop - line));
-        if (!eol)
-            break;
-        const char *colon = memchr(line, ':', (size_t)(eol - line));
-        if (colon) {
-            const char *v = colon + 1;
-            while (v < eol && (*v == ' ' || *v == '\t'))
-                v++;
-            size_t name_len = (size_t)(colon - line), vlen = (size_t)(eol - v);
-            char value[64];
-            header_copy(value, sizeof(value), v, vlen);
-            if (header_is(line, name_len, "content-length"))
-                content_length = strtoll(value, NULL, 10);
-            else if (header_is(line, name_len, "transfer-encoding"))
-                chunked = strcasestr(value, "chunked") != NULL;
-            else if (header_is(line, name_len, "connection"))
-                r->keep_alive = strcasestr(value, "close") ? false : strcasestr(value, "keep-alive") ? true : r->keep_alive;
-            else if (header_is(line, name_len, "etag"))
-                header_copy(r->etag, sizeof(r->etag), v, vlen);
-            else if (header_is(line, name_len, "last-modified"))
-                header_copy(r->last_modified, sizeof(r->last_modified), v, vlen);
-        }
-        line = memchr(eol, '\n', (size_t)(stop - eol));
-    }
-    char *body = head_end + 4;
-    size_t avail = len - (size_t)(body - buf);
-    r->body = body;
-    if (r->status / 100 == 1 || r->status == 204 || r->status == 304) {
-        r->body_len = 0;
-    } else if (chunked) {
-        int rc = http_chunks(body, &avail, false);
-        if (rc <= 0)
-            return rc;
-        http_chunks(body, &avail, true);
-        r->body_len = avail;
-    } else if (content_length >= 0) {
-        if (avail < (size_t)content_length)
-            return 0;
-        r->body_len = (size_t)content_length;
-    } else {
-        if (!at_eof)
-            return 0;
-        r->keep_alive = false;
-        r->body_len = avail;
-    }
-    body[r->body_len] = '\0';
-    return 1;
 }
 
 /* ---- connections: one request at a time, kept alive when the server allows ---- */
@@ -514,7 +393,7 @@ static void conn_read(struct conn *c)
         struct http_response r;
         if (n > 0 && c->state == CONN_WAITING) {
             c->in_len += (size_t)n;
-            int rc = http_parse(c->in, c->in_len, false, &r);
+            int rc = http_response_parse(c->in, c->in_len, false, &r);
             if (rc < 0)
                 conn_failed(c, "malformed response");
             else if (rc > 0)
@@ -523,7 +402,7 @@ static void conn_read(struct conn *c)
             conn_close(c, false);  /* bytes nobody asked for */
         } else if (c->state == CONN_IDLE) {
             conn_close(c, false);  /* the server ended a kept-alive connection */
-        } else if (n == 0 && http_parse(c->in, c->in_len, true, &r) > 0) {
+        } else if (n == 0 && http_response_parse(c->in, c->in_len, true, &r) > 0) {
             conn_answered(c, &r);
         } else {
             conn_failed(c, n < 0 ? strerror(errno) : c->in_len ? "closed mid-response" : "closed before answering");
@@ -648,7 +527,7 @@ static void hold_body_key(const struct http_response *r)
         size_t len = r->body_len;
         while (len > 0 && isspace((unsigned char)r->body[len - 1]))
             len--;
-        header_copy(raw, sizeof(raw), r->body, len);
+        http_copy(raw, sizeof(raw), r->body, len);
         json_count(hold.bodies, raw, 1);
     }
     json_object_put(contents);
@@ -859,7 +738,7 @@ static int cpu_proc_read(int pid, struct cpu_proc *p)
         sscanf(close + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld", &p->ppid, &ut, &st, &cut, &cst) != 5)
         return -1;
     p->pid = pid;
-    header_copy(p->name, sizeof(p->name), open + 1, (size_t)(close - open - 1));
+    http_copy(p->name, sizeof(p->name), open + 1, (size_t)(close - open - 1));
     p->own = (long long)(ut + st);
     p->children = cut + cst;
     return 0;
@@ -1058,7 +937,7 @@ static void sub_push_reply(struct sub *s, const char *body, size_t len, int64_t 
         p += sizeof(cursor) - 1;
         const char *q = memchr(p, '"', (size_t)(end - p));
         if (q)
-            header_copy(s->cursor, sizeof(s->cursor), p, (size_t)(q - p));
+            http_copy(s->cursor, sizeof(s->cursor), p, (size_t)(q - p));
     }
     if (memmem(body, len, gap, sizeof(gap) - 1))
         follow.gaps++;

@@ -7,8 +7,9 @@
  * With --publish it also publishes MESSAGES over HTTP at --rate once its own clients are
  * subscribed (CLIENTS may be 0: a publisher alone), each content carrying "us:" and its send
  * time in microseconds, which the subscribers prefer to "time" for the latency. */
-#define _GNU_SOURCE /* memmem, strncasecmp */
+#define _GNU_SOURCE /* memmem */
 #include "clock.h"
+#include "http-response.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,7 +23,6 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -383,7 +383,7 @@ static void pub_tick(void)
     pub_write();
 }
 
-/* Reads the answer: Content-Length or a chunked body's last chunk ends it. */
+/* Reads the answer (http_response_parse tells when it is whole). */
 static void pub_read(void)
 {
     for (;;) {
@@ -401,28 +401,15 @@ static void pub_read(void)
             return;
         }
         pub.in_len += (size_t)n;
-        pub.in[pub.in_len] = '\0';
-        char *end = strstr(pub.in, "\r\n\r\n");
-        if (!end)
+        struct http_response res;
+        int parsed = http_response_parse(pub.in, pub.in_len, false, &res);
+        if (parsed == 0 && pub.in_len < sizeof(pub.in) - 1)
             continue;
-        size_t head = (size_t)(end - pub.in) + 4;
-        long length = -1;
-        bool chunked = false;
-        for (char *line = strchr(pub.in, '\n'); line && line < end; line = strchr(line + 1, '\n')) {
-            if (strncasecmp(line + 1, "Content-Length:", 15) == 0)
-                length = atol(line + 16);
-            else if (strncasecmp(line + 1, "Transfer-Encoding: chunked", 26) == 0)
-                chunked = true;
-        }
-        bool complete = chunked ? pub.in_len >= head + 5 && memcmp(pub.in + pub.in_len - 5, "0\r\n\r\n", 5) == 0
-                                : length < 0 || pub.in_len >= head + (size_t)length;
-        if (!complete)
-            continue;
-        if (pub.in_len > 12 && pub.in[9] == '2')
+        if (parsed > 0 && res.status / 100 == 2)
             pub.ok++;
         else {
             if (pub.failed < 3)
-                fprintf(stderr, "ws-load: publish answered %.12s\n", pub.in + 9);
+                fprintf(stderr, "ws-load: publish answered %.12s\n", pub.in_len > 9 ? pub.in + 9 : "nothing readable");
             pub.failed++;
         }
         pub.busy = false;
