@@ -218,15 +218,13 @@ void client_keepalive(struct client *c, time_t now)
 {
     if (!c->wsi || c->close_status)
         return;
-    const struct config *cfg = c->server->cfg;
-    int hangup = cfg->ws_idle_timeout > cfg->ws_ping_interval ? cfg->ws_idle_timeout : cfg->ws_ping_interval + 5;
-    if (now - c->heard_at >= hangup) {
+    if (now - c->heard_at >= c->server->ws_hangup) {
         log_info("client %s (%s): closed: nothing received for %d seconds", c->hello.addr,
                  c->hello.id[0] ? c->hello.id : "anonymous", (int)(now - c->heard_at));
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         return;
     }
-    if (!c->ping_sent && now - c->heard_at >= cfg->ws_ping_interval) {
+    if (!c->ping_sent && now - c->heard_at >= c->server->cfg->ws_ping_interval) {
         c->ping_sent = true;
         c->ping_due = true;
         lws_callback_on_writable(c->wsi);

@@ -610,6 +610,7 @@ int server_run(const struct config *cfg, int worker, int listen_fd)
     struct server server_storage, *server = &server_storage;
     memset(server, 0, sizeof(*server));
     server->cfg = cfg;
+    server->ws_hangup = cfg->ws_idle_timeout > cfg->ws_ping_interval ? cfg->ws_idle_timeout : cfg->ws_ping_interval + 5;
     server->worker = worker;
     server->listen_fd = listen_fd;
     server->notify_usage = -1;

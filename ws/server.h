@@ -53,6 +53,8 @@ struct server {
     int depth;                    /* nesting of server_callback: closing is flushed at 0 */
     time_t presence_at;           /* when every present client was last touched */
     time_t keepalive_at;          /* when idle SSE streams last got a comment line */
+    int ws_hangup;                /* seconds without a frame or pong before a WebSocket is
+                                     dropped: ws_idle_timeout, at least ws_ping_interval + 5 */
     double notify_usage;          /* pg_notification_queue_usage() as last read, or -1 */
     time_t usage_at;              /* when it was last asked for */
     bool usage_reading;           /* a read is in flight */
