@@ -9,9 +9,8 @@
 // SUBSCRIBE_KEY, SECRET, PUSH_WS_BIN, CHROMIUM.
 'use strict';
 const fs = require('fs');
-const crypto = require('crypto');
 const { execFile } = require('child_process');
-const { until, curlPublish, launchChromium, runSuites } = require('./stack.js');
+const { until, curlPublish, jwt, launchChromium, runSuites } = require('./stack.js');
 const { ok, is, skip, diag, done } = require('../tap.js');
 
 const env = process.env;
@@ -29,13 +28,6 @@ function curlBatch(channel, contents) {
     execFile('curl', ['-sS', '--max-time', '10', '-H', 'Content-Type: application/json', '--data-binary', body,
       `${BASE}/push/publish`], (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout))));
   });
-}
-
-// An HS256 JWT signed with the app's secret, as the app's backend makes it.
-function jwt(claims) {
-  const b64 = (text) => Buffer.from(text).toString('base64url');
-  const signed = `${b64('{"alg":"HS256","typ":"JWT"}')}.${b64(JSON.stringify(claims))}`;
-  return `${signed}.${crypto.createHmac('sha256', env.SECRET).update(signed).digest('base64url')}`;
 }
 
 let browser;

@@ -18,7 +18,7 @@
 const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
-const { sleep, until, curlPublish, launchChromium, runSuites } = require('./stack.js');
+const { sleep, until, curlPublish, jwt, launchChromium, runSuites } = require('./stack.js');
 
 const env = process.env;
 const BASE = env.BASE;
@@ -82,15 +82,6 @@ function pollPid() {
     }
   }
   return null;
-}
-
-// A JWT as a backend makes it (alg and secret may be wrong on purpose).
-function jwt(claims, alg = 'HS256', secret = env.SECRET) {
-  const b64 = (text) => Buffer.from(text).toString('base64url');
-  const signed = `${b64(JSON.stringify({ alg, typ: 'JWT' }))}.${b64(JSON.stringify(claims))}`;
-  const sig = alg === 'none' ? ''
-    : require('crypto').createHmac(alg === 'HS512' ? 'sha512' : 'sha256', secret).update(signed).digest('base64url');
-  return `${signed}.${sig}`;
 }
 
 // ---- the pages ----

@@ -1,7 +1,8 @@
 // tests/browser/stack.js: what the Chromium tests share: waiting for a condition, publishing
-// as a backend does (curl against the stack tests/browser.sh started), launching Debian's
-// Chromium through playwright-core.
+// and minting tokens as a backend does (curl against the stack tests/browser.sh started),
+// launching Debian's Chromium through playwright-core.
 'use strict';
+const crypto = require('crypto');
 const { execFile } = require('child_process');
 const { chromium } = require('playwright-core');
 const { ok, diag, done } = require('../tap.js');
@@ -37,6 +38,16 @@ function curlPublish(channel, content) {
   });
 }
 
+// A JWT signed with the app's secret (env SECRET), as the app's backend makes it; alg and
+// secret may be wrong on purpose (alg 'none' leaves the signature empty).
+function jwt(claims, alg = 'HS256', secret = env.SECRET) {
+  const b64 = (text) => Buffer.from(text).toString('base64url');
+  const signed = `${b64(JSON.stringify({ alg, typ: 'JWT' }))}.${b64(JSON.stringify(claims))}`;
+  const sig = alg === 'none' ? ''
+    : crypto.createHmac(alg === 'HS512' ? 'sha512' : 'sha256', secret).update(signed).digest('base64url');
+  return `${signed}.${sig}`;
+}
+
 // Debian's Chromium (env CHROMIUM), headless, never a downloaded browser.
 function launchChromium() {
   return chromium.launch({
@@ -67,4 +78,4 @@ async function runSuites(browser, suites, pageErrors) {
   done();
 }
 
-module.exports = { sleep, until, curlPublish, launchChromium, runSuites };
+module.exports = { sleep, until, curlPublish, jwt, launchChromium, runSuites };
